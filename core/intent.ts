@@ -1,0 +1,103 @@
+/**
+ * The intent (job) model shared by the server, the storage layer and the SDK.
+ *
+ * @module
+ */
+
+/**
+ * The states an intent moves through, declared once.
+ *
+ * - `open`: waiting to be claimed. Publish, a fail with attempts left, an expired
+ *   lease with attempts left, a release and a redrive move an intent here.
+ * - `claimed`: leased to one worker until `leaseExpiresAt`; a claim moves it here.
+ * - `fulfilled`: done; a fulfil with the current claim token moves it here.
+ * - `dead`: in the dead-letter table; attempts used up, expired, or cancelled.
+ */
+export const INTENT_STATES = ["open", "claimed", "fulfilled", "dead"] as const;
+
+/** One of {@linkcode INTENT_STATES}. */
+export type IntentState = typeof INTENT_STATES[number];
+
+/** Who may claim a private intent: only its publisher's key; a public one, any key. */
+export const VISIBILITIES = ["private", "public"] as const;
+
+/** One of {@linkcode VISIBILITIES}. */
+export type Visibility = typeof VISIBILITIES[number];
+
+/** How a result is stored and returned. */
+export const RESULT_TYPES = ["json", "text"] as const;
+
+/** One of {@linkcode RESULT_TYPES}. */
+export type ResultType = typeof RESULT_TYPES[number];
+
+/** Any JSON value. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/**
+ * An intent as storage returns it. Times are unix milliseconds.
+ */
+export interface Intent {
+  /** 32 lowercase hex characters. */
+  id: string;
+  namespace: string;
+  goal: string;
+  payload: JsonValue;
+  state: IntentState;
+  /** Higher is claimed first; 0 to 1000. */
+  priority: number;
+  visibility: Visibility;
+  /** Only a claimer with this worker id may claim it. */
+  targetWorker: string | null;
+  /** Only a claimer listing this capability may claim it. */
+  requiredCapability: string | null;
+  /** Hash of the publisher's API key (see `server/auth`). */
+  publisher: string;
+  /** How many times it was claimed. */
+  claimAttempts: number;
+  maxAttempts: number;
+  /** Seconds; a failure waits `backoffBase × 2^attempts` plus jitter. */
+  backoffBase: number;
+  /** Not claimable before this time. */
+  runAt: number;
+  /** Never claimable after this time; it goes dead instead. */
+  expiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+  /** Hash of the key holding the current lease, if claimed. */
+  claimedBy: string | null;
+  /** Worker id given by the current (or last) claimer. */
+  workerId: string | null;
+  /** Current claim token; rotates on every claim. */
+  claimToken: string | null;
+  /** Fencing token: increments on every claim. */
+  leaseEpoch: number;
+  leaseExpiresAt: number | null;
+  lastError: string | null;
+  result: JsonValue | null;
+  resultType: ResultType | null;
+  completedAt: number | null;
+  /** Why it is dead: `attempts_exhausted`, `expired`, `cancelled` or `purged`. */
+  deadReason: string | null;
+}
+
+/** What a successful claim hands to a worker. */
+export interface ClaimedIntent {
+  id: string;
+  namespace: string;
+  goal: string;
+  payload: JsonValue;
+  claimAttempts: number;
+  maxAttempts: number;
+  priority: number;
+  targetWorker: string | null;
+  requiredCapability: string | null;
+  claimToken: string;
+  leaseEpoch: number;
+  leaseExpiresAt: number;
+}
