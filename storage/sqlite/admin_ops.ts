@@ -1,0 +1,186 @@
+/**
+ * The synchronous bodies of the housekeeping operations: reaping leases,
+ * retention, dead-letter listing, purge, KV, API keys, nonces and stats.
+ *
+ * @module
+ */
+
+import { ConflictError } from "../../core/errors.ts";
+import type { Intent, JsonValue } from "../../core/intent.ts";
+import type {
+  ApiKey,
+  DeadListParams,
+  GoalStats,
+  LeaseReapResult,
+  MaintenanceParams,
+  MaintenanceResult,
+  QueueStats,
+} from "../storage.ts";
+import type { Row } from "./connection.ts";
+import { parseJson, rowToIntent } from "./rows.ts";
+import * as SQL from "./sql.ts";
+
+/** Reaps expired leases and expired intents; see `Storage.leaseReap`. */
+export function reap(
+  q: SQL.Prepare,
+  now: number,
+  jitter: number,
+): LeaseReapResult {
+  let dead = q(SQL.REAP_DEAD_LEASES).run(now);
+  q(SQL.REAP_DELETE_LEASES).run(now);
+  dead += q(SQL.REAP_DEAD_EXPIRED).run(now);
+  q(SQL.REAP_DELETE_EXPIRED).run(now);
+  const retried = q(SQL.REAP_RETRY).run(now, jitter);
+  return { retried, dead };
+}
+
+/** Deletes what retention allows; see `Storage.maintenanceRun`. */
+export function maintenance(
+  q: SQL.Prepare,
+  p: MaintenanceParams,
+): MaintenanceResult {
+  const cutoff = p.now - p.retentionMs;
+  return {
+    intents: q(
+      `DELETE FROM intents WHERE state = 'fulfilled' AND completed_at < ?1`,
+    ).run(cutoff),
+    dead: q(`DELETE FROM dead_intents WHERE died_at < ?1`).run(cutoff),
+    nonces: q(`DELETE FROM nonces WHERE expires_at <= ?1`).run(p.now),
+    idempotencyKeys: q(`DELETE FROM idempotency_keys WHERE created_at < ?1`)
+      .run(cutoff),
+    kv: q(`DELETE FROM kv WHERE expires_at <= ?1`).run(p.now),
+  };
+}
+
+/** Lists dead intents newest first; see `Storage.deadList`. */
+export function deadList(q: SQL.Prepare, p: DeadListParams): Intent[] {
+  return q(SQL.DEAD_LIST).all(
+    p.namespace ?? null,
+    p.goal ?? null,
+    p.ids ? JSON.stringify(p.ids) : null,
+    p.before ?? null,
+    p.limit,
+  ).map(rowToIntent);
+}
+
+/** Deletes live and dead intents of a namespace, or all; returns how many. */
+export function purge(q: SQL.Prepare, namespace: string | null): number {
+  const where = `WHERE ?1 IS NULL OR namespace = ?1`;
+  return q(`DELETE FROM intents ${where}`).run(namespace) +
+    q(`DELETE FROM dead_intents ${where}`).run(namespace);
+}
+
+/** Reads a live KV value. */
+export function kvGet(
+  q: SQL.Prepare,
+  p: { owner: string; key: string; now: number },
+): { value: JsonValue } | null {
+  const row = q(
+    `SELECT value FROM kv WHERE owner = ?1 AND key = ?2 AND expires_at > ?3`,
+  ).get(p.owner, p.key, p.now);
+  return row ? { value: parseJson(row.value) } : null;
+}
+
+function rowToApiKey(row: Row): ApiKey {
+  return {
+    hash: String(row.hash),
+    owner: String(row.owner),
+    createdAt: Number(row.created_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+/** Stores a key hash; a duplicate is a {@linkcode ConflictError}. */
+export function apiKeyInsert(
+  q: SQL.Prepare,
+  p: { hash: string; owner: string; now: number },
+): ApiKey {
+  const row = q(
+    `INSERT OR IGNORE INTO api_keys (hash, owner, created_at)
+     VALUES (?1, ?2, ?3) RETURNING *`,
+  ).get(p.hash, p.owner, p.now);
+  if (!row) throw new ConflictError(`API key already exists: "${p.hash}"`);
+  return rowToApiKey(row);
+}
+
+/** Reads a key by hash. */
+export function apiKeyGet(q: SQL.Prepare, hash: string): ApiKey | null {
+  const row = q(`SELECT * FROM api_keys WHERE hash = ?1`).get(hash);
+  return row ? rowToApiKey(row) : null;
+}
+
+/** Records a nonce; false when a live earlier use exists. */
+export function nonceUse(
+  q: SQL.Prepare,
+  p: { key: string; nonce: string; expiresAt: number; now: number },
+): boolean {
+  const seen = q(
+    `SELECT expires_at FROM nonces WHERE key = ?1 AND nonce = ?2`,
+  ).get(p.key, p.nonce);
+  if (seen && Number(seen.expires_at) > p.now) return false;
+  q(`INSERT OR REPLACE INTO nonces (key, nonce, expires_at)
+     VALUES (?1, ?2, ?3)`).run(p.key, p.nonce, p.expiresAt);
+  return true;
+}
+
+/**
+ * Counts per state and per goal. A goal's `open` counts every open intent,
+ * `delayed` the part of them not yet due.
+ */
+export function stats(q: SQL.Prepare, now: number): QueueStats {
+  const states = { open: 0, claimed: 0, fulfilled: 0, dead: 0 };
+  for (
+    const r of q(`SELECT state, count(*) AS n FROM intents GROUP BY state`)
+      .all()
+  ) {
+    states[String(r.state) as "open"] = Number(r.n);
+  }
+  states.dead = Number(
+    q(`SELECT count(*) AS n FROM dead_intents`).get()!.n,
+  );
+  const goals = new Map<string, GoalStats>();
+  const goal = (r: Row): GoalStats => {
+    const k = JSON.stringify([r.namespace, r.goal]);
+    let g = goals.get(k);
+    if (!g) {
+      g = {
+        namespace: String(r.namespace),
+        goal: String(r.goal),
+        open: 0,
+        delayed: 0,
+        claimed: 0,
+        dead: 0,
+        paused: false,
+      };
+      goals.set(k, g);
+    }
+    return g;
+  };
+  for (
+    const r of q(
+      `SELECT namespace, goal, sum(state = 'open') AS open,
+         sum(state = 'open' AND run_at > ?1) AS delayed,
+         sum(state = 'claimed') AS claimed
+       FROM intents WHERE state IN ('open', 'claimed')
+       GROUP BY namespace, goal`,
+    ).all(now)
+  ) {
+    const g = goal(r);
+    g.open = Number(r.open);
+    g.delayed = Number(r.delayed);
+    g.claimed = Number(r.claimed);
+  }
+  for (
+    const r of q(`SELECT namespace, goal, count(*) AS n FROM dead_intents
+       GROUP BY namespace, goal`).all()
+  ) goal(r).dead = Number(r.n);
+  for (const r of q(`SELECT namespace, goal FROM paused_goals`).all()) {
+    goal(r).paused = true;
+  }
+  return {
+    states,
+    goals: [...goals.values()].sort((a, b) =>
+      a.namespace.localeCompare(b.namespace) || a.goal.localeCompare(b.goal)
+    ),
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The synchronous body of an insert, run inside a write batch: idempotency
+ * replay or conflict, the publisher's quota, then the row.
+ *
+ * @module
+ */
+
+import { ConflictError, LimitError } from "../../core/errors.ts";
+import type {
+  IntentInsertManyResult,
+  IntentInsertParams,
+  IntentInsertResult,
+} from "../storage.ts";
+import type { SqlValue } from "./connection.ts";
+import { rowToIntent } from "./rows.ts";
+import { DEAD_GET, INTENT_GET, INTENT_INSERT, type Prepare } from "./sql.ts";
+
+/** Inserts one intent; see {@linkcode Storage.intentInsert}. */
+export function insertOne(
+  q: Prepare,
+  p: IntentInsertParams,
+): IntentInsertResult {
+  if (p.idempotencyKey !== null) {
+    const key = q(
+      `SELECT request_hash, intent_id FROM idempotency_keys
+       WHERE publisher = ?1 AND key = ?2`,
+    ).get(p.publisher, p.idempotencyKey);
+    if (key) {
+      if (key.request_hash !== p.requestHash) {
+        throw new ConflictError(
+          `Idempotency key was used for a different request: "${p.idempotencyKey}"`,
+          "idempotency_conflict",
+        );
+      }
+      const row = q(INTENT_GET).get(key.intent_id) ??
+        q(DEAD_GET).get(key.intent_id);
+      if (row) return { intent: rowToIntent(row), replayed: true };
+      // The intent was purged: the key no longer protects anything.
+      q(`DELETE FROM idempotency_keys WHERE publisher = ?1 AND key = ?2`)
+        .run(p.publisher, p.idempotencyKey);
+    }
+  }
+  if (p.quota !== null) {
+    const count = Number(
+      q(
+        `SELECT count(*) AS n FROM intents
+         WHERE publisher = ?1 AND state IN ('open', 'claimed')`,
+      ).get(p.publisher)!.n,
+    );
+    if (count >= p.quota) {
+      throw new LimitError(`Open intent quota reached: ${p.quota}`);
+    }
+  }
+  if (q(INTENT_GET).get(p.id) || q(DEAD_GET).get(p.id)) {
+    throw new ConflictError(`Intent id already exists: "${p.id}"`);
+  }
+  const values: SqlValue[] = [
+    p.id,
+    p.namespace,
+    p.goal,
+    JSON.stringify(p.payload),
+    "open",
+    p.priority,
+    p.visibility,
+    p.targetWorker,
+    p.requiredCapability,
+    p.publisher,
+    0,
+    p.maxAttempts,
+    p.backoffBase,
+    p.runAt,
+    p.expiresAt,
+    p.now,
+    p.now,
+    null,
+    null,
+    null,
+    0,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ];
+  const row = q(INTENT_INSERT).get(...values)!;
+  if (p.idempotencyKey !== null) {
+    q(
+      `INSERT INTO idempotency_keys
+         (publisher, key, request_hash, intent_id, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5)`,
+    ).run(p.publisher, p.idempotencyKey, p.requestHash, p.id, p.now);
+  }
+  return { intent: rowToIntent(row), replayed: false };
+}
+
+/**
+ * Runs items each in its own savepoint (`atomic` false), or all in one that
+ * is rolled back on the first failure (`atomic` true; every item then
+ * reports an error, the failing one its own).
+ *
+ * @param q Cached prepare. @param items What to insert. @param atomic All or nothing.
+ * @param mapError Turns driver errors into domain errors.
+ * @returns One outcome per item.
+ */
+export function insertMany(
+  q: Prepare,
+  items: IntentInsertParams[],
+  atomic: boolean,
+  mapError: (err: unknown) => unknown,
+): IntentInsertManyResult[] {
+  const results: IntentInsertManyResult[] = [];
+  if (atomic) q("SAVEPOINT batch").run();
+  for (const [i, item] of items.entries()) {
+    if (!atomic) q("SAVEPOINT item").run();
+    try {
+      results.push({ ok: true, ...insertOne(q, item) });
+      if (!atomic) q("RELEASE item").run();
+    } catch (err) {
+      const error = mapError(err) as Error;
+      if (!atomic) {
+        q("ROLLBACK TO item").run();
+        q("RELEASE item").run();
+        results.push({ ok: false, error });
+        continue;
+      }
+      q("ROLLBACK TO batch").run();
+      q("RELEASE batch").run();
+      return items.map((_, j) =>
+        j === i ? { ok: false, error } : {
+          ok: false,
+          error: new ConflictError(
+            `Not stored: item ${i} of the atomic batch failed: ${error.message}`,
+          ),
+        }
+      );
+    }
+  }
+  if (atomic) q("RELEASE batch").run();
+  return results;
+}

@@ -1,0 +1,178 @@
+/**
+ * The synchronous bodies of the lease operations (fulfil, fail, extend,
+ * release, cancel, retry), run inside a write batch. Each checks the lease
+ * rules, writes, and returns the intent as it now is.
+ *
+ * @module
+ */
+
+import type { Intent } from "../../core/intent.ts";
+import {
+  ConflictError,
+  LeaseLostError,
+  NotFoundError,
+} from "../../core/errors.ts";
+import type {
+  IntentFailParams,
+  IntentFulfilParams,
+  LeaseExtendParams,
+  LeaseParams,
+} from "../storage.ts";
+import type { Row } from "./connection.ts";
+import { jsonText, rowToIntent } from "./rows.ts";
+import {
+  DEAD_DELETE,
+  DEAD_GET,
+  DEAD_MOVE_ONE,
+  DEAD_RESTORE_ONE,
+  INTENT_DELETE,
+  INTENT_GET,
+  type Prepare,
+} from "./sql.ts";
+
+/** How long a retried or redriven intent stays claimable. */
+export const REDRIVE_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * Backoff before the next attempt, in ms:
+ * `min(base × 2^attempts, 3600) + jitter × base` seconds.
+ *
+ * @param base Backoff base in seconds. @param attempts Claims so far.
+ * @param jitter In [0, 1).
+ * @returns Milliseconds.
+ */
+export function backoffMs(
+  base: number,
+  attempts: number,
+  jitter: number,
+): number {
+  return Math.trunc(
+    (Math.min(base * 2 ** attempts, 3600) + jitter * base) * 1000,
+  );
+}
+
+/**
+ * Finds the live row a lease operation may act on, or throws.
+ *
+ * @param q Cached prepare. @param p The lease. @param allowOpen Accept an
+ * open intent whose token still matches (fulfil after a reaped lease).
+ * @returns The live row.
+ */
+function leasedRow(q: Prepare, p: LeaseParams, allowOpen: boolean): Row {
+  const row = q(INTENT_GET).get(p.id);
+  if (!row) {
+    if (q(DEAD_GET).get(p.id)) {
+      throw new LeaseLostError(`Intent is dead: "${p.id}"`);
+    }
+    throw new NotFoundError(`Intent not found: "${p.id}"`);
+  }
+  if (p.token !== null) {
+    if (row.claim_token !== p.token) {
+      throw new LeaseLostError(
+        `Claim token does not match: intent "${p.id}" was re-claimed or released`,
+      );
+    }
+    if (
+      row.state === "claimed" || (allowOpen && row.state === "open")
+    ) return row;
+    throw new LeaseLostError(
+      `Intent is not claimed: "${p.id}" is ${row.state}`,
+    );
+  }
+  if (
+    row.state === "claimed" && row.claimed_by === p.caller &&
+    Number(row.lease_expires_at) > p.now
+  ) return row;
+  throw new LeaseLostError(
+    `Caller holds no live lease on intent "${p.id}"`,
+  );
+}
+
+/** Moves a live intent to the dead-letter table. */
+function killOne(q: Prepare, id: string, now: number, reason: string): Intent {
+  const row = q(DEAD_MOVE_ONE).get(id, now, reason);
+  q(INTENT_DELETE).run(id);
+  return rowToIntent(row!);
+}
+
+/** Fulfils: state `fulfilled`, result stored. */
+export function fulfilOne(q: Prepare, p: IntentFulfilParams): Intent {
+  leasedRow(q, p, true);
+  const row = q(
+    `UPDATE intents SET state = 'fulfilled', result = ?2, result_type = ?3,
+       completed_at = ?4, updated_at = ?4, lease_expires_at = NULL
+     WHERE id = ?1 RETURNING *`,
+  ).get(p.id, jsonText(p.result), p.resultType, p.now);
+  return rowToIntent(row!);
+}
+
+/** Fails: open again after backoff, or dead when attempts are used up. */
+export function failOne(q: Prepare, p: IntentFailParams): Intent {
+  const row = leasedRow(q, p, false);
+  const attempts = Number(row.claim_attempts);
+  q(`UPDATE intents SET last_error = ?2 WHERE id = ?1`).run(p.id, p.error);
+  if (attempts >= Number(row.max_attempts)) {
+    return killOne(q, p.id, p.now, "attempts_exhausted");
+  }
+  const runAt = p.now +
+    backoffMs(Number(row.backoff_base), attempts, p.jitter);
+  const updated = q(
+    `UPDATE intents SET state = 'open', run_at = ?2, updated_at = ?3,
+       claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
+     WHERE id = ?1 RETURNING *`,
+  ).get(p.id, runAt, p.now);
+  return rowToIntent(updated!);
+}
+
+/** Extends a lease to `now + leaseMs`. */
+export function extendOne(q: Prepare, p: LeaseExtendParams): Intent {
+  leasedRow(q, p, false);
+  const row = q(
+    `UPDATE intents SET lease_expires_at = ?2, updated_at = ?3
+     WHERE id = ?1 RETURNING *`,
+  ).get(p.id, p.now + p.leaseMs, p.now);
+  return rowToIntent(row!);
+}
+
+/** Releases: open and due now, the attempt given back. */
+export function releaseOne(q: Prepare, p: LeaseParams): Intent {
+  leasedRow(q, p, false);
+  const row = q(
+    `UPDATE intents SET state = 'open', run_at = ?2, updated_at = ?2,
+       claim_attempts = max(claim_attempts - 1, 0), claimed_by = NULL,
+       claim_token = NULL, lease_expires_at = NULL
+     WHERE id = ?1 RETURNING *`,
+  ).get(p.id, p.now);
+  return rowToIntent(row!);
+}
+
+/** Cancels an open or claimed intent into the dead-letter table. */
+export function cancelOne(q: Prepare, id: string, now: number): Intent {
+  const row = q(INTENT_GET).get(id);
+  if (!row) {
+    if (q(DEAD_GET).get(id)) {
+      throw new ConflictError(
+        `Intent is already dead: "${id}"`,
+        "invalid_state",
+      );
+    }
+    throw new NotFoundError(`Intent not found: "${id}"`);
+  }
+  if (row.state === "fulfilled") {
+    throw new ConflictError(`Intent is fulfilled: "${id}"`, "invalid_state");
+  }
+  return killOne(q, id, now, "cancelled");
+}
+
+/** Brings a dead intent back to open, attempts reset, expiring in 24 h. */
+export function restoreOne(q: Prepare, id: string, now: number): Intent {
+  if (!q(DEAD_GET).get(id)) {
+    if (q(INTENT_GET).get(id)) {
+      throw new ConflictError(`Intent is not dead: "${id}"`, "invalid_state");
+    }
+    throw new NotFoundError(`Intent not found: "${id}"`);
+  }
+  const row = q(DEAD_RESTORE_ONE).get(id, now, now + REDRIVE_TTL_MS);
+  q(DEAD_DELETE).run(id);
+  return rowToIntent(row!);
+}

@@ -1,0 +1,116 @@
+/**
+ * Row ↔ domain mapping for intents. JSON values (payload, result) are stored
+ * as JSON text; times are integer unix milliseconds.
+ *
+ * @module
+ */
+
+import type {
+  ClaimedIntent,
+  Intent,
+  IntentState,
+  JsonValue,
+  ResultType,
+  Visibility,
+} from "../../core/intent.ts";
+import type { Row, SqlValue } from "./connection.ts";
+
+const num = (v: SqlValue): number => Number(v);
+const numOrNull = (v: SqlValue): number | null => v === null ? null : Number(v);
+const strOrNull = (v: SqlValue): string | null => v === null ? null : String(v);
+
+/**
+ * Encodes a JSON value for storage; null stays SQL NULL.
+ *
+ * @param value Any JSON value.
+ * @returns JSON text, or null.
+ */
+export function jsonText(value: JsonValue | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+/**
+ * Decodes stored JSON text.
+ *
+ * @param v A column holding JSON text or NULL.
+ * @returns The value, or null.
+ */
+export function parseJson(v: SqlValue): JsonValue | null {
+  return v === null ? null : JSON.parse(String(v)) as JsonValue;
+}
+
+/**
+ * Maps a row of `intents` or `dead_intents` to an {@linkcode Intent}.
+ *
+ * @param row A row with every intent column (and `dead_reason` when dead).
+ * @returns The intent.
+ */
+export function rowToIntent(row: Row): Intent {
+  return {
+    id: String(row.id),
+    namespace: String(row.namespace),
+    goal: String(row.goal),
+    payload: parseJson(row.payload),
+    state: String(row.state) as IntentState,
+    priority: num(row.priority),
+    visibility: String(row.visibility) as Visibility,
+    targetWorker: strOrNull(row.target_worker),
+    requiredCapability: strOrNull(row.required_capability),
+    publisher: String(row.publisher),
+    claimAttempts: num(row.claim_attempts),
+    maxAttempts: num(row.max_attempts),
+    backoffBase: num(row.backoff_base),
+    runAt: num(row.run_at),
+    expiresAt: num(row.expires_at),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+    claimedBy: strOrNull(row.claimed_by),
+    workerId: strOrNull(row.worker_id),
+    claimToken: strOrNull(row.claim_token),
+    leaseEpoch: num(row.lease_epoch),
+    leaseExpiresAt: numOrNull(row.lease_expires_at),
+    lastError: strOrNull(row.last_error),
+    result: parseJson(row.result),
+    resultType: strOrNull(row.result_type) as ResultType | null,
+    completedAt: numOrNull(row.completed_at),
+    deadReason: row.dead_reason === undefined
+      ? null
+      : strOrNull(row.dead_reason),
+  };
+}
+
+/**
+ * Maps a freshly claimed row to what a worker receives.
+ *
+ * @param row A row returned by the claim `UPDATE`.
+ * @returns The claimed intent.
+ */
+export function rowToClaimed(row: Row): ClaimedIntent {
+  return {
+    id: String(row.id),
+    namespace: String(row.namespace),
+    goal: String(row.goal),
+    payload: parseJson(row.payload),
+    claimAttempts: num(row.claim_attempts),
+    maxAttempts: num(row.max_attempts),
+    priority: num(row.priority),
+    targetWorker: strOrNull(row.target_worker),
+    requiredCapability: strOrNull(row.required_capability),
+    claimToken: String(row.claim_token),
+    leaseEpoch: num(row.lease_epoch),
+    leaseExpiresAt: num(row.lease_expires_at),
+  };
+}
+
+/**
+ * Orders claimed rows as the claim order does; `RETURNING` promises no order.
+ *
+ * @param a A claimed row. @param b Another.
+ * @returns Negative when `a` comes first.
+ */
+export function claimOrder(a: Row, b: Row): number {
+  return num(b.priority) - num(a.priority) ||
+    num(a.run_at) - num(b.run_at) ||
+    num(a.claim_attempts) - num(b.claim_attempts) ||
+    num(a.created_at) - num(b.created_at);
+}

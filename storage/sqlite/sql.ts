@@ -1,0 +1,175 @@
+/**
+ * The SQL of the store, written once for every driver. Parameters are
+ * numbered (`?1`) so one value can be used twice.
+ *
+ * @module
+ */
+
+import { INTENT_COLUMNS } from "./migrations.ts";
+
+/** A cached `prepare`: the same SQL text gives the same statement. */
+export type Prepare = (
+  sql: string,
+) => import("./connection.ts").Statement;
+
+const cols = INTENT_COLUMNS.join(", ");
+
+/**
+ * A `SELECT` list over the intent columns with some replaced by expressions.
+ *
+ * @param overrides Column → SQL expression.
+ * @returns The comma-separated list.
+ */
+export function selectList(overrides: Record<string, string>): string {
+  return INTENT_COLUMNS.map((c) => overrides[c] ?? c).join(", ");
+}
+
+/**
+ * Filters shared by the claim peek and the claim update. Parameters:
+ * ?1 namespace, ?2 goal, ?3 now, ?4 caller, ?5 master (0/1), ?6 publisher
+ * filter or null, ?7 worker id or null, ?8 capabilities as a JSON array,
+ * ?9 limit.
+ */
+const CLAIMABLE = `
+  SELECT id FROM intents
+  WHERE state = 'open' AND namespace = ?1 AND goal = ?2
+    AND run_at <= ?3 AND expires_at > ?3
+    AND claim_attempts < max_attempts
+    AND (visibility = 'public' OR publisher = ?4 OR ?5 = 1)
+    AND (?6 IS NULL OR publisher = ?6)
+    AND (target_worker IS NULL OR target_worker = ?7)
+    AND (required_capability IS NULL
+      OR required_capability IN (SELECT value FROM json_each(?8)))
+    AND NOT EXISTS
+      (SELECT 1 FROM paused_goals WHERE namespace = ?1 AND goal = ?2)
+  ORDER BY priority DESC, run_at, claim_attempts, created_at
+  LIMIT ?9`;
+
+/** Read-only: which intents a claim would take. No write lock. */
+export const CLAIM_PEEK = CLAIMABLE;
+
+/**
+ * The claim: leases what {@linkcode CLAIM_PEEK} finds, re-checking every
+ * filter inside the write transaction so two claims never take one intent.
+ * ?10 is the lease end. Tokens come from SQLite's ChaCha20 CSPRNG, one per
+ * row, since one statement claims a whole batch.
+ */
+export const CLAIM_UPDATE = `
+  UPDATE intents SET state = 'claimed',
+    claim_attempts = claim_attempts + 1, lease_epoch = lease_epoch + 1,
+    claim_token = lower(hex(randomblob(16))), claimed_by = ?4,
+    worker_id = ?7, lease_expires_at = ?10, updated_at = ?3
+  WHERE id IN (${CLAIMABLE})
+  RETURNING *`;
+
+/** Columns plus the dead-letter extras. */
+export const INTENT_GET = `SELECT * FROM intents WHERE id = ?1`;
+/** One dead intent. */
+export const DEAD_GET = `SELECT * FROM dead_intents WHERE id = ?1`;
+
+/** Inserts a live intent; ?1…?26 follow INTENT_COLUMNS. */
+export const INTENT_INSERT = `INSERT INTO intents (${cols}) VALUES (${
+  INTENT_COLUMNS.map((_, i) => `?${i + 1}`).join(", ")
+}) RETURNING *`;
+
+/** Copies one live intent to the dead-letter table: ?1 id, ?2 now, ?3 reason. */
+export const DEAD_MOVE_ONE = `
+  INSERT INTO dead_intents (${cols}, died_at, dead_reason)
+  SELECT ${
+  selectList({
+    state: "'dead'",
+    updated_at: "?2",
+    claimed_by: "NULL",
+    lease_expires_at: "NULL",
+  })
+}, ?2, ?3 FROM intents WHERE id = ?1
+  RETURNING *`;
+
+/** Deletes one live intent. */
+export const INTENT_DELETE = `DELETE FROM intents WHERE id = ?1`;
+
+/**
+ * Copies one dead intent back to live, open and due at ?2 with attempts
+ * reset: ?1 id, ?2 now, ?3 new expiry.
+ */
+export const DEAD_RESTORE_ONE = `
+  INSERT INTO intents (${cols})
+  SELECT ${
+  selectList({
+    state: "'open'",
+    claim_attempts: "0",
+    run_at: "?2",
+    expires_at: "?3",
+    updated_at: "?2",
+    claimed_by: "NULL",
+    claim_token: "NULL",
+    lease_expires_at: "NULL",
+    result: "NULL",
+    result_type: "NULL",
+    completed_at: "NULL",
+  })
+} FROM dead_intents WHERE id = ?1
+  RETURNING *`;
+
+/** Deletes one dead intent. */
+export const DEAD_DELETE = `DELETE FROM dead_intents WHERE id = ?1`;
+
+/** Backoff in ms for a row, as SQL: min(base × 2^attempts, 3600) + jitter ?2 × base. */
+const BACKOFF_MS = `CAST((min(backoff_base * (1 << claim_attempts), 3600)
+  + ?2 * backoff_base) * 1000 AS INTEGER)`;
+
+/**
+ * Reap step 1: last-attempt expired leases go dead (`lease_expired`);
+ * ?1 now. The matching delete follows.
+ */
+export const REAP_DEAD_LEASES = `
+  INSERT INTO dead_intents (${cols}, died_at, dead_reason)
+  SELECT ${
+  selectList({
+    state: "'dead'",
+    updated_at: "?1",
+    claimed_by: "NULL",
+    lease_expires_at: "NULL",
+    last_error: "coalesce(last_error, 'Lease expired')",
+  })
+}, ?1, 'lease_expired' FROM intents
+  WHERE state = 'claimed' AND lease_expires_at <= ?1
+    AND claim_attempts >= max_attempts`;
+
+/** Reap step 1, delete half. */
+export const REAP_DELETE_LEASES = `
+  DELETE FROM intents WHERE state = 'claimed' AND lease_expires_at <= ?1
+    AND claim_attempts >= max_attempts`;
+
+/** Reap step 2: open intents past their expiry go dead (`expired`). */
+export const REAP_DEAD_EXPIRED = `
+  INSERT INTO dead_intents (${cols}, died_at, dead_reason)
+  SELECT ${
+  selectList({ state: "'dead'", updated_at: "?1" })
+}, ?1, 'expired' FROM intents
+  WHERE state = 'open' AND expires_at <= ?1`;
+
+/** Reap step 2, delete half. */
+export const REAP_DELETE_EXPIRED =
+  `DELETE FROM intents WHERE state = 'open' AND expires_at <= ?1`;
+
+/**
+ * Reap step 3: other expired leases reopen after backoff; the claim token is
+ * kept so a late fulfil is still accepted until someone re-claims.
+ * ?1 now, ?2 jitter.
+ */
+export const REAP_RETRY = `
+  UPDATE intents SET state = 'open', run_at = ?1 + ${BACKOFF_MS},
+    claimed_by = NULL, lease_expires_at = NULL, updated_at = ?1,
+    last_error = 'Lease expired'
+  WHERE state = 'claimed' AND lease_expires_at <= ?1`;
+
+/** Dead filter: ?1 namespace, ?2 goal, ?3 ids JSON (each may be null), ?4 before. */
+export const DEAD_FILTER = `
+  (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR goal = ?2)
+  AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))
+  AND (?4 IS NULL OR died_at < ?4)`;
+
+/** A page of dead intents, newest first; ?5 limit. */
+export const DEAD_LIST = `SELECT * FROM dead_intents WHERE ${DEAD_FILTER}
+  ORDER BY died_at DESC, id DESC LIMIT ?5`;

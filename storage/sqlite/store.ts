@@ -1,0 +1,329 @@
+/**
+ * The SQLite store: {@linkcode Storage} over one connection of any driver.
+ * Writes go through a {@linkcode WriteQueue} (group commit); reads run
+ * directly. Open it with `openSqliteStore` from `open.ts`.
+ *
+ * @module
+ */
+
+import type { ClaimedIntent, Intent } from "../../core/intent.ts";
+import { BusyError, ConflictError, IntentBusError } from "../../core/errors.ts";
+import type {
+  AckItem,
+  AckResult,
+  ApiKey,
+  DeadFilter,
+  DeadListParams,
+  GoalParams,
+  IntentClaimParams,
+  IntentFailParams,
+  IntentFulfilParams,
+  IntentInsertManyParams,
+  IntentInsertManyResult,
+  IntentInsertParams,
+  IntentInsertResult,
+  LeaseExtendParams,
+  LeaseParams,
+  LeaseReapResult,
+  MaintenanceParams,
+  MaintenanceResult,
+  QueueStats,
+  Storage,
+} from "../storage.ts";
+import {
+  type Connection,
+  SQLITE_BUSY,
+  SQLITE_CONSTRAINT,
+  SQLITE_LOCKED,
+  SqliteError,
+  type SqlValue,
+  type Statement,
+} from "./connection.ts";
+import { insertMany, insertOne } from "./insert_ops.ts";
+import {
+  cancelOne,
+  extendOne,
+  failOne,
+  fulfilOne,
+  releaseOne,
+  restoreOne,
+} from "./lease_ops.ts";
+import { claimOrder, rowToClaimed, rowToIntent } from "./rows.ts";
+import * as SQL from "./sql.ts";
+import { WriteQueue } from "./write_queue.ts";
+import * as admin from "./admin_ops.ts";
+
+/**
+ * Turns driver errors into the named errors callers catch: busy and locked
+ * become {@linkcode BusyError}, constraint failures {@linkcode ConflictError}.
+ *
+ * @param err Anything thrown.
+ * @returns The error to surface.
+ */
+export function mapSqliteError(err: unknown): unknown {
+  if (err instanceof IntentBusError || !(err instanceof SqliteError)) {
+    return err;
+  }
+  if (err.code === SQLITE_BUSY || err.code === SQLITE_LOCKED) {
+    return new BusyError(`Database is busy: ${err.message}`);
+  }
+  if (err.code === SQLITE_CONSTRAINT) {
+    return new ConflictError(`Constraint failed: ${err.message}`);
+  }
+  return err;
+}
+
+/** {@linkcode Storage} over SQLite; see the module doc. */
+export class SqliteStore implements Storage {
+  /** `sqlite:<driver>`. */
+  readonly name: string;
+  /** The underlying connection, for diagnostics and tests. */
+  readonly db: Connection;
+  #cache = new Map<string, Statement>();
+  #queue: WriteQueue;
+  #q: SQL.Prepare = (sql) => {
+    let stmt = this.#cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+
+  /** @param db A migrated connection with its PRAGMAs set. */
+  constructor(db: Connection) {
+    this.db = db;
+    this.name = `sqlite:${db.driver}`;
+    this.#queue = new WriteQueue(db, mapSqliteError);
+  }
+
+  #write<T>(fn: (q: SQL.Prepare) => T): Promise<T> {
+    return this.#queue.run(() => fn(this.#q));
+  }
+
+  #read<T>(fn: (q: SQL.Prepare) => T): Promise<T> {
+    try {
+      return Promise.resolve(fn(this.#q));
+    } catch (err) {
+      return Promise.reject(mapSqliteError(err));
+    }
+  }
+
+  /** @inheritdoc */
+  intentInsert(params: IntentInsertParams): Promise<IntentInsertResult> {
+    return this.#write((q) => insertOne(q, params));
+  }
+
+  /** @inheritdoc */
+  intentInsertMany(
+    params: IntentInsertManyParams,
+  ): Promise<IntentInsertManyResult[]> {
+    return this.#write((q) =>
+      insertMany(q, params.items, params.atomic, mapSqliteError)
+    );
+  }
+
+  /** @inheritdoc */
+  intentClaim(p: IntentClaimParams): Promise<ClaimedIntent[]> {
+    if (!Number.isInteger(p.max) || p.max < 1) {
+      return Promise.reject(new RangeError(`Invalid max: ${p.max}`));
+    }
+    const args: SqlValue[] = [
+      p.namespace,
+      p.goal,
+      p.now,
+      p.caller,
+      p.master ? 1 : 0,
+      p.publisher,
+      p.workerId,
+      JSON.stringify(p.capabilities),
+      p.max,
+    ];
+    let found: boolean;
+    try {
+      // A read first: an empty poll never takes the write lock.
+      found = this.#q(SQL.CLAIM_PEEK).all(...args).length > 0;
+    } catch (err) {
+      return Promise.reject(mapSqliteError(err));
+    }
+    if (!found) return Promise.resolve([]);
+    return this.#write((q) =>
+      q(SQL.CLAIM_UPDATE).all(...args, p.now + p.leaseMs)
+        .sort(claimOrder).map(rowToClaimed)
+    );
+  }
+
+  /** @inheritdoc */
+  intentFulfil(params: IntentFulfilParams): Promise<Intent> {
+    return this.#write((q) => fulfilOne(q, params));
+  }
+
+  /** @inheritdoc */
+  intentFail(params: IntentFailParams): Promise<Intent> {
+    return this.#write((q) => failOne(q, params));
+  }
+
+  /** @inheritdoc */
+  intentAckMany(params: { items: AckItem[] }): Promise<AckResult[]> {
+    return this.#write((q) =>
+      params.items.map((item): AckResult => {
+        q("SAVEPOINT ack").run();
+        try {
+          const intent = item.kind === "fulfil"
+            ? fulfilOne(q, item)
+            : failOne(q, item);
+          q("RELEASE ack").run();
+          return { ok: true, intent };
+        } catch (err) {
+          q("ROLLBACK TO ack").run();
+          q("RELEASE ack").run();
+          return { ok: false, error: mapSqliteError(err) as Error };
+        }
+      })
+    );
+  }
+
+  /** @inheritdoc */
+  leaseExtend(params: LeaseExtendParams): Promise<Intent> {
+    return this.#write((q) => extendOne(q, params));
+  }
+
+  /** @inheritdoc */
+  intentRelease(params: LeaseParams): Promise<Intent> {
+    return this.#write((q) => releaseOne(q, params));
+  }
+
+  /** @inheritdoc */
+  intentGet(params: { id: string }): Promise<Intent | null> {
+    return this.#read((q) => {
+      const row = q(SQL.INTENT_GET).get(params.id) ??
+        q(SQL.DEAD_GET).get(params.id);
+      return row ? rowToIntent(row) : null;
+    });
+  }
+
+  /** @inheritdoc */
+  intentCancel(params: { id: string; now: number }): Promise<Intent> {
+    return this.#write((q) => cancelOne(q, params.id, params.now));
+  }
+
+  /** @inheritdoc */
+  intentRetry(params: { id: string; now: number }): Promise<Intent> {
+    return this.#write((q) => restoreOne(q, params.id, params.now));
+  }
+
+  /** @inheritdoc */
+  intentPurge(params: { namespace: string | null }): Promise<number> {
+    return this.#write((q) => admin.purge(q, params.namespace));
+  }
+
+  /** @inheritdoc */
+  deadList(params: DeadListParams): Promise<Intent[]> {
+    return this.#read((q) => admin.deadList(q, params));
+  }
+
+  /** @inheritdoc */
+  deadRedrive(
+    params: DeadFilter & { now: number; limit: number },
+  ): Promise<Intent[]> {
+    return this.#write((q) =>
+      admin.deadList(q, { ...params, before: undefined })
+        .map((dead) => restoreOne(q, dead.id, params.now))
+    );
+  }
+
+  /** @inheritdoc */
+  leaseReap(params: { now: number; jitter: number }): Promise<LeaseReapResult> {
+    return this.#write((q) => admin.reap(q, params.now, params.jitter));
+  }
+
+  /** @inheritdoc */
+  maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult> {
+    return this.#write((q) => admin.maintenance(q, params));
+  }
+
+  /** @inheritdoc */
+  kvSet(
+    p: {
+      owner: string;
+      key: string;
+      value: import("../../core/intent.ts").JsonValue;
+      expiresAt: number;
+      now: number;
+    },
+  ): Promise<void> {
+    return this.#write((q) => {
+      q(`INSERT OR REPLACE INTO kv (owner, key, value, expires_at)
+         VALUES (?1, ?2, ?3, ?4)`)
+        .run(p.owner, p.key, JSON.stringify(p.value), p.expiresAt);
+    });
+  }
+
+  /** @inheritdoc */
+  kvGet(
+    p: { owner: string; key: string; now: number },
+  ): Promise<{ value: import("../../core/intent.ts").JsonValue } | null> {
+    return this.#read((q) => admin.kvGet(q, p));
+  }
+
+  /** @inheritdoc */
+  apiKeyInsert(
+    p: { hash: string; owner: string; now: number },
+  ): Promise<ApiKey> {
+    return this.#write((q) => admin.apiKeyInsert(q, p));
+  }
+
+  /** @inheritdoc */
+  apiKeyGet(params: { hash: string }): Promise<ApiKey | null> {
+    return this.#read((q) => admin.apiKeyGet(q, params.hash));
+  }
+
+  /** @inheritdoc */
+  apiKeyRevoke(params: { hash: string; now: number }): Promise<boolean> {
+    return this.#write((q) =>
+      q(`UPDATE api_keys SET revoked_at = ?2
+         WHERE hash = ?1 AND revoked_at IS NULL`)
+        .run(params.hash, params.now) > 0
+    );
+  }
+
+  /** @inheritdoc */
+  nonceUse(
+    p: { key: string; nonce: string; expiresAt: number; now: number },
+  ): Promise<boolean> {
+    return this.#write((q) => admin.nonceUse(q, p));
+  }
+
+  /** @inheritdoc */
+  statsGet(params: { now: number }): Promise<QueueStats> {
+    return this.#read((q) => admin.stats(q, params.now));
+  }
+
+  /** @inheritdoc */
+  goalPause(params: GoalParams & { now: number }): Promise<void> {
+    return this.#write((q) => {
+      q(`INSERT OR IGNORE INTO paused_goals (namespace, goal, paused_at)
+         VALUES (?1, ?2, ?3)`).run(params.namespace, params.goal, params.now);
+    });
+  }
+
+  /** @inheritdoc */
+  goalResume(params: GoalParams): Promise<void> {
+    return this.#write((q) => {
+      q(`DELETE FROM paused_goals WHERE namespace = ?1 AND goal = ?2`)
+        .run(params.namespace, params.goal);
+    });
+  }
+
+  /** @inheritdoc */
+  close(): Promise<void> {
+    this.#queue.close();
+    try {
+      this.db.exec("PRAGMA optimize");
+    } finally {
+      this.#cache.clear();
+      this.db.close();
+    }
+    return Promise.resolve();
+  }
+}

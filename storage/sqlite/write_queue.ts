@@ -1,0 +1,130 @@
+/**
+ * Group commit: write operations requested in the same event-loop turn run
+ * together in one `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint
+ * so one failing operation does not undo the others. Each promise settles
+ * only after `COMMIT`, so an acknowledged write is durable.
+ *
+ * One transaction per batch instead of one per operation is where SQLite's
+ * speed is (MEASURED.md: about 4.2k lifecycles/s against 30k/s).
+ *
+ * @module
+ */
+
+import type { Connection, Statement } from "./connection.ts";
+
+interface Job {
+  // deno-lint-ignore no-explicit-any
+  fn: () => any;
+  // deno-lint-ignore no-explicit-any
+  resolve: (value: any) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Serialises synchronous write operations into batched transactions. */
+export class WriteQueue {
+  #pending: Job[] = [];
+  #scheduled = false;
+  #closed = false;
+  #begin: Statement;
+  #commit: Statement;
+  #rollback: Statement;
+  #savepoint: Statement;
+  #release: Statement;
+  #rollbackTo: Statement;
+  #mapError: (err: unknown) => unknown;
+
+  /**
+   * @param db The connection to write through.
+   * @param mapError Turns driver errors (busy, constraint) into domain errors.
+   */
+  constructor(db: Connection, mapError: (err: unknown) => unknown) {
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
+    this.#rollback = db.prepare("ROLLBACK");
+    this.#savepoint = db.prepare("SAVEPOINT op");
+    this.#release = db.prepare("RELEASE op");
+    this.#rollbackTo = db.prepare("ROLLBACK TO op");
+    this.#mapError = mapError;
+  }
+
+  /**
+   * Queues a write; it runs in the next batch.
+   *
+   * @param fn Synchronous work using the connection; throwing undoes only it.
+   * @returns What `fn` returned, once the batch committed.
+   */
+  run<T>(fn: () => T): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new Error("Store is closed"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ fn, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /** Runs every queued write now, in one transaction. */
+  flush(): void {
+    this.#scheduled = false;
+    const jobs = this.#pending;
+    this.#pending = [];
+    if (jobs.length === 0) return;
+    try {
+      this.#begin.run();
+    } catch (err) {
+      const mapped = this.#mapError(err);
+      for (const job of jobs) job.reject(mapped);
+      return;
+    }
+    // A lone job needs no savepoint: its failure rolls back the transaction.
+    const single = jobs.length === 1;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    for (const job of jobs) {
+      if (!single) this.#savepoint.run();
+      try {
+        const value = job.fn();
+        if (!single) this.#release.run();
+        outcomes.push({ ok: true, value });
+      } catch (err) {
+        if (single) {
+          this.#safeRollback();
+          job.reject(this.#mapError(err));
+          return;
+        }
+        this.#rollbackTo.run();
+        this.#release.run();
+        outcomes.push({ ok: false, value: this.#mapError(err) });
+      }
+    }
+    try {
+      this.#commit.run();
+    } catch (err) {
+      this.#safeRollback();
+      const mapped = this.#mapError(err);
+      for (const job of jobs) job.reject(mapped);
+      return;
+    }
+    jobs.forEach((job, i) => {
+      const o = outcomes[i];
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.value);
+    });
+  }
+
+  /** Flushes what is queued and refuses further writes. */
+  close(): void {
+    this.flush();
+    this.#closed = true;
+  }
+
+  #safeRollback(): void {
+    try {
+      this.#rollback.run();
+    } catch {
+      // No transaction left to roll back: SQLite already ended it.
+    }
+  }
+}
