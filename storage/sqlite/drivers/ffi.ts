@@ -1,0 +1,397 @@
+/**
+ * The Deno FFI driver: the system's `libsqlite3` called through
+ * `Deno.dlopen`. This is the only file that touches FFI: a declarative symbol
+ * table, one `unwrap()` turning result codes into {@linkcode SqliteError},
+ * and a thin statement class. It is longer than our usual file because
+ * splitting the unsafe surface would make it harder to audit, not easier.
+ *
+ * Needs `--allow-ffi` (and `--allow-env` to honour the path variables).
+ * Beware: `--allow-ffi` bypasses Deno's permission sandbox. SQLite opens and
+ * writes files itself, so a database is created even without
+ * `--allow-write`; grant FFI only where you would grant everything.
+ *
+ * The library is found through `INTENTBUS_SQLITE_LIB` (or `DENO_SQLITE_PATH`),
+ * then the usual Debian, Termux and macOS paths. It loads on the first open,
+ * once per process.
+ *
+ * Integers read back as numbers when they are safe integers, else as
+ * bigints. Every call runs its statement to completion or resets it, so no
+ * statement pins the WAL (see MEASURED.md).
+ *
+ * @example
+ * ```ts
+ * import { openFfi } from "./ffi.ts";
+ *
+ * const db = openFfi({ path: ":memory:" });
+ * db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)");
+ * db.prepare("INSERT INTO t (name) VALUES (?)").run("ada");
+ * console.log(db.prepare("SELECT id, name FROM t").all()); // [{ id: 1, name: "ada" }]
+ * db.close();
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type Connection,
+  type OpenConnection,
+  type Row,
+  SqliteError,
+  type SqlValue,
+  type Statement,
+} from "../connection.ts";
+
+const SYMBOLS = {
+  sqlite3_libversion: { parameters: [], result: "pointer" },
+  sqlite3_open_v2: {
+    parameters: ["buffer", "buffer", "i32", "pointer"],
+    result: "i32",
+  },
+  sqlite3_close_v2: { parameters: ["pointer"], result: "i32" },
+  sqlite3_errmsg: { parameters: ["pointer"], result: "pointer" },
+  sqlite3_errstr: { parameters: ["i32"], result: "pointer" },
+  sqlite3_extended_errcode: { parameters: ["pointer"], result: "i32" },
+  sqlite3_exec: {
+    parameters: ["pointer", "buffer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  sqlite3_changes: { parameters: ["pointer"], result: "i32" },
+  sqlite3_prepare_v3: {
+    parameters: ["pointer", "buffer", "i32", "u32", "buffer", "pointer"],
+    result: "i32",
+  },
+  sqlite3_stmt_readonly: { parameters: ["pointer"], result: "i32" },
+  sqlite3_step: { parameters: ["pointer"], result: "i32" },
+  sqlite3_reset: { parameters: ["pointer"], result: "i32" },
+  sqlite3_clear_bindings: { parameters: ["pointer"], result: "i32" },
+  sqlite3_finalize: { parameters: ["pointer"], result: "i32" },
+  sqlite3_bind_null: { parameters: ["pointer", "i32"], result: "i32" },
+  sqlite3_bind_int: { parameters: ["pointer", "i32", "i32"], result: "i32" },
+  sqlite3_bind_int64: { parameters: ["pointer", "i32", "i64"], result: "i32" },
+  sqlite3_bind_double: { parameters: ["pointer", "i32", "f64"], result: "i32" },
+  sqlite3_bind_text: {
+    parameters: ["pointer", "i32", "buffer", "i32", "isize"],
+    result: "i32",
+  },
+  sqlite3_bind_blob: {
+    parameters: ["pointer", "i32", "buffer", "i32", "isize"],
+    result: "i32",
+  },
+  sqlite3_bind_zeroblob: {
+    parameters: ["pointer", "i32", "i32"],
+    result: "i32",
+  },
+  sqlite3_column_count: { parameters: ["pointer"], result: "i32" },
+  sqlite3_column_name: { parameters: ["pointer", "i32"], result: "pointer" },
+  sqlite3_column_type: { parameters: ["pointer", "i32"], result: "i32" },
+  sqlite3_column_int64: { parameters: ["pointer", "i32"], result: "i64" },
+  sqlite3_column_double: { parameters: ["pointer", "i32"], result: "f64" },
+  sqlite3_column_text: { parameters: ["pointer", "i32"], result: "pointer" },
+  sqlite3_column_blob: { parameters: ["pointer", "i32"], result: "pointer" },
+  sqlite3_column_bytes: { parameters: ["pointer", "i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Pointer = Deno.PointerObject;
+
+const SQLITE_OK = 0;
+const SQLITE_ROW = 100;
+const SQLITE_DONE = 101;
+const SQLITE_INTEGER = 1;
+const SQLITE_FLOAT = 2;
+const SQLITE_TEXT = 3;
+const SQLITE_BLOB = 4;
+/** READWRITE | CREATE | NOMUTEX: one connection is used by one isolate. */
+const OPEN_FLAGS = 0x2 | 0x4 | 0x8000;
+/** Statements are cached by callers, so ask SQLite to keep them long. */
+const SQLITE_PREPARE_PERSISTENT = 0x1;
+/** The destructor `SQLITE_TRANSIENT`: SQLite copies the bytes at once. */
+const TRANSIENT = -1n;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Scratch for bound text: safe to reuse because SQLite copies it. */
+let scratch = new Uint8Array(4096);
+const out = new BigUint64Array(1);
+
+/** Where to look for the library, in order. */
+function candidatePaths(): string[] {
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined; // No --allow-env: fall back to the usual paths.
+    }
+  };
+  const prefix = env("PREFIX");
+  return [
+    env("INTENTBUS_SQLITE_LIB"),
+    env("DENO_SQLITE_PATH"),
+    "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
+    "/usr/lib/aarch64-linux-gnu/libsqlite3.so.0",
+    "/usr/lib/libsqlite3.so.0",
+    "/usr/lib64/libsqlite3.so.0",
+    "/data/data/com.termux/files/usr/lib/libsqlite3.so",
+    prefix && `${prefix}/lib/libsqlite3.so`,
+    "/opt/homebrew/opt/sqlite/lib/libsqlite3.dylib",
+    "/usr/local/opt/sqlite/lib/libsqlite3.dylib",
+    "/usr/lib/libsqlite3.dylib",
+  ].filter((p): p is string => !!p);
+}
+
+let lib: Lib | undefined;
+
+function load(): Lib {
+  if (lib) return lib;
+  const tried: string[] = [];
+  for (const path of candidatePaths()) {
+    try {
+      lib = Deno.dlopen(path, SYMBOLS).symbols;
+      return lib;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotCapable) throw err;
+      tried.push(path);
+    }
+  }
+  throw new Error(
+    `Cannot load libsqlite3: set INTENTBUS_SQLITE_LIB; tried "${
+      tried.join('", "')
+    }"`,
+  );
+}
+
+function cString(ptr: Deno.PointerValue): string {
+  return ptr ? Deno.UnsafePointerView.getCString(ptr) : "";
+}
+
+/** Passes success codes through; throws a {@linkcode SqliteError} else. */
+function unwrap(rc: number, db: Deno.PointerValue): number {
+  if (rc === SQLITE_OK || rc === SQLITE_ROW || rc === SQLITE_DONE) return rc;
+  const l = lib!;
+  let code = rc;
+  if (db) {
+    const extended = l.sqlite3_extended_errcode(db);
+    if ((extended & 0xff) === (rc & 0xff)) code = extended;
+  }
+  const message = db ? cString(l.sqlite3_errmsg(db)) : "";
+  throw new SqliteError(code, message || cString(l.sqlite3_errstr(rc)));
+}
+
+function encodeZ(text: string): Uint8Array {
+  return encoder.encode(text + "\0");
+}
+
+class FfiStatement implements Statement {
+  #lib: Lib;
+  #db: Pointer;
+  #ptr: Pointer | null;
+  #names: string[] | undefined;
+  #bound = 0;
+  #readonly: boolean;
+
+  constructor(l: Lib, db: Pointer, ptr: Pointer) {
+    this.#lib = l;
+    this.#db = db;
+    this.#ptr = ptr;
+    this.#readonly = l.sqlite3_stmt_readonly(ptr) !== 0;
+  }
+
+  run(...params: SqlValue[]): number {
+    const p = this.#start(params);
+    try {
+      let rc;
+      while ((rc = this.#lib.sqlite3_step(p)) === SQLITE_ROW);
+      unwrap(rc, this.#db);
+      return this.#lib.sqlite3_changes(this.#db);
+    } finally {
+      this.#lib.sqlite3_reset(p);
+    }
+  }
+
+  get(...params: SqlValue[]): Row | undefined {
+    const p = this.#start(params);
+    try {
+      const l = this.#lib;
+      if (unwrap(l.sqlite3_step(p), this.#db) !== SQLITE_ROW) return undefined;
+      const row = this.#row(p);
+      // A reset ends a read, but only a step that returns DONE runs the WAL
+      // hook: a write (UPDATE … RETURNING) finished by reset never
+      // auto-checkpoints, and the WAL grows without bound.
+      if (!this.#readonly) {
+        let rc;
+        while ((rc = l.sqlite3_step(p)) === SQLITE_ROW);
+        unwrap(rc, this.#db);
+      }
+      return row;
+    } finally {
+      this.#lib.sqlite3_reset(p);
+    }
+  }
+
+  all(...params: SqlValue[]): Row[] {
+    const p = this.#start(params);
+    try {
+      const rows: Row[] = [];
+      let rc;
+      while ((rc = this.#lib.sqlite3_step(p)) === SQLITE_ROW) {
+        rows.push(this.#row(p));
+      }
+      unwrap(rc, this.#db);
+      return rows;
+    } finally {
+      this.#lib.sqlite3_reset(p);
+    }
+  }
+
+  /** Finalizes; later calls throw. */
+  finalize(): void {
+    if (this.#ptr) this.#lib.sqlite3_finalize(this.#ptr);
+    this.#ptr = null;
+  }
+
+  /** Binds `params` to a statement left reset by the previous call. */
+  #start(params: SqlValue[]): Pointer {
+    const p = this.#ptr;
+    if (!p) throw new TypeError("Cannot use statement: database is closed");
+    const l = this.#lib;
+    if (params.length < this.#bound) l.sqlite3_clear_bindings(p);
+    this.#bound = params.length;
+    for (let i = 0; i < params.length; i++) {
+      const v = params[i];
+      let rc;
+      if (v === null || v === undefined) rc = l.sqlite3_bind_null(p, i + 1);
+      else if (typeof v === "number") {
+        rc = (v | 0) === v
+          ? l.sqlite3_bind_int(p, i + 1, v)
+          : Number.isSafeInteger(v)
+          ? l.sqlite3_bind_int64(p, i + 1, BigInt(v))
+          : l.sqlite3_bind_double(p, i + 1, v);
+      } else if (typeof v === "string") {
+        if (scratch.length < v.length * 3) {
+          scratch = new Uint8Array(v.length * 3);
+        }
+        const n = encoder.encodeInto(v, scratch).written;
+        rc = l.sqlite3_bind_text(p, i + 1, scratch, n, TRANSIENT);
+      } else if (typeof v === "bigint") {
+        rc = l.sqlite3_bind_int64(p, i + 1, v);
+      } else if (v instanceof Uint8Array) {
+        rc = v.byteLength === 0
+          ? l.sqlite3_bind_zeroblob(p, i + 1, 0)
+          : l.sqlite3_bind_blob(p, i + 1, v, v.byteLength, TRANSIENT);
+      } else {
+        throw new TypeError(`Cannot bind parameter ${i + 1}: ${typeof v}`);
+      }
+      unwrap(rc, this.#db);
+    }
+    return p;
+  }
+
+  #row(p: Pointer): Row {
+    const l = this.#lib;
+    const names = this.#names ??= this.#columnNames(p);
+    const row: Row = {};
+    for (let i = 0; i < names.length; i++) {
+      row[names[i]] = this.#column(l, p, i);
+    }
+    return row;
+  }
+
+  #columnNames(p: Pointer): string[] {
+    const n = this.#lib.sqlite3_column_count(p);
+    const names = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      names[i] = cString(this.#lib.sqlite3_column_name(p, i));
+    }
+    return names;
+  }
+
+  #column(l: Lib, p: Pointer, i: number): SqlValue {
+    switch (l.sqlite3_column_type(p, i)) {
+      case SQLITE_INTEGER: {
+        // The double is exact for safe integers and avoids a BigInt.
+        const d = l.sqlite3_column_double(p, i);
+        return d >= -Number.MAX_SAFE_INTEGER && d <= Number.MAX_SAFE_INTEGER
+          ? d
+          : l.sqlite3_column_int64(p, i);
+      }
+      case SQLITE_FLOAT:
+        return l.sqlite3_column_double(p, i);
+      case SQLITE_TEXT: {
+        const text = l.sqlite3_column_text(p, i);
+        const n = l.sqlite3_column_bytes(p, i);
+        if (!text || n === 0) return "";
+        return decoder.decode(
+          new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(text, n)),
+        );
+      }
+      case SQLITE_BLOB: {
+        const blob = l.sqlite3_column_blob(p, i);
+        const bytes = new Uint8Array(l.sqlite3_column_bytes(p, i));
+        if (blob) Deno.UnsafePointerView.copyInto(blob, bytes);
+        return bytes;
+      }
+      default:
+        return null;
+    }
+  }
+}
+
+/**
+ * Opens a database through the system `libsqlite3`.
+ *
+ * @param options Where the database lives.
+ * @returns An open connection whose driver is `ffi`.
+ * @throws {Error} when no `libsqlite3` can be loaded.
+ * @throws {SqliteError} when the file cannot be opened.
+ */
+export const openFfi: OpenConnection = (options) => {
+  const l = load();
+  const rc = l.sqlite3_open_v2(encodeZ(options.path), out, OPEN_FLAGS, null);
+  const db = Deno.UnsafePointer.create(out[0]);
+  if (rc !== SQLITE_OK) {
+    try {
+      unwrap(rc, db);
+    } finally {
+      l.sqlite3_close_v2(db);
+    }
+  }
+  if (!db) throw new SqliteError(7, "Cannot open database: out of memory");
+  const statements = new Set<FfiStatement>();
+  let open = true;
+  const check = () => {
+    if (!open) throw new TypeError("Cannot use connection: it is closed");
+  };
+  return {
+    driver: "ffi",
+    sqliteVersion: cString(l.sqlite3_libversion()),
+    exec(sql) {
+      check();
+      unwrap(l.sqlite3_exec(db, encodeZ(sql), null, null, null), db);
+    },
+    prepare(sql) {
+      check();
+      const bytes = encoder.encode(sql);
+      const rc = l.sqlite3_prepare_v3(
+        db,
+        bytes,
+        bytes.byteLength,
+        SQLITE_PREPARE_PERSISTENT,
+        out,
+        null,
+      );
+      unwrap(rc, db);
+      const ptr = Deno.UnsafePointer.create(out[0]);
+      if (!ptr) throw new RangeError(`Cannot prepare empty SQL: "${sql}"`);
+      const statement = new FfiStatement(l, db, ptr);
+      statements.add(statement);
+      return statement;
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      for (const statement of statements) statement.finalize();
+      statements.clear();
+      unwrap(l.sqlite3_close_v2(db), db);
+    },
+  } satisfies Connection;
+};
