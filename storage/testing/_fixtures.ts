@@ -1,0 +1,99 @@
+// Shared fixtures of the conformance suite: parameter builders with
+// defaults, a fixed start time, and a helper that opens and closes a store.
+
+import type {
+  IntentClaimParams,
+  IntentInsertParams,
+  Storage,
+} from "../storage.ts";
+
+/** Opens a fresh, empty store. */
+export type OpenStore = () => Promise<Storage>;
+
+/** A Deno.test registrar bound to one store: `name: behaviour`. */
+export type Case = (
+  behaviour: string,
+  fn: (store: Storage) => Promise<void>,
+) => void;
+
+/** The start of every test's manual time. */
+export const T0 = Date.UTC(2026, 0, 1);
+
+/** One day in ms. */
+export const DAY = 24 * 3600 * 1000;
+
+let counter = 0;
+
+/** A fresh intent id: 32 lowercase hex, unique within the process. */
+export function newId(): string {
+  counter++;
+  const rand = crypto.getRandomValues(new Uint8Array(12));
+  return counter.toString(16).padStart(8, "0") +
+    Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Insert params with defaults: public, priority 100, 3 attempts, base 5 s. */
+export function publish(
+  over: Partial<IntentInsertParams> = {},
+): IntentInsertParams {
+  const now = over.now ?? T0;
+  return {
+    id: newId(),
+    namespace: "ns",
+    goal: "g",
+    payload: { n: 1 },
+    priority: 100,
+    visibility: "public",
+    targetWorker: null,
+    requiredCapability: null,
+    maxAttempts: 3,
+    backoffBase: 5,
+    publisher: "pub",
+    quota: null,
+    idempotencyKey: null,
+    requestHash: null,
+    runAt: over.runAt ?? now,
+    expiresAt: over.expiresAt ?? now + DAY,
+    now,
+    ...over,
+  };
+}
+
+/** Claim params with defaults: caller `worker`, lease 60 s, max 1. */
+export function claim(
+  over: Partial<IntentClaimParams> = {},
+): IntentClaimParams {
+  return {
+    namespace: "ns",
+    goal: "g",
+    caller: "worker",
+    master: false,
+    publisher: null,
+    workerId: null,
+    capabilities: [],
+    leaseMs: 60_000,
+    max: 1,
+    now: T0,
+    ...over,
+  };
+}
+
+/**
+ * Builds the registrar for one store under test.
+ *
+ * @param name Prefix of every test name.
+ * @param open Opens a fresh store per test.
+ * @returns The registrar.
+ */
+export function cases(name: string, open: OpenStore): Case {
+  return (behaviour, fn) => {
+    Deno.test(`${name}: ${behaviour}`, async () => {
+      const store = await open();
+      try {
+        await fn(store);
+      } finally {
+        await store.close();
+      }
+    });
+  };
+}

@@ -1,0 +1,130 @@
+// Conformance cases for publishing: idempotency, quota, batches, and
+// concurrent writes committed together.
+
+import assert from "node:assert/strict";
+import { ConflictError, LimitError } from "../../core/errors.ts";
+import { type Case, claim, publish, T0 } from "./_fixtures.ts";
+
+/** Registers the insert cases. */
+export function insertCases(test: Case): void {
+  test("insert stores an open intent that intentGet reads back", async (s) => {
+    const p = publish({ payload: { deep: [1, "two", null, { x: true }] } });
+    const { intent, replayed } = await s.intentInsert(p);
+    assert.equal(replayed, false);
+    assert.equal(intent.state, "open");
+    assert.deepEqual(intent.payload, p.payload);
+    assert.equal(intent.claimAttempts, 0);
+    assert.equal(intent.claimToken, null);
+    assert.deepEqual(await s.intentGet({ id: p.id }), intent);
+    assert.equal(await s.intentGet({ id: "c".repeat(32) }), null);
+  });
+
+  test("insert of an existing id is a ConflictError, never a raw database error", async (s) => {
+    const p = publish();
+    await s.intentInsert(p);
+    await assert.rejects(s.intentInsert({ ...p }), ConflictError);
+  });
+
+  test("a replay with the same idempotency key and request returns the stored intent", async (s) => {
+    const p = publish({ idempotencyKey: "k1", requestHash: "h1" });
+    const first = await s.intentInsert(p);
+    const again = await s.intentInsert({ ...p, id: "d".repeat(32) });
+    assert.equal(again.replayed, true);
+    assert.equal(again.intent.id, p.id);
+    // Still replayed once the intent is dead.
+    await s.intentCancel({ id: p.id, now: T0 });
+    const late = await s.intentInsert({ ...p, id: "e".repeat(32) });
+    assert.equal(late.replayed, true);
+    assert.equal(late.intent.id, first.intent.id);
+    assert.equal(late.intent.state, "dead");
+    // Keys are per publisher.
+    const other = await s.intentInsert({
+      ...p,
+      id: "f".repeat(32),
+      publisher: "x",
+    });
+    assert.equal(other.replayed, false);
+  });
+
+  test("reusing an idempotency key for a different request is idempotency_conflict", async (s) => {
+    await s.intentInsert(publish({ idempotencyKey: "k", requestHash: "h1" }));
+    await assert.rejects(
+      s.intentInsert(publish({ idempotencyKey: "k", requestHash: "h2" })),
+      (e) => e instanceof ConflictError && e.code === "idempotency_conflict",
+    );
+  });
+
+  test("insert over the publisher's quota of open and claimed intents is LimitError", async (s) => {
+    const q = { publisher: "alice", quota: 2 };
+    await s.intentInsert(publish(q));
+    await s.intentInsert(publish(q));
+    await assert.rejects(s.intentInsert(publish(q)), LimitError);
+    await s.intentInsert(publish({ publisher: "bob", quota: 2 }));
+    await s.intentInsert(publish({ publisher: "alice", quota: null }));
+    // Finishing one frees a slot.
+    const [c] = await s.intentClaim(claim({ publisher: "alice" }));
+    await s.intentFulfil({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      now: T0,
+      result: 1,
+      resultType: "json",
+    });
+    await assert.rejects(s.intentInsert(publish(q)), LimitError);
+    const [d] = await s.intentClaim(claim({ publisher: "alice" }));
+    await s.intentCancel({ id: d.id, now: T0 });
+    await s.intentInsert(publish(q));
+  });
+
+  test("an atomic insertMany stores nothing when one item fails", async (s) => {
+    const items = [
+      publish({ quota: 2 }),
+      publish({ quota: 2 }),
+      publish({ quota: 2 }),
+    ];
+    const res = await s.intentInsertMany({ items, atomic: true });
+    assert.equal(res.length, 3);
+    assert.ok(res.every((r) => !r.ok));
+    assert.ok(!res[2].ok && res[2].error instanceof LimitError);
+    assert.equal((await s.statsGet({ now: T0 })).states.open, 0);
+    const ok = await s.intentInsertMany({
+      items: items.slice(0, 2),
+      atomic: true,
+    });
+    assert.ok(ok.every((r) => r.ok && !r.replayed));
+    assert.equal((await s.statsGet({ now: T0 })).states.open, 2);
+  });
+
+  test("a non-atomic insertMany stores every item that can be stored", async (s) => {
+    const items = [
+      publish({ idempotencyKey: "a", requestHash: "1" }),
+      publish({ idempotencyKey: "a", requestHash: "2" }),
+      publish({ idempotencyKey: "a", requestHash: "1" }),
+      publish(),
+    ];
+    const res = await s.intentInsertMany({ items, atomic: false });
+    assert.equal(res[0].ok && res[0].replayed, false);
+    assert.ok(!res[1].ok && res[1].error instanceof ConflictError);
+    assert.equal(res[2].ok && res[2].intent.id, items[0].id);
+    assert.equal(res[3].ok, true);
+    assert.equal((await s.statsGet({ now: T0 })).states.open, 2);
+  });
+
+  test("concurrent writes each succeed or fail on their own", async (s) => {
+    const p = publish();
+    const results = await Promise.allSettled([
+      s.intentInsert(p),
+      s.intentInsert({ ...p }),
+      s.intentInsert(publish()),
+      s.kvSet({ owner: "o", key: "k", value: 1, expiresAt: T0 + 1, now: T0 }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), [
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    assert.equal((await s.statsGet({ now: T0 })).states.open, 2);
+  });
+}

@@ -1,0 +1,346 @@
+// Conformance cases for leases: tokens, fulfil, fail and backoff, extend,
+// release, reaping, batch acknowledgement.
+
+import assert from "node:assert/strict";
+import { LeaseLostError, NotFoundError } from "../../core/errors.ts";
+import type { Storage } from "../storage.ts";
+import { type Case, claim, publish, T0 } from "./_fixtures.ts";
+
+async function claimOne(
+  s: Storage,
+  over: Parameters<typeof publish>[0] = {},
+  now = T0,
+) {
+  const p = publish(over);
+  await s.intentInsert(p);
+  const [c] = await s.intentClaim(claim({ now, leaseMs: 60_000 }));
+  assert.equal(c.id, p.id);
+  return c;
+}
+
+const done = { result: { ok: true }, resultType: "json" as const };
+
+/** Registers the lease cases. */
+export function leaseCases(test: Case): void {
+  test("fulfil with the current token stores the result", async (s) => {
+    const c = await claimOne(s);
+    const i = await s.intentFulfil({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      now: T0 + 5,
+      ...done,
+    });
+    assert.equal(i.state, "fulfilled");
+    assert.deepEqual(i.result, { ok: true });
+    assert.equal(i.completedAt, T0 + 5);
+    assert.deepEqual(await s.intentGet({ id: c.id }), i);
+  });
+
+  test("fulfil stores a text result", async (s) => {
+    const c = await claimOne(s);
+    const i = await s.intentFulfil({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      now: T0,
+      result: "plain text",
+      resultType: "text",
+    });
+    assert.equal(i.result, "plain text");
+    assert.equal(i.resultType, "text");
+  });
+
+  test("fulfil is accepted after the lease expired and was reaped, if nobody re-claimed", async (s) => {
+    const c = await claimOne(s);
+    const reaped = await s.leaseReap({ now: T0 + 60_000, jitter: 0 });
+    assert.deepEqual(reaped, { retried: 1, dead: 0 });
+    assert.equal((await s.intentGet({ id: c.id }))?.state, "open");
+    const i = await s.intentFulfil({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      now: T0 + 61_000,
+      ...done,
+    });
+    assert.equal(i.state, "fulfilled");
+  });
+
+  test("a stale token is refused with LeaseLostError once another claim took over", async (s) => {
+    const c = await claimOne(s);
+    await s.leaseReap({ now: T0 + 60_000, jitter: 0 });
+    const later = T0 + 60_000 + 10_000;
+    const [c2] = await s.intentClaim(claim({ now: later }));
+    assert.equal(c2.id, c.id);
+    const stale = {
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      now: later,
+    };
+    await assert.rejects(s.intentFulfil({ ...stale, ...done }), LeaseLostError);
+    await assert.rejects(
+      s.intentFail({ ...stale, error: "x", jitter: 0 }),
+      LeaseLostError,
+    );
+    await assert.rejects(
+      s.leaseExtend({ ...stale, leaseMs: 1000 }),
+      LeaseLostError,
+    );
+    await assert.rejects(s.intentRelease(stale), LeaseLostError);
+    const ok = await s.intentFulfil({
+      ...stale,
+      token: c2.claimToken,
+      ...done,
+    });
+    assert.equal(ok.state, "fulfilled");
+  });
+
+  test("lease operations on an unknown intent are NotFoundError", async (s) => {
+    const p = {
+      id: "f".repeat(32),
+      token: "a".repeat(32),
+      caller: "w",
+      now: T0,
+    };
+    await assert.rejects(s.intentFulfil({ ...p, ...done }), NotFoundError);
+    await assert.rejects(
+      s.intentFail({ ...p, error: "x", jitter: 0 }),
+      NotFoundError,
+    );
+    await assert.rejects(s.leaseExtend({ ...p, leaseMs: 1 }), NotFoundError);
+    await assert.rejects(s.intentRelease(p), NotFoundError);
+  });
+
+  test("fulfil of a fulfilled or dead intent is LeaseLostError", async (s) => {
+    const c = await claimOne(s);
+    const p = { id: c.id, token: c.claimToken, caller: "worker", now: T0 };
+    await s.intentFulfil({ ...p, ...done });
+    await assert.rejects(s.intentFulfil({ ...p, ...done }), LeaseLostError);
+    const d = await claimOne(s, { maxAttempts: 1 });
+    const q = { id: d.id, token: d.claimToken, caller: "worker", now: T0 };
+    await s.intentFail({ ...q, error: "boom", jitter: 0 });
+    await assert.rejects(s.intentFulfil({ ...q, ...done }), LeaseLostError);
+  });
+
+  test("without a token, only the key holding a live lease may act", async (s) => {
+    const c = await claimOne(s);
+    const p = { id: c.id, token: null, now: T0 + 1000 };
+    await assert.rejects(
+      s.intentFulfil({ ...p, caller: "someone-else", ...done }),
+      LeaseLostError,
+    );
+    await assert.rejects(
+      s.intentFulfil({ ...p, caller: "worker", now: T0 + 60_000, ...done }),
+      LeaseLostError,
+    );
+    const ext = await s.leaseExtend({
+      ...p,
+      caller: "worker",
+      leaseMs: 60_000,
+    });
+    assert.equal(ext.leaseExpiresAt, T0 + 61_000);
+    const i = await s.intentFulfil({
+      ...p,
+      caller: "worker",
+      now: T0 + 60_500,
+      ...done,
+    });
+    assert.equal(i.state, "fulfilled");
+  });
+
+  test("fail reopens after min(base × 2^attempts, 3600) plus jitter × base seconds", async (s) => {
+    const c = await claimOne(s, { backoffBase: 5, maxAttempts: 5 });
+    const f1 = await s.intentFail({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      error: "boom",
+      jitter: 0.5,
+      now: T0,
+    });
+    assert.equal(f1.state, "open");
+    assert.equal(f1.lastError, "boom");
+    assert.equal(f1.runAt, T0 + (5 * 2 + 0.5 * 5) * 1000);
+    assert.deepEqual(await s.intentClaim(claim({ now: f1.runAt - 1 })), []);
+    const [c2] = await s.intentClaim(claim({ now: f1.runAt }));
+    const f2 = await s.intentFail({
+      id: c.id,
+      token: c2.claimToken,
+      caller: "worker",
+      error: "again",
+      jitter: 0,
+      now: f1.runAt,
+    });
+    assert.equal(f2.runAt, f1.runAt + 5 * 4 * 1000);
+    assert.equal(f2.claimAttempts, 2);
+  });
+
+  test("fail backoff is capped at 3600 seconds plus jitter", async (s) => {
+    const c = await claimOne(s, { backoffBase: 3600 });
+    const f = await s.intentFail({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      error: "x",
+      jitter: 0.25,
+      now: T0,
+    });
+    assert.equal(f.runAt, T0 + (3600 + 900) * 1000);
+  });
+
+  test("fail on the last attempt dead-letters the intent", async (s) => {
+    const c = await claimOne(s, { maxAttempts: 1 });
+    const f = await s.intentFail({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      error: "fatal",
+      jitter: 0,
+      now: T0 + 7,
+    });
+    assert.equal(f.state, "dead");
+    assert.equal(f.deadReason, "attempts_exhausted");
+    assert.equal(f.lastError, "fatal");
+    assert.deepEqual(await s.intentGet({ id: c.id }), f);
+    const dead = await s.deadList({ limit: 10 });
+    assert.deepEqual(dead.map((d) => d.id), [c.id]);
+  });
+
+  test("extend renews the lease so the reaper leaves it alone", async (s) => {
+    const c = await claimOne(s);
+    const e = await s.leaseExtend({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      leaseMs: 60_000,
+      now: T0 + 50_000,
+    });
+    assert.equal(e.leaseExpiresAt, T0 + 110_000);
+    assert.deepEqual(await s.leaseReap({ now: T0 + 100_000, jitter: 0 }), {
+      retried: 0,
+      dead: 0,
+    });
+  });
+
+  test("release reopens the intent at once without using up an attempt", async (s) => {
+    const c = await claimOne(s, { maxAttempts: 1 });
+    const r = await s.intentRelease({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      now: T0 + 3,
+    });
+    assert.equal(r.state, "open");
+    assert.equal(r.claimAttempts, 0);
+    assert.equal(r.runAt, T0 + 3);
+    await assert.rejects(
+      s.intentFulfil({
+        id: c.id,
+        token: c.claimToken,
+        caller: "worker",
+        now: T0 + 3,
+        ...done,
+      }),
+      LeaseLostError,
+    );
+    const [again] = await s.intentClaim(claim({ now: T0 + 3 }));
+    assert.equal(again.id, c.id);
+    assert.equal(again.claimAttempts, 1);
+  });
+
+  test("leaseReap reopens expired leases after backoff", async (s) => {
+    const c = await claimOne(s, { backoffBase: 5 });
+    assert.deepEqual(await s.leaseReap({ now: T0 + 59_999, jitter: 0 }), {
+      retried: 0,
+      dead: 0,
+    });
+    assert.deepEqual(await s.leaseReap({ now: T0 + 60_000, jitter: 0.5 }), {
+      retried: 1,
+      dead: 0,
+    });
+    const i = await s.intentGet({ id: c.id });
+    assert.equal(i?.state, "open");
+    assert.equal(i?.runAt, T0 + 60_000 + 12_500);
+    assert.equal(i?.leaseExpiresAt, null);
+    assert.deepEqual(await s.intentClaim(claim({ now: T0 + 72_499 })), []);
+    assert.equal((await s.intentClaim(claim({ now: T0 + 72_500 }))).length, 1);
+  });
+
+  test("leaseReap dead-letters an expired lease on the last attempt at once", async (s) => {
+    const c = await claimOne(s, { maxAttempts: 1 });
+    assert.deepEqual(await s.leaseReap({ now: T0 + 60_000, jitter: 0 }), {
+      retried: 0,
+      dead: 1,
+    });
+    const i = await s.intentGet({ id: c.id });
+    assert.equal(i?.state, "dead");
+    assert.equal(i?.deadReason, "lease_expired");
+  });
+
+  test("leaseReap dead-letters open intents past their expiry", async (s) => {
+    const p = publish({ expiresAt: T0 + 1000 });
+    await s.intentInsert(p);
+    assert.deepEqual(await s.leaseReap({ now: T0 + 999, jitter: 0 }), {
+      retried: 0,
+      dead: 0,
+    });
+    assert.deepEqual(await s.leaseReap({ now: T0 + 1000, jitter: 0 }), {
+      retried: 0,
+      dead: 1,
+    });
+    const i = await s.intentGet({ id: p.id });
+    assert.equal(i?.state, "dead");
+    assert.equal(i?.deadReason, "expired");
+  });
+
+  test("ackMany fulfils and fails each item on its own", async (s) => {
+    const items = [publish(), publish({ now: T0 + 1, runAt: T0 })];
+    for (const p of items) await s.intentInsert(p);
+    const [a, b] = await s.intentClaim(claim({ now: T0 + 2, max: 2 }));
+    const res = await s.intentAckMany({
+      items: [
+        {
+          kind: "fulfil",
+          id: a.id,
+          token: a.claimToken,
+          caller: "worker",
+          now: T0 + 3,
+          ...done,
+        },
+        {
+          kind: "fulfil",
+          id: b.id,
+          token: "0".repeat(32),
+          caller: "worker",
+          now: T0 + 3,
+          ...done,
+        },
+        {
+          kind: "fail",
+          id: b.id,
+          token: b.claimToken,
+          caller: "worker",
+          now: T0 + 3,
+          error: "e",
+          jitter: 0,
+        },
+        {
+          kind: "fail",
+          id: "e".repeat(32),
+          token: b.claimToken,
+          caller: "worker",
+          now: T0 + 3,
+          error: "e",
+          jitter: 0,
+        },
+      ],
+    });
+    assert.equal(res[0].ok && res[0].intent.state, "fulfilled");
+    assert.ok(!res[1].ok && res[1].error instanceof LeaseLostError);
+    assert.equal(res[2].ok && res[2].intent.state, "open");
+    assert.ok(!res[3].ok && res[3].error instanceof NotFoundError);
+    assert.equal((await s.intentGet({ id: a.id }))?.state, "fulfilled");
+    assert.equal((await s.intentGet({ id: b.id }))?.lastError, "e");
+  });
+}
