@@ -10,9 +10,9 @@
  * writes files itself, so a database is created even without
  * `--allow-write`; grant FFI only where you would grant everything.
  *
- * The library is found through `INTENTBUS_SQLITE_LIB` (or `DENO_SQLITE_PATH`),
- * then the usual Debian, Termux and macOS paths. It loads on the first open,
- * once per process.
+ * The library is the one named by `INTENTBUS_SQLITE_LIB` (or
+ * `DENO_SQLITE_PATH`), else the first found among the usual Debian, Termux
+ * and macOS paths. It loads on the first open, once per process.
  *
  * Integers read back as numbers when they are safe integers, else as
  * bigints. Every call runs its statement to completion or resets it, so no
@@ -114,7 +114,11 @@ const decoder = new TextDecoder();
 let scratch = new Uint8Array(4096);
 const out = new BigUint64Array(1);
 
-/** Where to look for the library, in order. */
+/**
+ * Where to look for the library, in order. A path named in the environment
+ * is the only candidate, so a mistyped one fails loudly instead of quietly
+ * loading another SQLite.
+ */
 function candidatePaths(): string[] {
   const env = (name: string) => {
     try {
@@ -123,10 +127,10 @@ function candidatePaths(): string[] {
       return undefined; // No --allow-env: fall back to the usual paths.
     }
   };
+  const named = env("INTENTBUS_SQLITE_LIB") || env("DENO_SQLITE_PATH");
+  if (named) return [named];
   const prefix = env("PREFIX");
   return [
-    env("INTENTBUS_SQLITE_LIB"),
-    env("DENO_SQLITE_PATH"),
     "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
     "/usr/lib/aarch64-linux-gnu/libsqlite3.so.0",
     "/usr/lib/libsqlite3.so.0",
@@ -154,9 +158,8 @@ function load(): Lib {
     }
   }
   throw new Error(
-    `Cannot load libsqlite3: set INTENTBUS_SQLITE_LIB; tried "${
-      tried.join('", "')
-    }"`,
+    `Cannot load libsqlite3: tried "${tried.join('", "')}"; ` +
+      "set INTENTBUS_SQLITE_LIB to its path",
   );
 }
 

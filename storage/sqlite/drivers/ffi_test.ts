@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openFfi } from "./ffi.ts";
+
+const FFI_URL = new URL("./ffi.ts", import.meta.url).href;
+
+/**
+ * Runs `code` in a fresh Deno granted exactly `flags` (`deno eval` would
+ * grant everything); returns its output.
+ */
+async function denoRun(
+  flags: string[],
+  code: string,
+  env: Record<string, string> = {},
+) {
+  const dir = await Deno.makeTempDir({ prefix: "intentbus_ffi_" });
+  try {
+    const script = join(dir, "main.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { openFfi } from "${FFI_URL}";\n${code}`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", ...flags, script],
+      env: { NO_COLOR: "1", ...env },
+    }).output();
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    return {
+      ok: out.success,
+      stdout: decode(out.stdout),
+      stderr: decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("integers beyond the safe range read back as bigints", () => {
+  const db = openFfi({ path: ":memory:" });
+  try {
+    const row = db.prepare("SELECT ? AS max, ? AS min, ? AS edge, ? AS safe")
+      .get(2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n, 2n ** 53n - 1n);
+    assert.deepEqual(row, {
+      max: 2n ** 63n - 1n,
+      min: -(2n ** 63n),
+      edge: 2n ** 53n,
+      safe: Number.MAX_SAFE_INTEGER,
+    });
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("text with NUL characters and long multibyte text round-trip", () => {
+  const db = openFfi({ path: ":memory:" });
+  try {
+    const long = "日本🎉x".repeat(40_000);
+    const row = db.prepare("SELECT ? AS nul, ? AS long, length(?) AS n").get(
+      "a\0b",
+      long,
+      long,
+    );
+    assert.deepEqual(row, { nul: "a\0b", long, n: long.length - 40_000 });
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("a call with fewer parameters binds the missing ones as NULL", () => {
+  const db = openFfi({ path: ":memory:" });
+  try {
+    const select = db.prepare("SELECT ? AS a, ? AS b");
+    assert.deepEqual(select.get(1, "x"), { a: 1, b: "x" });
+    assert.deepEqual(select.get(2), { a: 2, b: null });
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("misuse throws TypeError or RangeError, not SqliteError", () => {
+  const db = openFfi({ path: ":memory:" });
+  const select = db.prepare("SELECT ? AS a");
+  assert.throws(() => select.get(true as unknown as null), TypeError);
+  assert.throws(() => db.prepare("  -- nothing"), RangeError);
+  db.close();
+  assert.throws(() => select.get(1), TypeError);
+  assert.throws(() => db.exec("SELECT 1"), TypeError);
+  db.close();
+});
+
+Deno.test("rows are plain objects keyed by column name", () => {
+  const db = openFfi({ path: ":memory:" });
+  try {
+    const row = db.prepare("SELECT 1 AS one, 'two' AS \"the two\"").get();
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+    assert.deepEqual(Object.keys(row!), ["one", "the two"]);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("with only --allow-ffi, SQLite still writes files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "intentbus_ffi_" });
+  try {
+    const path = join(dir, "sandbox.db");
+    const result = await denoRun(
+      ["--allow-ffi"],
+      `const db = openFfi({ path: ${JSON.stringify(path)} });
+       db.exec("CREATE TABLE t (x)");
+       db.close();`,
+    );
+    assert.ok(result.ok, result.stderr);
+    assert.ok(Deno.statSync(path).size > 0, "the sandbox was bypassed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without --allow-ffi, opening fails with NotCapable", async () => {
+  const result = await denoRun(
+    [],
+    `try { openFfi({ path: ":memory:" }); } catch (e) { console.log(e.name); }`,
+  );
+  assert.ok(result.ok, result.stderr);
+  assert.equal(result.stdout.trim(), "NotCapable");
+});
+
+Deno.test("INTENTBUS_SQLITE_LIB names the only library tried", async () => {
+  const result = await denoRun(
+    ["--allow-ffi", "--allow-env"],
+    `try { openFfi({ path: ":memory:" }); } catch (e) { console.log(e.message); }`,
+    { INTENTBUS_SQLITE_LIB: "/nonexistent/libsqlite3.so" },
+  );
+  assert.ok(result.ok, result.stderr);
+  assert.equal(
+    result.stdout.trim(),
+    'Cannot load libsqlite3: tried "/nonexistent/libsqlite3.so"; ' +
+      "set INTENTBUS_SQLITE_LIB to its path",
+  );
+});
