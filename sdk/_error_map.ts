@@ -1,0 +1,111 @@
+/**
+ * Turns an error response of the Intent Protocol back into the named errors of
+ * `core/errors.ts`, so callers catch classes rather than read status codes.
+ *
+ * @module
+ */
+
+import {
+  type AuthCode,
+  AuthError,
+  BusyError,
+  type ConflictCode,
+  ConflictError,
+  IntentBusError,
+  LeaseLostError,
+  LimitError,
+  NotFoundError,
+  RateLimitedError,
+  type ValidationCode,
+  ValidationError,
+} from "../core/errors.ts";
+
+const AUTH_CODES = ["unauthorized", "invalid_signature", "forbidden"];
+const CONFLICT_CODES = ["conflict", "idempotency_conflict", "invalid_state"];
+const VALIDATION_CODES = [
+  "invalid_request",
+  "invalid_payload",
+  "payload_too_large",
+  "invalid_json",
+];
+
+/** What the SDK knows about a failed response. */
+export interface ErrorResponse {
+  status: number;
+  /** The parsed body, or the raw text when it was not JSON. */
+  body: unknown;
+  /** Seconds from `Retry-After`, if any. */
+  retryAfter?: number;
+  /** True for fulfil, fail, extend and release, where 404 means lease lost. */
+  leaseRoute?: boolean;
+}
+
+/**
+ * Reads `{"error":{"code","message"}}`, tolerating the flat
+ * `{"error":"text"}` some servers send.
+ *
+ * @param body The parsed body.
+ * @returns The code and message, when present.
+ */
+export function readErrorBody(
+  body: unknown,
+): { code?: string; message?: string } {
+  if (typeof body === "string") return { message: body || undefined };
+  if (body === null || typeof body !== "object") return {};
+  const error = (body as { error?: unknown }).error;
+  if (typeof error === "string") return { message: error };
+  if (error === null || typeof error !== "object") return {};
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return {
+    code: typeof code === "string" ? code : undefined,
+    message: typeof message === "string" ? message : undefined,
+  };
+}
+
+/**
+ * The named error for an error response.
+ *
+ * @param res The status, body and context of the response.
+ * @returns An {@linkcode IntentBusError} subclass carrying the protocol code.
+ */
+export function errorFromResponse(res: ErrorResponse): IntentBusError {
+  const { code, message: given } = readErrorBody(res.body);
+  const message = given ?? `Request failed: HTTP ${res.status}`;
+  const retryAfter = res.retryAfter ?? 1;
+  if (res.status === 404 && res.leaseRoute) return new LeaseLostError(message);
+  if (code === "lease_lost") return new LeaseLostError(message);
+  if (code === "rate_limited") return new RateLimitedError(message, retryAfter);
+  if (code === "database_busy") return new BusyError(message, retryAfter);
+  if (code === "limit_exceeded") return new LimitError(message);
+  if (code === "not_found") return new NotFoundError(message);
+  if (code && AUTH_CODES.includes(code)) {
+    return new AuthError(message, code as AuthCode);
+  }
+  if (code && CONFLICT_CODES.includes(code)) {
+    return new ConflictError(message, code as ConflictCode);
+  }
+  if (code && VALIDATION_CODES.includes(code)) {
+    return new ValidationError(message, code as ValidationCode);
+  }
+  if (code) return new IntentBusError(code, message);
+  switch (res.status) {
+    case 401:
+      return new AuthError(message, "unauthorized");
+    case 403:
+      return new AuthError(message, "forbidden");
+    case 404:
+      return new NotFoundError(message);
+    case 409:
+      return new ConflictError(message);
+    case 429:
+      return new RateLimitedError(message, retryAfter);
+    case 400:
+    case 422:
+      return new ValidationError(message);
+    case 413:
+      return new ValidationError(message, "payload_too_large");
+    case 503:
+      return new BusyError(message, retryAfter);
+  }
+  return new IntentBusError(`http_${res.status}`, message);
+}

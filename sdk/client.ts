@@ -1,0 +1,620 @@
+/**
+ * `IntentClient`: every route of the Intent Protocol as a typed method, with
+ * retries, timeouts, optional HMAC signing and named errors.
+ *
+ * @module
+ */
+
+import { IntentBusError } from "../core/errors.ts";
+import { NotFoundError } from "../core/errors.ts";
+import type { JsonValue, ResultType } from "../core/intent.ts";
+import { LIMITS } from "../core/limits.ts";
+import { readEnv } from "./_env.ts";
+import { randomHex } from "./_sign.ts";
+import { type Reply, type RequestSpec, Transport } from "./_transport.ts";
+import {
+  ackBody,
+  claimedIntents,
+  errorText,
+  itemError,
+  publishBody,
+} from "./_wire.ts";
+import type {
+  Ack,
+  AckResult,
+  CallOptions,
+  ClaimBatch,
+  ClaimOptions,
+  ClientOptions,
+  Health,
+  IntentStatus,
+  LeasedIntent,
+  Published,
+  PublishItem,
+  PublishOptions,
+  PublishResult,
+} from "./types.ts";
+
+const seg = encodeURIComponent;
+
+/**
+ * A client of one Intent Bus server. It holds no connection and no timers, so
+ * it can be created freely and dropped at any time.
+ *
+ * @example Publishing and working by hand
+ * ```ts ignore
+ * import { IntentClient } from "./client.ts";
+ *
+ * const bus = new IntentClient({ url: "http://127.0.0.1:8080", apiKey: "k" });
+ * const { id } = await bus.publish("resize", { src: "a.png" });
+ * const job = await bus.claim("resize");
+ * if (job) await bus.fulfil(job.id, job.claimToken, { ok: true });
+ * console.log((await bus.result(id)).status); // "fulfilled"
+ * ```
+ *
+ * @example Constructing a signing client
+ * ```ts
+ * import { IntentClient } from "./client.ts";
+ *
+ * const bus = new IntentClient({ url: "http://127.0.0.1:1", apiKey: "k", sign: true });
+ * console.log(bus.url); // "http://127.0.0.1:1"
+ * ```
+ */
+export class IntentClient {
+  /** The server's base URL. */
+  readonly url: string;
+  /** The namespace used when a call names none. */
+  readonly namespace: string;
+  readonly #http: Transport;
+  #features?: Promise<Set<string>>;
+
+  /**
+   * @param options Where the server is and how to talk to it.
+   * @throws {TypeError} when `url` is missing or not an http(s) URL.
+   */
+  constructor(options: ClientOptions) {
+    const url = options?.url;
+    if (typeof url !== "string" || !/^https?:\/\/./i.test(url)) {
+      throw new TypeError(
+        `Intent Bus URL is required and must be http(s): got "${url}"`,
+      );
+    }
+    const fetchFn = options.fetch ?? globalThis.fetch?.bind(globalThis);
+    if (!fetchFn) throw new TypeError("No fetch available: pass options.fetch");
+    this.url = url.replace(/\/+$/, "");
+    this.namespace = options.namespace ?? "default";
+    this.#http = new Transport({
+      url: this.url,
+      apiKey: options.apiKey ?? readEnv("INTENT_API_KEY"),
+      adminToken: options.adminToken ?? readEnv("INTENT_ADMIN_TOKEN"),
+      sign: options.sign ?? false,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      retries: options.retries ?? 3,
+      retryBaseMs: options.retryBaseMs ?? 200,
+      retryMaxMs: options.retryMaxMs ?? 10_000,
+      fetch: fetchFn,
+      workerId: options.workerId,
+      capabilities: options.capabilities,
+    });
+  }
+
+  /**
+   * Publishes one intent. Retries reuse one idempotency key, so a retry after
+   * a lost answer never publishes twice.
+   *
+   * @param goal The goal (queue) name.
+   * @param payload Any JSON value, at most 7 KiB compact.
+   * @param opts Optional fields, idempotency key, signal and timeout.
+   * @returns The new intent's id, status and namespace.
+   * @throws {ValidationError} when the server refuses a field.
+   */
+  async publish(
+    goal: string,
+    payload: JsonValue,
+    opts: PublishOptions = {},
+  ): Promise<Published> {
+    const r = await this.#http.request({
+      method: "POST",
+      path: "/intent",
+      body: publishBody(goal, payload, opts, this.namespace),
+      idempotencyKey: opts.idempotencyKey ?? randomHex(),
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
+    const b = r.body as Partial<Published>;
+    return {
+      id: String(b.id),
+      status: b.status ?? "published",
+      namespace: b.namespace ?? opts.namespace ?? this.namespace,
+    };
+  }
+
+  /**
+   * Publishes many intents: in batches of up to 1,000 when the server offers
+   * batch publish, else one by one. One bad item does not sink the others
+   * unless `atomic` is set (which needs batch publish and at most 1,000 items).
+   *
+   * @param items The intents.
+   * @param opts `atomic`, signal and timeout.
+   * @returns One result per item, in order.
+   * @throws {IntentBusError} code `unsupported` for `atomic` without batch publish.
+   */
+  async publishMany(
+    items: PublishItem[],
+    opts: CallOptions & { atomic?: boolean } = {},
+  ): Promise<PublishResult[]> {
+    const batch = (await this.features(opts)).has("batch_publish");
+    if (opts.atomic && (!batch || items.length > LIMITS.batchPublishMax)) {
+      throw new IntentBusError(
+        "unsupported",
+        "Atomic publish needs batch publish and at most 1000 items",
+      );
+    }
+    const out: PublishResult[] = [];
+    if (!batch) {
+      for (const { goal, payload, ...fields } of items) {
+        try {
+          const p = await this.publish(goal, payload, { ...fields, ...opts });
+          out.push({ ok: true, id: p.id, status: p.status });
+        } catch (error) {
+          if (!(error instanceof IntentBusError)) throw error;
+          out.push({ ok: false, error });
+        }
+      }
+      return out;
+    }
+    for (let i = 0; i < items.length; i += LIMITS.batchPublishMax) {
+      const chunk = items.slice(i, i + LIMITS.batchPublishMax).map((it) => ({
+        ...publishBody(it.goal, it.payload, it, this.namespace),
+        idempotency_key: it.idempotencyKey ?? randomHex(),
+      }));
+      const r = await this.#http.request({
+        method: "POST",
+        path: "/intents",
+        body: { intents: chunk, atomic: opts.atomic },
+        signal: opts.signal,
+        timeoutMs: opts.timeoutMs,
+      });
+      const results = (r.body as { results?: unknown[] })?.results ?? [];
+      for (const item of results) {
+        const error = itemError(item);
+        const { id, status } = item as { id?: string; status?: string };
+        out.push(
+          error ? { ok: false, error } : {
+            ok: true,
+            id: String(id),
+            status: status ?? "published",
+          },
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Claims one intent, or answers null when nothing is claimable.
+   *
+   * @param goal The goal to work on.
+   * @param opts Namespace, long-poll `wait`, `lease`, signal and timeout.
+   * @returns The leased intent, or null.
+   */
+  async claim(
+    goal: string,
+    opts: ClaimOptions = {},
+  ): Promise<LeasedIntent | null> {
+    return (await this.poll(goal, opts)).intents[0] ?? null;
+  }
+
+  /**
+   * Claims up to `max` intents in one request when the server offers batch
+   * claim, else at most one.
+   *
+   * @param goal The goal to work on.
+   * @param max 1 to 100.
+   * @param opts Namespace, long-poll `wait`, `lease`, signal and timeout.
+   * @returns The leased intents; empty when none are claimable.
+   */
+  async claimMany(
+    goal: string,
+    max: number,
+    opts: ClaimOptions = {},
+  ): Promise<LeasedIntent[]> {
+    const batch = (await this.features(opts)).has("batch_claim");
+    return (await this.poll(goal, { ...opts, max: batch ? max : undefined }))
+      .intents;
+  }
+
+  /**
+   * One claim request, answering the intents and the server's `Retry-After`
+   * hint for an empty answer. The worker's building block.
+   *
+   * @param goal The goal to work on.
+   * @param opts Claim options, plus `max` for a batch claim.
+   * @returns The intents claimed and the idle hint.
+   */
+  async poll(
+    goal: string,
+    opts: ClaimOptions & { max?: number } = {},
+  ): Promise<ClaimBatch> {
+    const wait = opts.wait ? Math.min(opts.wait, LIMITS.waitMax) : undefined;
+    const timeout = opts.timeoutMs ?? this.#http.options.timeoutMs;
+    const r = await this.#http.request({
+      method: "POST",
+      path: "/claim",
+      query: {
+        goal,
+        namespace: opts.namespace ?? this.namespace,
+        publisher: opts.publisher,
+        wait,
+        max: opts.max,
+        lease: opts.lease,
+      },
+      signal: opts.signal,
+      timeoutMs: timeout + (wait ?? 0) * 1000,
+    });
+    if (r.status === 204) {
+      return { intents: [], retryAfter: retryAfterOf(r) };
+    }
+    return { intents: claimedIntents(r.body, opts.lease) };
+  }
+
+  /**
+   * Fulfils a claimed intent with an optional result.
+   *
+   * @param id The intent id.
+   * @param claimToken The token of the current claim.
+   * @param result Any JSON value (or text with `resultType` "text").
+   * @param resultType "json" (default) or "text".
+   * @param opts Signal and timeout.
+   * @throws {LeaseLostError} when another claim took the intent over.
+   */
+  async fulfil(
+    id: string,
+    claimToken: string,
+    result?: JsonValue,
+    resultType?: ResultType,
+    opts: CallOptions = {},
+  ): Promise<void> {
+    await this.#lease(`/fulfill/${seg(id)}`, opts, {
+      claim_token: claimToken,
+      result,
+      result_type: result === undefined ? undefined : resultType ?? "json",
+    });
+  }
+
+  /**
+   * Fails a claimed intent; it is retried after backoff while attempts last.
+   *
+   * @param id The intent id.
+   * @param claimToken The token of the current claim.
+   * @param error An error or text; cut to 500 characters.
+   * @param opts Signal and timeout.
+   * @throws {LeaseLostError} when another claim took the intent over.
+   */
+  async fail(
+    id: string,
+    claimToken: string,
+    error: unknown,
+    opts: CallOptions = {},
+  ): Promise<void> {
+    await this.#lease(`/fail/${seg(id)}`, opts, {
+      claim_token: claimToken,
+      error: errorText(error),
+    });
+  }
+
+  /**
+   * Extends a lease to now plus `seconds` (the heartbeat).
+   *
+   * @param id The intent id.
+   * @param claimToken The token of the current claim.
+   * @param seconds 10 to 3600.
+   * @param opts Signal and timeout.
+   * @throws {LeaseLostError} when the lease is lost.
+   */
+  async extend(
+    id: string,
+    claimToken: string,
+    seconds: number = LIMITS.leaseDefault,
+    opts: CallOptions = {},
+  ): Promise<void> {
+    await this.#lease(`/extend_claim/${seg(id)}`, opts, {
+      claim_token: claimToken,
+      seconds,
+    });
+  }
+
+  /**
+   * Gives a claimed intent back without using up an attempt.
+   *
+   * @param id The intent id.
+   * @param claimToken The token of the current claim.
+   * @param opts Signal and timeout.
+   * @throws {LeaseLostError} when the lease is already lost.
+   */
+  async release(
+    id: string,
+    claimToken: string,
+    opts: CallOptions = {},
+  ): Promise<void> {
+    await this.#lease(`/release/${seg(id)}`, opts, { claim_token: claimToken });
+  }
+
+  #lease(path: string, opts: CallOptions, body: unknown): Promise<Reply> {
+    return this.#http.request({
+      method: "POST",
+      path,
+      body,
+      leaseRoute: true,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+
+  /**
+   * Fulfils and fails many intents: in one request when the server offers
+   * batch acknowledge, else one by one.
+   *
+   * @param acks The acknowledgements.
+   * @param opts Signal and timeout.
+   * @returns One result per acknowledgement, in order.
+   */
+  async ack(acks: Ack[], opts: CallOptions = {}): Promise<AckResult[]> {
+    if (acks.length === 0) return [];
+    if ((await this.features(opts)).has("batch_ack")) {
+      const r = await this.#http.request({
+        method: "POST",
+        path: "/ack",
+        body: { acks: acks.map(ackBody) },
+        signal: opts.signal,
+        timeoutMs: opts.timeoutMs,
+      });
+      const results = (r.body as { results?: unknown[] })?.results ?? [];
+      return acks.map((a, i) => {
+        const error = itemError(results[i], true);
+        return error ? { ok: false, id: a.id, error } : { ok: true, id: a.id };
+      });
+    }
+    const out: AckResult[] = [];
+    for (const a of acks) {
+      try {
+        if (a.status === "fulfilled") {
+          await this.fulfil(a.id, a.claimToken, a.result, a.resultType, opts);
+        } else await this.fail(a.id, a.claimToken, a.error, opts);
+        out.push({ ok: true, id: a.id });
+      } catch (error) {
+        if (!(error instanceof IntentBusError)) throw error;
+        out.push({ ok: false, id: a.id, error });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The state of an intent.
+   *
+   * @param id The intent id.
+   * @param opts Signal and timeout.
+   * @returns Its fields as the server answers them.
+   * @throws {NotFoundError} when it does not exist or is not visible.
+   */
+  async status(id: string, opts: CallOptions = {}): Promise<IntentStatus> {
+    return (await this.#get(`/status/${seg(id)}`, opts)).body as IntentStatus;
+  }
+
+  /**
+   * The state and result of an intent.
+   *
+   * @param id The intent id.
+   * @param opts Signal and timeout.
+   * @returns Its fields, with `result` once fulfilled.
+   * @throws {NotFoundError} when it does not exist or is not visible.
+   */
+  async result(id: string, opts: CallOptions = {}): Promise<IntentStatus> {
+    return (await this.#get(`/result/${seg(id)}`, opts)).body as IntentStatus;
+  }
+
+  /**
+   * Reads a value of this key's private store.
+   *
+   * @param key The name.
+   * @param opts Signal and timeout.
+   * @returns The value, or undefined when absent or expired.
+   */
+  async kvGet(
+    key: string,
+    opts: CallOptions = {},
+  ): Promise<JsonValue | undefined> {
+    try {
+      const r = await this.#get(`/get/${seg(key)}`, opts);
+      return (r.body as { value?: JsonValue })?.value;
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Stores a value for `ttl` seconds (1 to 86400, default 600).
+   *
+   * @param key The name.
+   * @param value Any JSON value.
+   * @param opts `ttl`, signal and timeout.
+   */
+  async kvSet(
+    key: string,
+    value: JsonValue,
+    opts: CallOptions & { ttl?: number } = {},
+  ): Promise<void> {
+    await this.#http.request({
+      method: "POST",
+      path: `/set/${seg(key)}`,
+      body: { value, ttl: opts.ttl },
+      idempotencyKey: randomHex(),
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+
+  /**
+   * The server's health answer (no API key needed).
+   *
+   * @param opts Signal and timeout.
+   * @returns `ok`, version and the protocol extensions offered.
+   */
+  async health(opts: CallOptions = {}): Promise<Health> {
+    return (await this.#get("/health", opts)).body as Health;
+  }
+
+  /**
+   * The protocol extensions the server offers, read once from `/health` and
+   * remembered; a failed read is tried again on the next call.
+   *
+   * @param opts Signal and timeout.
+   * @returns Names such as `longpoll`, `batch_claim`, `release`.
+   */
+  features(opts: CallOptions = {}): Promise<Set<string>> {
+    if (!this.#features) {
+      this.#features = this.health(opts).then((h) =>
+        new Set(Array.isArray(h?.features) ? h.features.map(String) : [])
+      );
+      this.#features.catch(() => this.#features = undefined);
+    }
+    return this.#features;
+  }
+
+  /**
+   * Issues an API key (admin). The key is shown only in this answer.
+   *
+   * @param owner Who the key is for.
+   * @param opts Signal and timeout.
+   * @returns The new key and its owner.
+   * @throws {AuthError} without a valid `adminToken`.
+   */
+  async adminGenerateKey(
+    owner: string,
+    opts: CallOptions = {},
+  ): Promise<{ api_key: string; owner: string }> {
+    const r = await this.#admin("POST", "/admin/generate_key", opts, { owner });
+    return r.body as { api_key: string; owner: string };
+  }
+
+  /**
+   * Revokes an API key (admin).
+   *
+   * @param apiKey The key to revoke.
+   * @param opts Signal and timeout.
+   */
+  async adminRevokeKey(apiKey: string, opts: CallOptions = {}): Promise<void> {
+    await this.#admin("POST", "/admin/revoke_key", opts, { api_key: apiKey });
+  }
+
+  /**
+   * Lists dead intents (admin), optionally filtered.
+   *
+   * @param filter `namespace`, `goal`, `limit`.
+   * @param opts Signal and timeout.
+   * @returns The server's answer.
+   */
+  async adminDeadList(
+    filter: AdminFilter = {},
+    opts: CallOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const r = await this.#admin("GET", "/admin/dead", opts, undefined, filter);
+    return r.body as Record<string, unknown>;
+  }
+
+  /**
+   * Moves dead intents back to open (admin), by filter or ids.
+   *
+   * @param filter `namespace`, `goal`, `ids`, `limit`.
+   * @param opts Signal and timeout.
+   * @returns The server's answer, such as the count redriven.
+   */
+  async adminRedrive(
+    filter: AdminFilter & { ids?: string[] } = {},
+    opts: CallOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const r = await this.#admin("POST", "/admin/dead/redrive", opts, filter);
+    return r.body as Record<string, unknown>;
+  }
+
+  /**
+   * Pauses claims of a goal (admin); publishing continues.
+   *
+   * @param goal The goal.
+   * @param opts Namespace, signal and timeout.
+   */
+  async adminPause(
+    goal: string,
+    opts: CallOptions & { namespace?: string } = {},
+  ): Promise<void> {
+    const namespace = opts.namespace ?? this.namespace;
+    await this.#admin("POST", "/admin/pause", opts, { goal, namespace });
+  }
+
+  /**
+   * Resumes claims of a paused goal (admin).
+   *
+   * @param goal The goal.
+   * @param opts Namespace, signal and timeout.
+   */
+  async adminResume(
+    goal: string,
+    opts: CallOptions & { namespace?: string } = {},
+  ): Promise<void> {
+    const namespace = opts.namespace ?? this.namespace;
+    await this.#admin("POST", "/admin/resume", opts, { goal, namespace });
+  }
+
+  /**
+   * Cancels an intent (admin): it goes dead and its lease is lost.
+   *
+   * @param id The intent id.
+   * @param opts Signal and timeout.
+   */
+  async adminCancel(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#admin("POST", `/admin/intents/${seg(id)}/cancel`, opts, {});
+  }
+
+  #admin(
+    method: "GET" | "POST",
+    path: string,
+    opts: CallOptions,
+    body?: unknown,
+    query?: AdminFilter,
+  ): Promise<Reply> {
+    return this.#http.request({
+      method,
+      path,
+      body,
+      query: query as RequestSpec["query"],
+      admin: true,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+
+  #get(path: string, opts: CallOptions): Promise<Reply> {
+    const spec: RequestSpec = {
+      method: "GET",
+      path,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    };
+    return this.#http.request(spec);
+  }
+}
+
+/** Which intents an admin call is about. */
+export interface AdminFilter {
+  namespace?: string;
+  goal?: string;
+  limit?: number;
+}
+
+function retryAfterOf(r: Reply): number | undefined {
+  const v = r.headers.get("Retry-After");
+  const n = v === null ? NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
