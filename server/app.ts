@@ -1,0 +1,188 @@
+/**
+ * The Intent Bus HTTP app: a Hono app built from its dependencies, with no
+ * module-level state and no listener (see `runtime/deno.ts`). Test it with
+ * `app.request()`.
+ *
+ * @example
+ * ```ts
+ * import { createApp } from "./app.ts";
+ * import { DEFAULT_CONFIG } from "./config.ts";
+ * import { ManualClock } from "../core/clock.ts";
+ * import { openSqliteStore } from "../storage/sqlite/mod.ts";
+ *
+ * const store = await openSqliteStore({ path: ":memory:" });
+ * const app = createApp({
+ *   store,
+ *   clock: new ManualClock(),
+ *   config: { ...DEFAULT_CONFIG, masterKey: "s3cret" },
+ * });
+ * const res = await app.request("/intent", {
+ *   method: "POST",
+ *   headers: { "X-API-KEY": "s3cret", "Content-Type": "application/json" },
+ *   body: JSON.stringify({ goal: "resize", payload: { w: 10 } }),
+ * });
+ * console.log(res.status); // 201
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { Clock } from "../core/clock.ts";
+import type { Storage } from "../storage/storage.ts";
+import { SignatureChecker } from "./auth/hmac.ts";
+import { ApiKeys } from "./auth/keys.ts";
+import { RateLimiter } from "./auth/rate_limit.ts";
+import type { ServerConfig } from "./config.ts";
+import { apiKeyAuth, type AppEnv, type Services } from "./context.ts";
+import { HttpError, jsonError, toHttp } from "./errors.ts";
+import { type Logger, silentLogger } from "./log.ts";
+import { Maintenance } from "./maintenance.ts";
+import { RequestMetrics } from "./request_metrics.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { claimRoutes } from "./routes/claims.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { intentRoutes } from "./routes/intents.ts";
+import { kvRoutes } from "./routes/kv.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+
+/** What {@linkcode createApp} needs. */
+export interface AppDeps {
+  store: Storage;
+  clock: Clock;
+  config: ServerConfig;
+  log?: Logger;
+  /** Jitter source in [0, 1); default `Math.random`. */
+  random?: () => number;
+  /** The maintenance service `/admin/cleanup` runs; one is made (not started) when omitted. */
+  maintenance?: Maintenance;
+}
+
+/** Headers on every response. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "DENY",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-store",
+  "X-Intent-Version": "2.1",
+};
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+function isSecure(req: Request, env: unknown, trustProxy: boolean): boolean {
+  if (req.url.startsWith("https:")) return true;
+  if (trustProxy) {
+    const proto = req.headers.get("x-forwarded-proto");
+    if (proto !== null) return proto.split(",")[0].trim() === "https";
+  }
+  const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)
+    ?.remoteAddr?.hostname;
+  return addr !== undefined && LOOPBACK.test(addr);
+}
+
+/**
+ * Builds the app.
+ *
+ * @param deps Store, clock, configuration, and optional logger, jitter source
+ *   and maintenance service.
+ * @returns The Hono app; `app.fetch` serves requests.
+ */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const { store, clock, config } = deps;
+  const log = deps.log ?? silentLogger;
+  const random = deps.random ?? Math.random;
+  const s: Services = {
+    store,
+    clock,
+    config,
+    log,
+    random,
+    keys: new ApiKeys({ store, clock, masterKey: config.masterKey }),
+    signatures: new SignatureChecker({
+      store,
+      clock,
+      required: config.requireSignatures,
+    }),
+    limiter: new RateLimiter({ perMinute: config.rateLimitPerMinute, clock }),
+    metrics: new RequestMetrics(),
+    maintenance: deps.maintenance ??
+      new Maintenance({
+        store,
+        clock,
+        log,
+        random,
+        retentionMs: config.retentionMs,
+      }),
+  };
+  const app = new Hono<AppEnv>();
+
+  app.onError((err, c) => {
+    const a = toHttp(err);
+    if (a.internal) {
+      log.error("request failed", {
+        method: c.req.method,
+        path: c.req.path,
+        err,
+      });
+    }
+    return jsonError(a.status, a.code, a.message, a.headers);
+  });
+  app.notFound(() => jsonError(404, "not_found", "No such route"));
+
+  app.use("*", async (c, next) => {
+    const start = performance.now();
+    await next();
+    const h = c.res.headers;
+    for (const name in SECURITY_HEADERS) h.set(name, SECURITY_HEADERS[name]);
+    const ms = performance.now() - start;
+    s.metrics.observe(c.req.path, c.req.method, c.res.status, ms);
+    if (log.debugEnabled) {
+      log.debug("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(ms * 100) / 100,
+      });
+    }
+  });
+
+  app.use("*", async (c, next) => {
+    const path = c.req.path;
+    if (path === "/" || path === "/health") return await next();
+    if (config.enforceHttps && !isSecure(c.req.raw, c.env, config.trustProxy)) {
+      throw new HttpError(403, "https_required", "HTTPS is required");
+    }
+    if (
+      config.maintenanceMode && c.req.method !== "GET" &&
+      c.req.method !== "HEAD" && !path.startsWith("/admin/")
+    ) {
+      throw new HttpError(
+        503,
+        "maintenance",
+        "Server in maintenance mode: writes are paused",
+        { "Retry-After": "60" },
+      );
+    }
+    await next();
+  });
+
+  const auth = apiKeyAuth(s);
+  healthRoutes(app, s);
+  intentRoutes(app, s, auth);
+  claimRoutes(app, s, auth);
+  kvRoutes(app, s, auth);
+  metricsRoutes(app, s);
+  adminRoutes(app, s);
+
+  // A known path with the wrong method is 405, not 404.
+  const paths = new Set(
+    app.routes.filter((r) => r.method !== "ALL").map((r) => r.path),
+  );
+  for (const path of paths) {
+    app.all(path, () => {
+      throw new HttpError(405, "method_not_allowed", "Method not allowed");
+    });
+  }
+  return app;
+}

@@ -1,0 +1,175 @@
+/**
+ * Request bodies: read with a byte cap before anything is parsed, decoded as
+ * strict UTF-8, parsed with `JSON.parse` from the raw text, and checked for
+ * nesting depth and compact size.
+ *
+ * @example
+ * ```ts
+ * import { parseJsonObject, readBody } from "./body.ts";
+ *
+ * const req = new Request("http://x/intent", { method: "POST", body: '{"goal":"g"}' });
+ * const bytes = await readBody(req, 1024);
+ * console.log(parseJsonObject(bytes)); // { goal: "g" }
+ * ```
+ *
+ * @module
+ */
+
+import { ValidationError } from "../core/errors.ts";
+import type { JsonValue } from "../core/intent.ts";
+
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+const encoder = new TextEncoder();
+
+function tooLarge(limit: number): ValidationError {
+  return new ValidationError(
+    `Request body is too large: the limit is ${limit} bytes`,
+    "payload_too_large",
+  );
+}
+
+/**
+ * Reads the whole body, refusing more than `limit` bytes: first by
+ * `Content-Length`, then by counting what actually arrives.
+ *
+ * @param req The request.
+ * @param limit Largest accepted body, in bytes.
+ * @returns The body bytes; empty when there is none.
+ * @throws {ValidationError} `payload_too_large` beyond the limit.
+ */
+export async function readBody(
+  req: Request,
+  limit: number,
+): Promise<Uint8Array> {
+  if (req.body === null) return EMPTY;
+  const declared = req.headers.get("content-length");
+  if (declared !== null) {
+    const n = Number(declared);
+    if (n > limit) throw tooLarge(limit);
+    if (n === 0) return EMPTY;
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    if (bytes.length > limit) throw tooLarge(limit);
+    return bytes;
+  }
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * Parses a JSON body that must be an object, or be empty.
+ *
+ * @param bytes The raw body.
+ * @returns The object, or `{}` for an empty (or all-whitespace) body.
+ * @throws {ValidationError} `invalid_json` when it is not UTF-8 JSON;
+ *   `invalid_request` when it is JSON but not an object.
+ */
+export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.length === 0) return {};
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw new ValidationError(
+      "Request body is not valid UTF-8",
+      "invalid_json",
+    );
+  }
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ValidationError("Malformed JSON body", "invalid_json");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ValidationError("Request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Whether a value nests deeper than `max`: the value itself is at depth 0,
+ * the members of an object or array one deeper than it (the original server's
+ * rule, so `[[…10 arrays…[1]…]]` passes and 11 do not).
+ *
+ * @param value A parsed JSON value.
+ * @param max Deepest allowed depth.
+ * @returns True when some member is deeper than `max`.
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > max) return true;
+    if (v !== null && typeof v === "object") {
+      const members = Array.isArray(v) ? v : Object.values(v);
+      for (const m of members) stack.push([m, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * The UTF-8 size of a value's compact JSON.
+ *
+ * @param value A parsed JSON value.
+ * @returns The size in bytes.
+ */
+export function compactJsonBytes(value: JsonValue): number {
+  const text = JSON.stringify(value);
+  // Pure ASCII text is one byte per character; only encode when it is not.
+  // deno-lint-ignore no-control-regex
+  return /^[\x00-\x7f]*$/.test(text)
+    ? text.length
+    : encoder.encode(text).length;
+}
+
+/**
+ * Checks a payload-like value: depth, then compact size.
+ *
+ * @param value The value.
+ * @param name Its field name, for messages.
+ * @param maxDepth Deepest allowed nesting.
+ * @param maxBytes Largest compact JSON size.
+ * @throws {ValidationError} `invalid_payload` when too deep; `payload_too_large` when too big.
+ */
+export function checkJsonValue(
+  value: JsonValue,
+  name: string,
+  maxDepth: number,
+  maxBytes: number,
+): void {
+  if (nestedDeeperThan(value, maxDepth)) {
+    throw new ValidationError(
+      `Invalid ${name}: nested deeper than ${maxDepth} levels`,
+      "invalid_payload",
+    );
+  }
+  const size = compactJsonBytes(value);
+  if (size > maxBytes) {
+    throw new ValidationError(
+      `Invalid ${name}: ${size} bytes of compact JSON, the limit is ${maxBytes}`,
+      "payload_too_large",
+    );
+  }
+}

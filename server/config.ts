@@ -1,0 +1,115 @@
+/**
+ * Server configuration: one plain object, built from the environment by
+ * {@linkcode configFromEnv} or written out by tests.
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv } from "./config.ts";
+ *
+ * const config = configFromEnv({ BUS_SECRET: "s3cret", BUS_TRUST_PROXY: "true" });
+ * console.log(config.trustProxy, config.rateLimitPerMinute); // true 60
+ * ```
+ *
+ * @module
+ */
+
+import { LIMITS } from "../core/limits.ts";
+
+/** Everything the app reads from its environment. */
+export interface ServerConfig {
+  /** The master API key (`BUS_SECRET`): unlimited, may claim any publisher's intents. */
+  masterKey: string;
+  /** `X-Admin-Token` for `/admin/*` (`BUS_ADMIN_SECRET`); empty disables the token. */
+  adminSecret: string;
+  /** Password of HTTP Basic `admin:<password>` (`DASHBOARD_PASSWORD`); empty disables it. */
+  dashboardPassword: string;
+  /** `Authorization: Bearer` token for `/metrics` (`BUS_METRICS_TOKEN`); empty: admin only. */
+  metricsToken: string;
+  /** Refuse unsigned requests (`BUS_REQUIRE_SIGNATURES=true`). */
+  requireSignatures: boolean;
+  /** Refuse plain HTTP from non-loopback clients (`BUS_ENFORCE_HTTPS=true`). */
+  enforceHttps: boolean;
+  /** Believe `X-Forwarded-Proto` (`BUS_TRUST_PROXY=true`). */
+  trustProxy: boolean;
+  /** Answer writes with 503 `maintenance` (`BUS_MAINTENANCE_MODE=true`). */
+  maintenanceMode: boolean;
+  /** Requests per minute per issued key (`BUS_RATE_LIMIT`); 0 turns it off. */
+  rateLimitPerMinute: number;
+  /** Open plus claimed intents per issued key (`BUS_OPEN_QUOTA`); 0 turns it off. */
+  openQuota: number;
+  /** Fulfilled and dead intents, and idempotency keys, are kept this long (`BUS_RETENTION_DAYS`, default 7). */
+  retentionMs: number;
+  /** Largest accepted request body, in bytes. */
+  bodyBytes: number;
+  /** The version string `/health` reports. */
+  version: string;
+}
+
+/** The server's version, reported by `/health` and `/`. */
+export const SERVER_VERSION = "0.1.0";
+
+/** Defaults for every field but the secrets; handy in tests. */
+export const DEFAULT_CONFIG: ServerConfig = {
+  masterKey: "",
+  adminSecret: "",
+  dashboardPassword: "",
+  metricsToken: "",
+  requireSignatures: false,
+  enforceHttps: false,
+  trustProxy: false,
+  maintenanceMode: false,
+  rateLimitPerMinute: LIMITS.rateLimitPerMinute,
+  openQuota: LIMITS.openQuota,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  bodyBytes: LIMITS.bodyBytes,
+  version: SERVER_VERSION,
+};
+
+function flag(value: string | undefined): boolean {
+  return /^(1|true|yes|on)$/i.test((value ?? "").trim());
+}
+
+function count(name: string, value: string | undefined, fallback: number) {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new RangeError(`Invalid ${name}: "${value}" is not a number ≥ 0`);
+  }
+  return n;
+}
+
+/**
+ * Reads the protocol's environment variables, plus `BUS_RATE_LIMIT`,
+ * `BUS_OPEN_QUOTA` and `BUS_RETENTION_DAYS`. Does not check that a master key
+ * is set: `main.ts` decides that.
+ *
+ * @param env The environment, such as `Deno.env.toObject()`.
+ * @param overrides Fields that win over the environment (from flags).
+ * @returns The configuration.
+ * @throws {RangeError} when a numeric variable is not a number ≥ 0.
+ */
+export function configFromEnv(
+  env: Record<string, string | undefined>,
+  overrides: Partial<ServerConfig> = {},
+): ServerConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    masterKey: env.BUS_SECRET ?? "",
+    adminSecret: env.BUS_ADMIN_SECRET ?? "",
+    dashboardPassword: env.DASHBOARD_PASSWORD ?? "",
+    metricsToken: env.BUS_METRICS_TOKEN ?? "",
+    requireSignatures: flag(env.BUS_REQUIRE_SIGNATURES),
+    enforceHttps: flag(env.BUS_ENFORCE_HTTPS),
+    trustProxy: flag(env.BUS_TRUST_PROXY),
+    maintenanceMode: flag(env.BUS_MAINTENANCE_MODE),
+    rateLimitPerMinute: count(
+      "BUS_RATE_LIMIT",
+      env.BUS_RATE_LIMIT,
+      LIMITS.rateLimitPerMinute,
+    ),
+    openQuota: count("BUS_OPEN_QUOTA", env.BUS_OPEN_QUOTA, LIMITS.openQuota),
+    retentionMs: count("BUS_RETENTION_DAYS", env.BUS_RETENTION_DAYS, 7) *
+      24 * 3600 * 1000,
+    ...overrides,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * Starts Intent Bus: `deno task start [flags]`.
+ *
+ * ```text
+ * --port <n>        port, default 8080; 0 picks a free one
+ * --host <addr>     interface, default 127.0.0.1
+ * --db <path>       database file, default $BUS_DB_PATH or ./intentbus.db
+ * --driver <name>   ffi | node:sqlite, default the measured fastest
+ * --durability <d>  normal (default) | full
+ * --log-level <l>   debug | info (default) | warn | error
+ * --dev             run without BUS_SECRET: generate and print a master key
+ * --help            this text
+ * ```
+ *
+ * Refuses to start without `BUS_SECRET` unless `--dev`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { systemClock } from "../core/clock.ts";
+import { defaultDriver, openSqliteStore } from "../storage/sqlite/mod.ts";
+import { createApp } from "./app.ts";
+import { generateApiKey } from "./auth/keys.ts";
+import { configFromEnv } from "./config.ts";
+import { createLogger, LOG_LEVELS, type LogLevel } from "./log.ts";
+import { Maintenance } from "./maintenance.ts";
+import { serveDeno } from "./runtime/deno.ts";
+
+const HELP = `Intent Bus server
+
+Usage: deno task start [flags]
+
+  --port <n>        port, default 8080; 0 picks a free one
+  --host <addr>     interface, default 127.0.0.1
+  --db <path>       database file, default $BUS_DB_PATH or ./intentbus.db
+  --driver <name>   ffi | node:sqlite, default ${defaultDriver()}
+  --durability <d>  normal (default) | full
+  --log-level <l>   debug | info (default) | warn | error
+  --dev             run without BUS_SECRET: generate and print a master key
+  --help            this text
+
+Environment: BUS_SECRET (required unless --dev), BUS_ADMIN_SECRET,
+DASHBOARD_PASSWORD, BUS_DB_PATH, BUS_METRICS_TOKEN, BUS_REQUIRE_SIGNATURES,
+BUS_ENFORCE_HTTPS, BUS_TRUST_PROXY, BUS_MAINTENANCE_MODE, BUS_RATE_LIMIT,
+BUS_OPEN_QUOTA, BUS_RETENTION_DAYS.`;
+
+function fail(message: string): never {
+  console.error(JSON.stringify({
+    ts: new Date().toISOString(),
+    level: "error",
+    msg: message,
+  }));
+  Deno.exit(2);
+}
+
+async function main(args: string[]): Promise<void> {
+  let flags;
+  try {
+    flags = parseArgs({
+      args,
+      options: {
+        port: { type: "string", default: "8080" },
+        host: { type: "string", default: "127.0.0.1" },
+        db: { type: "string" },
+        driver: { type: "string" },
+        durability: { type: "string", default: "normal" },
+        "log-level": { type: "string", default: "info" },
+        dev: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    fail(`Invalid flags: ${(err as Error).message}`);
+  }
+  if (flags.help) {
+    console.log(HELP);
+    return;
+  }
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(`Invalid --port: "${flags.port}"`);
+  }
+  if (flags.durability !== "normal" && flags.durability !== "full") {
+    fail(`Invalid --durability: "${flags.durability}" (normal or full)`);
+  }
+  const level = flags["log-level"] as LogLevel;
+  if (!LOG_LEVELS.includes(level)) fail(`Invalid --log-level: "${level}"`);
+  const log = createLogger({ level });
+
+  const env = Deno.env.toObject();
+  const config = configFromEnv(env);
+  if (config.masterKey === "") {
+    if (!flags.dev) {
+      fail(
+        "BUS_SECRET is not set: refusing to start (use --dev to try it out)",
+      );
+    }
+    config.masterKey = generateApiKey();
+    if (config.adminSecret === "") config.adminSecret = generateApiKey();
+    // Printed once, on stdout, so the person trying it out can copy them.
+    console.log(JSON.stringify({
+      ts: new Date().toISOString(),
+      level: "warn",
+      msg: "dev mode: generated secrets, valid until this process exits",
+      master_key: config.masterKey,
+      admin_token: config.adminSecret,
+    }));
+  }
+
+  const path = flags.db ?? env.BUS_DB_PATH ?? "./intentbus.db";
+  const store = await openSqliteStore({
+    path,
+    driver: flags.driver,
+    durability: flags.durability,
+  });
+  const maintenance = new Maintenance({
+    store,
+    clock: systemClock,
+    log,
+    retentionMs: config.retentionMs,
+  });
+  const app = createApp({
+    store,
+    clock: systemClock,
+    config,
+    log,
+    maintenance,
+  });
+  maintenance.start();
+  log.info("database open", { path, store: store.name });
+  const server = serveDeno(app, {
+    host: flags.host,
+    port,
+    log,
+    onClose: async () => {
+      await maintenance.stop();
+      await store.close();
+      log.info("database closed", { path });
+    },
+  });
+  await server.finished;
+}
+
+if (import.meta.main) await main(Deno.args);

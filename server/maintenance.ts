@@ -1,0 +1,139 @@
+/**
+ * The maintenance service: reaps expired leases every second and prunes what
+ * retention allows (finished intents, nonces, idempotency keys, KV) every
+ * minute, on timers, never inside a user's request. `runOnce()` does both
+ * now, for tests and `POST /admin/cleanup`.
+ *
+ * @example
+ * ```ts
+ * import { Maintenance } from "./maintenance.ts";
+ * import { ManualClock } from "../core/clock.ts";
+ * import { openSqliteStore } from "../storage/sqlite/mod.ts";
+ *
+ * const store = await openSqliteStore({ path: ":memory:" });
+ * const m = new Maintenance({ store, clock: new ManualClock(), retentionMs: 86_400_000 });
+ * const done = await m.runOnce();
+ * console.log(done.reap.retried, done.pruned.nonces); // 0 0
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Clock } from "../core/clock.ts";
+import type {
+  LeaseReapResult,
+  MaintenanceResult,
+  Storage,
+} from "../storage/storage.ts";
+import { type Logger, silentLogger } from "./log.ts";
+
+/** Options of {@linkcode Maintenance}. */
+export interface MaintenanceOptions {
+  store: Storage;
+  clock: Clock;
+  /** How long finished intents and idempotency keys are kept. */
+  retentionMs: number;
+  log?: Logger;
+  /** Jitter source in [0, 1); default `Math.random`. */
+  random?: () => number;
+  /** Reap period; default 1 s. */
+  reapEveryMs?: number;
+  /** Prune period; default 60 s. */
+  pruneEveryMs?: number;
+}
+
+/** What one full run did. */
+export interface MaintenanceRun {
+  reap: LeaseReapResult;
+  pruned: MaintenanceResult;
+}
+
+/** Reaping and pruning on timers. */
+export class Maintenance {
+  #o: MaintenanceOptions;
+  #log: Logger;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #running: Promise<unknown> = Promise.resolve();
+
+  /** @param options Store, clock, retention and periods. */
+  constructor(options: MaintenanceOptions) {
+    this.#o = options;
+    this.#log = options.log ?? silentLogger;
+  }
+
+  /** Serialises runs, so a slow prune never overlaps a reap. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#running.then(fn, fn);
+    this.#running = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * Reaps expired leases now.
+   *
+   * @returns How many went back to open and how many died.
+   */
+  reap(): Promise<LeaseReapResult> {
+    return this.#serial(() =>
+      this.#o.store.leaseReap({
+        now: this.#o.clock.now(),
+        jitter: (this.#o.random ?? Math.random)(),
+      })
+    );
+  }
+
+  /**
+   * Prunes what retention allows now.
+   *
+   * @returns What was deleted.
+   */
+  prune(): Promise<MaintenanceResult> {
+    return this.#serial(() =>
+      this.#o.store.maintenanceRun({
+        now: this.#o.clock.now(),
+        retentionMs: this.#o.retentionMs,
+      })
+    );
+  }
+
+  /**
+   * Reaps, then prunes.
+   *
+   * @returns Both results.
+   */
+  async runOnce(): Promise<MaintenanceRun> {
+    const reap = await this.reap();
+    const pruned = await this.prune();
+    return { reap, pruned };
+  }
+
+  /** Starts the timers; calling it twice does nothing more. */
+  start(): void {
+    if (this.#timers.length > 0) return;
+    const tick = (what: string, fn: () => Promise<unknown>) => () => {
+      fn().then(
+        (r) => {
+          if (r && Object.values(r).some((n) => n !== 0)) {
+            this.#log.debug(what, r as Record<string, unknown>);
+          }
+        },
+        (err) => this.#log.warn(`${what} failed`, { err }),
+      );
+    };
+    this.#timers.push(
+      setInterval(tick("reap", () => this.reap()), this.#o.reapEveryMs ?? 1000),
+      setInterval(
+        tick("prune", () => this.prune()),
+        this.#o.pruneEveryMs ?? 60_000,
+      ),
+    );
+  }
+
+  /** Stops the timers and waits for a run in progress. */
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#running;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Admin routes, behind `X-Admin-Token` or HTTP Basic `admin:<password>`:
+ * the dashboard, key issue and revoke, purge, cleanup, intent inspection,
+ * cancel and retry (409 `invalid_state` where they make no sense: cancel of a
+ * finished intent, retry of one that is not dead), and the dead letters.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { NotFoundError, ValidationError } from "../../core/errors.ts";
+import type { Intent } from "../../core/intent.ts";
+import { ID_PATTERN } from "../../core/limits.ts";
+import { requireAdmin } from "../auth/admin.ts";
+import {
+  type AppEnv,
+  idParam,
+  readJsonBody,
+  seconds,
+  type Services,
+  statusView,
+} from "../context.ts";
+import { namespaceValue, numberField } from "../validate.ts";
+import { dashboardHtml } from "./dashboard.ts";
+
+/** Every field of an intent, for admins; times in unix float seconds. */
+function adminView(i: Intent): Record<string, unknown> {
+  return {
+    ...statusView(i),
+    payload: i.payload,
+    publisher: i.publisher,
+    claimed_by: i.claimedBy,
+    worker_id: i.workerId,
+    claim_token: i.claimToken,
+    lease_epoch: i.leaseEpoch,
+    backoff_base: i.backoffBase,
+    updated_at: seconds(i.updatedAt),
+    result: i.result,
+    ...(i.resultType !== null ? { result_type: i.resultType } : {}),
+    dead_reason: i.deadReason,
+  };
+}
+
+/** The dead-letter listing entry; `intent_id` and `reason` as the original named them. */
+function deadView(i: Intent): Record<string, unknown> {
+  return {
+    intent_id: i.id,
+    id: i.id,
+    namespace: i.namespace,
+    goal: i.goal,
+    attempts: i.claimAttempts,
+    reason: i.deadReason,
+    last_error: i.lastError,
+    created_at: seconds(i.updatedAt),
+  };
+}
+
+/**
+ * Registers the admin routes.
+ *
+ * @param app The app.
+ * @param s The services.
+ */
+export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
+  app.use("/admin/*", async (c, next) => {
+    requireAdmin(c.req.raw.headers, s.config);
+    await next();
+  });
+
+  app.get("/admin/dashboard", async (c) => {
+    const stats = await s.store.statsGet({ now: s.clock.now() });
+    return c.html(dashboardHtml(stats, s.config.version));
+  });
+
+  app.post("/admin/generate_key", async (c) => {
+    const body = await readJsonBody(c, s);
+    const owner = body.owner ?? "anonymous";
+    if (typeof owner !== "string" || owner.length < 1 || owner.length > 100) {
+      throw new ValidationError("Invalid owner: 1 to 100 characters");
+    }
+    const key = await s.keys.issue(owner);
+    s.log.info("api key issued", { owner });
+    return c.json({ api_key: key, owner }, 201);
+  });
+
+  app.post("/admin/revoke_key", async (c) => {
+    const body = await readJsonBody(c, s);
+    if (typeof body.api_key !== "string" || body.api_key === "") {
+      throw new ValidationError("Missing api_key");
+    }
+    if (!(await s.keys.revoke(body.api_key))) {
+      throw new NotFoundError("API key not found or already revoked");
+    }
+    return c.json({ ok: true, revoked: true });
+  });
+
+  app.post("/admin/purge", async (c) => {
+    const body = await readJsonBody(c, s);
+    if (body.confirm !== true) {
+      throw new ValidationError('Confirmation required: send {"confirm":true}');
+    }
+    const namespace = body.namespace === undefined || body.namespace === null
+      ? null
+      : namespaceValue(body.namespace);
+    const deleted = await s.store.intentPurge({ namespace });
+    s.log.warn("purge", { namespace, deleted });
+    return c.json({ ok: true, deleted, namespace });
+  });
+
+  app.post("/admin/cleanup", async (c) => {
+    await readJsonBody(c, s);
+    const run = await s.maintenance.runOnce();
+    return c.json({
+      ok: true,
+      expired_claims_requeued: run.reap.retried,
+      expired_claims_dead: run.reap.dead,
+      deleted: run.pruned,
+    });
+  });
+
+  app.get("/admin/intents/:id", async (c) => {
+    const id = idParam(c);
+    const intent = await s.store.intentGet({ id });
+    if (intent === null) throw new NotFoundError(`Intent not found: "${id}"`);
+    return c.json(adminView(intent));
+  });
+
+  app.post("/admin/intents/:id/cancel", async (c) => {
+    const id = idParam(c);
+    const intent = await s.store.intentCancel({ id, now: s.clock.now() });
+    return c.json({ ok: true, id, status: intent.state });
+  });
+
+  app.post("/admin/intents/:id/retry", async (c) => {
+    const id = idParam(c);
+    const intent = await s.store.intentRetry({ id, now: s.clock.now() });
+    return c.json({ ok: true, id, status: intent.state });
+  });
+
+  app.get("/admin/dead", async (c) => {
+    const q = c.req.query();
+    const before = q.before === undefined
+      ? undefined
+      : numberField(q, "before", { min: 0, max: 1e11, fallback: 0 }) * 1000;
+    const dead = await s.store.deadList({
+      namespace: q.namespace === undefined
+        ? undefined
+        : namespaceValue(q.namespace),
+      goal: q.goal,
+      limit: numberField(q, "limit", {
+        min: 1,
+        max: 1000,
+        fallback: 100,
+        integer: true,
+      }),
+      before,
+    });
+    return c.json(dead.map(deadView));
+  });
+
+  app.get("/admin/dead/:id", async (c) => {
+    const id = c.req.param("id");
+    const intent = ID_PATTERN.test(id) ? await s.store.intentGet({ id }) : null;
+    if (intent === null || intent.state !== "dead") {
+      throw new NotFoundError(`Dead intent not found: "${id}"`);
+    }
+    return c.json({ ...deadView(intent), ...adminView(intent) });
+  });
+}

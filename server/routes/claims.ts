@@ -1,0 +1,189 @@
+/**
+ * The worker side: `POST /claim`, `/extend_claim/:id`, `/fulfill/:id`,
+ * `/fail/:id`.
+ *
+ * Claim reads `goal` (required), `namespace`, `publisher`, `worker_id` and
+ * `capabilities` from the query; `X-Worker-ID` and `X-Worker-Capabilities`
+ * win over the query. Additions (old clients never send them): `lease`
+ * (10 to 3600 s, default 60) and `max` (1 to 100: answers
+ * `{"intents":[...]}`). Nothing claimable: 204 with `Retry-After: 1`.
+ *
+ * Extend, fulfil and fail take the current `claim_token`; without one (the
+ * v1.1 form) they are accepted only from the key holding a live lease. A
+ * lost lease is 404, which clients read as "stop working on it".
+ *
+ * @module
+ */
+
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { AuthError, ValidationError } from "../../core/errors.ts";
+import type { ClaimedIntent } from "../../core/intent.ts";
+import { LIMITS } from "../../core/limits.ts";
+import { sha256Hex } from "../auth/keys.ts";
+import type { Principal } from "../auth/keys.ts";
+import { type AppEnv, idParam, jsonBody, type Services } from "../context.ts";
+import {
+  errorField,
+  goalValue,
+  namespaceValue,
+  numberField,
+  tokenField,
+  validateFulfil,
+} from "../validate.ts";
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/** The publisher filter: a raw key or a key hash; others' only for the master. */
+async function publisherFilter(
+  raw: string | undefined,
+  who: Principal,
+): Promise<string | null> {
+  if (raw === undefined || raw === "") return null;
+  if (raw === who.key || raw === who.hash) return who.hash;
+  if (!who.master) {
+    throw new AuthError(
+      "Publisher filtering is restricted: only your own key",
+      "forbidden",
+    );
+  }
+  return HASH.test(raw) ? raw : await sha256Hex(raw);
+}
+
+function workerIdentity(c: Context<AppEnv>) {
+  const h = c.req.raw.headers;
+  const workerId = (h.get("x-worker-id")?.trim() ||
+    c.req.query("worker_id")?.trim() || "").slice(0, 64);
+  const caps = h.get("x-worker-capabilities")?.trim() ||
+    h.get("x-worker-capability")?.trim() ||
+    c.req.query("capabilities")?.trim() ||
+    c.req.query("capability")?.trim() || "";
+  const capabilities = caps === ""
+    ? []
+    : caps.split(",").map((x) => x.trim()).filter((x) => x !== "").slice(
+      0,
+      64,
+    );
+  return { workerId: workerId === "" ? null : workerId, capabilities };
+}
+
+function claimView(i: ClaimedIntent, leaseSeconds: number) {
+  return {
+    id: i.id,
+    namespace: i.namespace,
+    goal: i.goal,
+    payload: i.payload,
+    claim_attempts: i.claimAttempts,
+    max_attempts: i.maxAttempts,
+    priority: i.priority,
+    target_worker: i.targetWorker,
+    required_capability: i.requiredCapability,
+    claim_token: i.claimToken,
+    claim_timeout: leaseSeconds,
+    lease_expires_at: i.leaseExpiresAt / 1000,
+  };
+}
+
+/**
+ * Registers the claim and lease routes.
+ *
+ * @param app The app.
+ * @param s The services.
+ * @param auth The API-key middleware.
+ */
+export function claimRoutes(
+  app: Hono<AppEnv>,
+  s: Services,
+  auth: MiddlewareHandler<AppEnv>,
+): void {
+  app.post("/claim", auth, async (c) => {
+    const who = c.get("who");
+    const q = c.req.query();
+    if (q.goal === undefined) throw new ValidationError("Missing goal");
+    const lease = numberField(q, "lease", {
+      min: LIMITS.leaseMin,
+      max: LIMITS.leaseMax,
+      fallback: LIMITS.leaseDefault,
+      integer: true,
+    });
+    const max = numberField(q, "max", {
+      min: 1,
+      max: LIMITS.batchClaimMax,
+      fallback: 1,
+      integer: true,
+    });
+    const claimed = await s.store.intentClaim({
+      namespace: namespaceValue(q.namespace),
+      goal: goalValue(q.goal),
+      caller: who.hash,
+      master: who.master,
+      publisher: await publisherFilter(q.publisher, who),
+      ...workerIdentity(c),
+      leaseMs: lease * 1000,
+      max,
+      now: s.clock.now(),
+    });
+    if (claimed.length === 0) {
+      return c.body(null, 204, { "Retry-After": "1" });
+    }
+    if (q.max === undefined) return c.json(claimView(claimed[0], lease));
+    return c.json({ intents: claimed.map((i) => claimView(i, lease)) });
+  });
+
+  app.post("/extend_claim/:id", auth, async (c) => {
+    const id = idParam(c);
+    const body = jsonBody(c);
+    const secs = numberField(body, "seconds", {
+      min: LIMITS.leaseMin,
+      max: LIMITS.leaseMax,
+      fallback: LIMITS.leaseDefault,
+      integer: true,
+    });
+    const intent = await s.store.leaseExtend({
+      id,
+      token: tokenField(body),
+      caller: c.get("who").hash,
+      leaseMs: secs * 1000,
+      now: s.clock.now(),
+    });
+    return c.json({
+      ok: true,
+      id,
+      extended_by: secs,
+      lease_expires_at: (intent.leaseExpiresAt ?? 0) / 1000,
+    });
+  });
+
+  app.post("/fulfill/:id", auth, async (c) => {
+    const id = idParam(c);
+    const body = jsonBody(c);
+    const { result, resultType } = validateFulfil(body);
+    await s.store.intentFulfil({
+      id,
+      token: tokenField(body),
+      caller: c.get("who").hash,
+      result,
+      resultType,
+      now: s.clock.now(),
+    });
+    return c.json({ ok: true, id });
+  });
+
+  app.post("/fail/:id", auth, async (c) => {
+    const id = idParam(c);
+    const body = jsonBody(c);
+    const intent = await s.store.intentFail({
+      id,
+      token: tokenField(body),
+      caller: c.get("who").hash,
+      error: errorField(body),
+      jitter: s.random(),
+      now: s.clock.now(),
+    });
+    return c.json({
+      ok: true,
+      id,
+      status: intent.state,
+      ...(intent.state === "open" ? { run_at: intent.runAt / 1000 } : {}),
+    });
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * `GET /` (a small index) and `GET /health` (liveness), both open to anyone.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import type { AppEnv, Services } from "../context.ts";
+
+/**
+ * Registers the open routes.
+ *
+ * @param app The app.
+ * @param s The services.
+ */
+export function healthRoutes(app: Hono<AppEnv>, s: Services): void {
+  app.get("/", (c) =>
+    c.json({
+      name: "Intent Bus",
+      version: s.config.version,
+      protocol: "2.1",
+      health: "/health",
+    }));
+  app.get("/health", (c) =>
+    c.json({
+      ok: true,
+      ts: s.clock.now() / 1000,
+      version: s.config.version,
+    }));
+}

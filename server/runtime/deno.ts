@@ -1,0 +1,121 @@
+/**
+ * The Deno listener: serves an app with `Deno.serve`, prints one JSON line
+ * with the bound address on stdout, and shuts down gracefully on SIGINT or
+ * SIGTERM (or when `signal` aborts): stop accepting, finish in-flight
+ * requests, then run `onClose` (stop maintenance, close the store).
+ *
+ * @example
+ * ```ts ignore
+ * import { serveDeno } from "./deno.ts";
+ *
+ * const server = serveDeno(app, { host: "127.0.0.1", port: 0 });
+ * console.log(server.port);
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import type { Logger } from "../log.ts";
+
+/** Anything with a web-standard `fetch` handler, such as a Hono app. */
+export interface FetchApp {
+  fetch(req: Request, env?: unknown): Response | Promise<Response>;
+}
+
+/** Options of {@linkcode serveDeno}. */
+export interface ServeOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 picks any free port. */
+  port: number;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /** Runs after the last in-flight request finished. */
+  onClose?: () => Promise<void> | void;
+  /** Handle SIGINT and SIGTERM; default true. */
+  handleSignals?: boolean;
+  log?: Logger;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** The bound host. */
+  host: string;
+  /** The bound port. */
+  port: number;
+  /** Resolves when the server stopped and `onClose` ran. */
+  finished: Promise<void>;
+  /** Stops gracefully; resolves like `finished`. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serves `app` until shut down.
+ *
+ * @param app The app.
+ * @param options Address, shutdown signal and close hook.
+ * @returns The running server.
+ */
+export function serveDeno(app: FetchApp, options: ServeOptions): RunningServer {
+  const host = options.host ?? "127.0.0.1";
+  let bound: { hostname: string; port: number } = { hostname: host, port: 0 };
+  const server = Deno.serve(
+    {
+      hostname: host,
+      port: options.port,
+      onListen: (addr) => {
+        bound = addr as { hostname: string; port: number };
+        console.log(JSON.stringify({
+          ts: new Date().toISOString(),
+          level: "info",
+          msg: "listening",
+          host: bound.hostname,
+          port: bound.port,
+          url: `http://${
+            bound.hostname.includes(":")
+              ? `[${bound.hostname}]`
+              : bound.hostname
+          }:${bound.port}`,
+        }));
+      },
+      onError: (err) => {
+        options.log?.error("unhandled", { err });
+        return new Response(
+          '{"error":{"code":"internal_error","message":"An internal error occurred"}}',
+          { status: 500, headers: { "Content-Type": "application/json" } },
+        );
+      },
+    },
+    (req, info) => app.fetch(req, info),
+  );
+
+  let closing: Promise<void> | null = null;
+  const signals: Deno.Signal[] = options.handleSignals === false
+    ? []
+    : ["SIGINT", "SIGTERM"];
+  const shutdown = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
+      options.log?.info("shutting down");
+      await server.shutdown();
+      await options.onClose?.();
+      options.log?.info("stopped");
+    })();
+    return closing;
+  };
+  const onSignal = () => void shutdown();
+  for (const sig of signals) Deno.addSignalListener(sig, onSignal);
+  options.signal?.addEventListener("abort", onSignal, { once: true });
+
+  return {
+    get host() {
+      return bound.hostname;
+    },
+    get port() {
+      return bound.port;
+    },
+    finished: server.finished.then(() => closing ?? shutdown()),
+    shutdown,
+  };
+}

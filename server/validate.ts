@@ -1,0 +1,243 @@
+/**
+ * Field checks of the Intent Protocol: types, ranges and patterns of every
+ * request field, with messages that name the field. Out-of-range values are
+ * refused (400 `invalid_request`), not clamped as the original server did,
+ * so a caller learns its mistake. Numbers may also arrive as decimal strings
+ * (`"5"`), which shell scripts with curl often send.
+ *
+ * @example
+ * ```ts
+ * import { validatePublish } from "./validate.ts";
+ *
+ * const p = validatePublish({ goal: " resize ", payload: { w: 10 } });
+ * console.log(p.goal, p.priority, p.maxAttempts); // "resize" 100 3
+ * ```
+ *
+ * @module
+ */
+
+import { ValidationError } from "../core/errors.ts";
+import {
+  type JsonValue,
+  RESULT_TYPES,
+  type ResultType,
+  VISIBILITIES,
+  type Visibility,
+} from "../core/intent.ts";
+import { LIMITS, NAMESPACE_PATTERN, ROUTING_PATTERN } from "../core/limits.ts";
+import { checkJsonValue } from "./body.ts";
+
+type Body = Record<string, unknown>;
+
+function bad(message: string): never {
+  throw new ValidationError(message);
+}
+
+/**
+ * Reads a number field.
+ *
+ * @param body The request object.
+ * @param name The field.
+ * @param opts Range, default, and whether it must be an integer.
+ * @returns The number, or the default when absent or null.
+ * @throws {ValidationError} when it is not a number in range.
+ */
+export function numberField(
+  body: Body,
+  name: string,
+  opts: { min: number; max: number; fallback: number; integer?: boolean },
+): number {
+  const raw = body[name];
+  if (raw === undefined || raw === null) return opts.fallback;
+  const n = typeof raw === "number"
+    ? raw
+    : typeof raw === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(raw)
+    ? Number(raw)
+    : NaN;
+  if (!Number.isFinite(n)) bad(`Invalid ${name}: must be a number`);
+  if (opts.integer && !Number.isInteger(n)) {
+    bad(`Invalid ${name}: must be an integer`);
+  }
+  if (n < opts.min || n > opts.max) {
+    bad(`Invalid ${name}: must be between ${opts.min} and ${opts.max}`);
+  }
+  return n;
+}
+
+/**
+ * Reads an optional routing label (`target_worker`, `required_capability`).
+ *
+ * @param body The request object.
+ * @param name The field.
+ * @returns The trimmed label, or null when absent, null or empty.
+ * @throws {ValidationError} when it does not match `[A-Za-z0-9_.:-]{1,64}`.
+ */
+export function labelField(body: Body, name: string): string | null {
+  const raw = body[name];
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== "string") bad(`Invalid ${name}: must be a string`);
+  const v = raw.trim();
+  if (v === "") return null;
+  if (!ROUTING_PATTERN.test(v)) {
+    bad(`Invalid ${name}: must match ${ROUTING_PATTERN.source}`);
+  }
+  return v;
+}
+
+/**
+ * Checks a namespace.
+ *
+ * @param raw The value, or undefined/null for `default`.
+ * @returns The namespace.
+ * @throws {ValidationError} when it does not match `[A-Za-z0-9_.-]{1,64}`.
+ */
+export function namespaceValue(raw: unknown): string {
+  if (raw === undefined || raw === null || raw === "") return "default";
+  if (typeof raw !== "string" || !NAMESPACE_PATTERN.test(raw)) {
+    bad(`Invalid namespace: must match ${NAMESPACE_PATTERN.source}`);
+  }
+  return raw;
+}
+
+/**
+ * Checks a goal.
+ *
+ * @param raw The value.
+ * @returns The trimmed goal.
+ * @throws {ValidationError} unless it is a string of 1 to 256 characters after trimming.
+ */
+export function goalValue(raw: unknown): string {
+  if (typeof raw !== "string") bad("Invalid goal: must be a string");
+  const goal = raw.trim();
+  if (goal.length < 1 || goal.length > LIMITS.goalMax) {
+    bad(`Invalid goal: must be 1 to ${LIMITS.goalMax} characters`);
+  }
+  return goal;
+}
+
+/** A checked publish request; times are relative (`delayMs`). */
+export interface PublishFields {
+  namespace: string;
+  goal: string;
+  payload: JsonValue;
+  priority: number;
+  delayMs: number;
+  maxAttempts: number;
+  backoffBase: number;
+  visibility: Visibility;
+  targetWorker: string | null;
+  requiredCapability: string | null;
+}
+
+/**
+ * Checks a `POST /intent` body. `delay` may be up to 30 days: an intent
+ * expires 24 hours after it becomes due, not after it was published.
+ *
+ * @param body The parsed body.
+ * @returns The checked fields, defaults filled in.
+ * @throws {ValidationError} naming the first bad field.
+ */
+export function validatePublish(body: Body): PublishFields {
+  if (!("goal" in body) || !("payload" in body)) {
+    bad("Missing goal or payload");
+  }
+  const goal = goalValue(body.goal);
+  const payload = body.payload as JsonValue;
+  checkJsonValue(payload, "payload", LIMITS.payloadDepth, LIMITS.payloadBytes);
+  const visibility = body.visibility ?? "private";
+  if (!VISIBILITIES.includes(visibility as Visibility)) {
+    bad(`Invalid visibility: must be one of ${VISIBILITIES.join(", ")}`);
+  }
+  return {
+    namespace: namespaceValue(body.namespace),
+    goal,
+    payload,
+    priority: numberField(body, "priority", {
+      min: LIMITS.priorityMin,
+      max: LIMITS.priorityMax,
+      fallback: LIMITS.priorityDefault,
+      integer: true,
+    }),
+    delayMs: Math.round(
+      numberField(body, "delay", {
+        min: 0,
+        max: LIMITS.delayMax,
+        fallback: 0,
+      }) *
+        1000,
+    ),
+    maxAttempts: numberField(body, "max_attempts", {
+      min: LIMITS.maxAttemptsMin,
+      max: LIMITS.maxAttemptsMax,
+      fallback: LIMITS.maxAttemptsDefault,
+      integer: true,
+    }),
+    backoffBase: numberField(body, "backoff_base", {
+      min: LIMITS.backoffBaseMin,
+      max: LIMITS.backoffBaseMax,
+      fallback: LIMITS.backoffBaseDefault,
+    }),
+    visibility: visibility as Visibility,
+    targetWorker: labelField(body, "target_worker"),
+    requiredCapability: labelField(body, "required_capability"),
+  };
+}
+
+/**
+ * Reads the claim token; absent, null or empty means the v1.1 tokenless form.
+ *
+ * @param body The parsed body.
+ * @returns The token or null.
+ * @throws {ValidationError} when it is present but not a string.
+ */
+export function tokenField(body: Body): string | null {
+  const t = body.claim_token;
+  if (t === undefined || t === null || t === "") return null;
+  if (typeof t !== "string" || t.length > 128) {
+    bad("Invalid claim_token: must be a string");
+  }
+  return t;
+}
+
+/**
+ * Checks a `POST /fulfill` body.
+ *
+ * @param body The parsed body.
+ * @returns The result (null when absent) and its type.
+ * @throws {ValidationError} for a bad type, a non-string text result, or a too large or deep result.
+ */
+export function validateFulfil(
+  body: Body,
+): { result: JsonValue | null; resultType: ResultType } {
+  const rt = body.result_type ?? "json";
+  if (!RESULT_TYPES.includes(rt as ResultType)) {
+    bad(`Invalid result_type: must be one of ${RESULT_TYPES.join(", ")}`);
+  }
+  const result = (body.result ?? null) as JsonValue | null;
+  if (result !== null) {
+    if (rt === "text" && typeof result !== "string") {
+      bad("Invalid result: must be a string when result_type is text");
+    }
+    checkJsonValue(result, "result", LIMITS.payloadDepth, LIMITS.payloadBytes);
+  }
+  return { result, resultType: rt as ResultType };
+}
+
+/**
+ * Checks a `POST /fail` body's error text.
+ * Longer text is cut to 500 characters, not refused: workers send whole
+ * tracebacks, and refusing would leave the intent claimed.
+ *
+ * @param body The parsed body.
+ * @returns The error text (JSON for a non-string), trimmed, at most 500
+ *   characters; `unknown` when absent.
+ */
+export function errorField(body: Body): string {
+  const e = body.error;
+  if (e === undefined || e === null) return "unknown";
+  const text = (typeof e === "string" ? e : JSON.stringify(e)).trim().slice(
+    0,
+    LIMITS.errorTextMax,
+  );
+  return text === "" ? "unknown" : text;
+}
