@@ -514,14 +514,18 @@ export class IntentClient {
    *
    * @param filter `namespace`, `goal`, `limit`.
    * @param opts Signal and timeout.
-   * @returns The server's answer.
+   * @returns The dead intents, newest first, as the server lists them.
    */
   async adminDeadList(
     filter: AdminFilter = {},
     opts: CallOptions = {},
-  ): Promise<Record<string, unknown>> {
+  ): Promise<Record<string, unknown>[]> {
     const r = await this.#admin("GET", "/admin/dead", opts, undefined, filter);
-    return r.body as Record<string, unknown>;
+    const body = r.body as { dead?: unknown } | unknown[];
+    return (Array.isArray(body) ? body : body?.dead ?? []) as Record<
+      string,
+      unknown
+    >[];
   }
 
   /**

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import {
+  IntentBusError,
+  LeaseLostError,
+  NotFoundError,
+  ValidationError,
+} from "../core/errors.ts";
+import { IntentClient } from "./client.ts";
+import { errorReply, scriptedServer } from "./testing/scripted_server.ts";
+
+const ID = "0123456789abcdef0123456789abcdef";
+const claimed = (id = ID) => ({
+  id,
+  goal: "g",
+  claim_token: "t",
+  claim_timeout: 60,
+});
+
+function client(url: string) {
+  return new IntentClient({ url, apiKey: "k", retryBaseMs: 1, retryMaxMs: 2 });
+}
+
+/** A server answering `/health` with `features`, and `route` otherwise. */
+function serverWith(
+  features: string[],
+  route: (path: string, json: unknown, q: URLSearchParams) => Response,
+) {
+  return scriptedServer((r) =>
+    r.url.pathname === "/health"
+      ? Response.json({ ok: true, features })
+      : route(r.url.pathname, r.json, r.url.searchParams)
+  );
+}
+
+Deno.test("a client needs an explicit http(s) URL", () => {
+  // @ts-expect-error: the URL is required.
+  assert.throws(() => new IntentClient({}), TypeError);
+  assert.throws(() => new IntentClient({ url: "localhost:8080" }), TypeError);
+});
+
+Deno.test("the API key comes from INTENT_API_KEY when not given", async () => {
+  await using server = serverWith([], () => Response.json({ value: 1 }));
+  Deno.env.set("INTENT_API_KEY", "from-env");
+  try {
+    await new IntentClient({ url: server.url }).kvGet("x");
+  } finally {
+    Deno.env.delete("INTENT_API_KEY");
+  }
+  assert.equal(server.requests[0].headers.get("X-API-KEY"), "from-env");
+});
+
+Deno.test("publish sends snake_case fields, an idempotency key and worker identity", async () => {
+  await using server = serverWith(
+    [],
+    () =>
+      Response.json({ id: ID, status: "published", namespace: "n" }, {
+        status: 201,
+      }),
+  );
+  const bus = new IntentClient({
+    url: server.url + "/",
+    apiKey: "k",
+    workerId: "w1",
+    capabilities: ["gpu", "ssd"],
+  });
+  const p = await bus.publish("g", { a: 1 }, {
+    namespace: "n",
+    maxAttempts: 5,
+    targetWorker: "w2",
+  });
+  assert.deepEqual(p, { id: ID, status: "published", namespace: "n" });
+  const [r] = server.requests;
+  assert.deepEqual(r.json, {
+    goal: "g",
+    payload: { a: 1 },
+    namespace: "n",
+    max_attempts: 5,
+    target_worker: "w2",
+  });
+  assert.match(r.headers.get("Idempotency-Key") ?? "", /^[0-9a-f]{32}$/);
+  assert.equal(r.headers.get("X-Worker-ID"), "w1");
+  assert.equal(r.headers.get("X-Worker-Capabilities"), "gpu,ssd");
+  assert.equal(r.headers.get("Content-Type"), "application/json");
+});
+
+Deno.test("claim answers null on 204 and poll exposes Retry-After", async () => {
+  await using server = serverWith(
+    [],
+    () =>
+      new Response(null, { status: 204, headers: { "Retry-After": "1.5" } }),
+  );
+  const bus = client(server.url);
+  assert.equal(await bus.claim("g"), null);
+  assert.deepEqual(await bus.poll("g"), { intents: [], retryAfter: 1.5 });
+  assert.equal(server.requests[0].url.searchParams.get("namespace"), "default");
+});
+
+Deno.test("claimMany asks for a batch only when the server offers it", async () => {
+  const route = (_p: string, _j: unknown, q: URLSearchParams) =>
+    q.get("max")
+      ? Response.json({ intents: [claimed(), claimed("f".repeat(32))] })
+      : Response.json(claimed());
+  await using plain = serverWith([], route);
+  const one = await client(plain.url).claimMany("g", 10);
+  assert.equal(one.length, 1);
+  assert.equal(one[0].claimToken, "t");
+  assert.equal(one[0].leaseSeconds, 60);
+  await using batch = serverWith(["batch_claim"], route);
+  assert.equal(
+    (await client(batch.url).claimMany("g", 10, { lease: 30 })).length,
+    2,
+  );
+  assert.equal(batch.requests[1].url.searchParams.get("max"), "10");
+  assert.equal(batch.requests[1].url.searchParams.get("lease"), "30");
+});
+
+Deno.test("publishMany uses /intents when offered and publishes one by one otherwise", async () => {
+  const items = [{ goal: "g", payload: 1 }, { goal: "", payload: 2 }];
+  await using plain = serverWith(
+    [],
+    (_p, j) =>
+      (j as { goal: string }).goal === ""
+        ? errorReply(400, "invalid_request")
+        : Response.json({ id: ID, status: "published" }, { status: 201 }),
+  );
+  const seq = await client(plain.url).publishMany(items);
+  assert.equal(seq[0].ok, true);
+  assert.ok(!seq[1].ok && seq[1].error instanceof ValidationError);
+  await assert.rejects(
+    client(plain.url).publishMany(items, { atomic: true }),
+    IntentBusError,
+  );
+
+  await using batch = serverWith(
+    ["batch_publish"],
+    () =>
+      Response.json({
+        results: [{ id: ID, status: "published" }, {
+          error: { code: "invalid_request", message: "goal" },
+        }],
+      }),
+  );
+  const res = await client(batch.url).publishMany(items, { atomic: false });
+  assert.deepEqual(res[0], { ok: true, id: ID, status: "published" });
+  assert.ok(!res[1].ok && res[1].error.code === "invalid_request");
+  const sent = batch.requests[1].json as { intents: Record<string, unknown>[] };
+  assert.equal(sent.intents.length, 2);
+  assert.notEqual(
+    sent.intents[0].idempotency_key,
+    sent.intents[1].idempotency_key,
+  );
+});
+
+Deno.test("a 404 on a lease route is LeaseLostError, elsewhere NotFoundError", async () => {
+  await using server = serverWith([], () => errorReply(404, "not_found"));
+  const bus = client(server.url);
+  await assert.rejects(bus.fulfil(ID, "t", 1), LeaseLostError);
+  await assert.rejects(bus.fail(ID, "t", new Error("x")), LeaseLostError);
+  await assert.rejects(bus.extend(ID, "t", 30), LeaseLostError);
+  await assert.rejects(bus.release(ID, "t"), LeaseLostError);
+  await assert.rejects(bus.status(ID), NotFoundError);
+  assert.equal(await bus.kvGet("missing"), undefined);
+});
+
+Deno.test("ack goes through /ack when offered and one by one otherwise", async () => {
+  const acks = [
+    {
+      id: ID,
+      claimToken: "t",
+      status: "fulfilled" as const,
+      result: "r",
+      resultType: "text" as const,
+    },
+    {
+      id: "f".repeat(32),
+      claimToken: "u",
+      status: "failed" as const,
+      error: "bad",
+    },
+  ];
+  await using batch = serverWith(
+    ["batch_ack"],
+    () =>
+      Response.json({
+        results: [{ id: ID, ok: true }, {
+          error: { code: "not_found", message: "lost" },
+        }],
+      }),
+  );
+  const r = await client(batch.url).ack(acks);
+  assert.deepEqual(r[0], { ok: true, id: ID });
+  assert.ok(!r[1].ok && r[1].error instanceof LeaseLostError);
+  assert.deepEqual((batch.requests[1].json as { acks: unknown[] }).acks[0], {
+    id: ID,
+    claim_token: "t",
+    status: "fulfilled",
+    result: "r",
+    result_type: "text",
+  });
+
+  await using plain = serverWith(
+    [],
+    (p) =>
+      p.startsWith("/fail")
+        ? errorReply(404, "not_found")
+        : Response.json({ ok: true }),
+  );
+  const s = await client(plain.url).ack(acks);
+  assert.deepEqual(s.map((x) => x.ok), [true, false]);
+  assert.deepEqual(plain.requests.slice(1).map((x) => x.url.pathname), [
+    `/fulfill/${ID}`,
+    `/fail/${"f".repeat(32)}`,
+  ]);
+});
+
+Deno.test("admin calls carry the admin token", async () => {
+  await using server = serverWith(
+    [],
+    () => Response.json({ api_key: "new", owner: "o" }, { status: 201 }),
+  );
+  const bus = new IntentClient({ url: server.url, adminToken: "adm" });
+  assert.deepEqual(await bus.adminGenerateKey("o"), {
+    api_key: "new",
+    owner: "o",
+  });
+  assert.equal(server.requests[0].headers.get("X-Admin-Token"), "adm");
+  assert.equal(server.requests[0].headers.get("X-API-KEY"), null);
+});

@@ -1,0 +1,371 @@
+/**
+ * `Worker`: runs a handler over the intents of one goal, with concurrency,
+ * long-poll and batch claims when the server offers them (adaptive polling
+ * when it does not), heartbeats, lease-loss aborts and graceful shutdown.
+ *
+ * @module
+ */
+
+import { IntentBusError, ValidationError } from "../core/errors.ts";
+import type { JsonValue } from "../core/intent.ts";
+import { LIMITS } from "../core/limits.ts";
+import { sleep } from "./_abort.ts";
+import { AckQueue } from "./_ack_queue.ts";
+import { backoffDelay } from "./_backoff.ts";
+import { Job } from "./_job.ts";
+import { listenSignals } from "./_signals.ts";
+import { errorText } from "./_wire.ts";
+import type { IntentClient } from "./client.ts";
+import type { Ack, AckResult, LeasedIntent } from "./types.ts";
+
+/** What a handler receives beside the intent. */
+export interface HandlerContext {
+  /** Fires when the lease is lost, or at shutdown once the grace period ends. */
+  signal: AbortSignal;
+  /** Extends the lease now (the worker also does so on its own). */
+  extend(seconds?: number): Promise<void>;
+}
+
+/** Works on one intent; the return value becomes its result. */
+export type Handler = (
+  intent: LeasedIntent,
+  ctx: HandlerContext,
+) => Promise<JsonValue | void> | JsonValue | void;
+
+/** Options of a {@linkcode Worker}. */
+export interface WorkerOptions {
+  /** The goal to work on. */
+  goal: string;
+  namespace?: string;
+  /** Only intents of this publisher (master key only). */
+  publisher?: string;
+  /** Handlers running at once; default 1. */
+  concurrency?: number;
+  handler: Handler;
+  /** Lease asked per claim, 10 to 3600 seconds; default 60. */
+  leaseSeconds?: number;
+  /** Long-poll wait, 1 to 30 seconds; default 30 (at most 120 idle requests an hour). */
+  waitSeconds?: number;
+  /** Most intents per claim when the server offers batch claim; default `concurrency`. */
+  batch?: number;
+  /** Time running handlers get to finish at shutdown; default 10,000 ms. */
+  gracePeriodMs?: number;
+  /** Signals that stop the worker; default SIGINT and SIGTERM; false for none. */
+  signals?: boolean | string[];
+  /** Told of every error the worker survives; default `console.error`. */
+  onError?: (error: unknown, intent?: LeasedIntent) => void;
+  /** First idle delay when polling without long-poll; default 100 ms. */
+  idleMinMs?: number;
+  /** Longest idle delay when polling without long-poll; default 5,000 ms. */
+  idleMaxMs?: number;
+}
+
+/** Counts since start. */
+export interface WorkerStats {
+  claimed: number;
+  fulfilled: number;
+  failed: number;
+  released: number;
+  /** Leases lost while working (extension refused or acknowledgement refused). */
+  lost: number;
+}
+
+function check(ok: boolean, message: string): void {
+  if (!ok) throw new RangeError(message);
+}
+
+/**
+ * A worker for one goal.
+ *
+ * @example
+ * ```ts
+ * import { IntentClient, Worker } from "./mod.ts";
+ *
+ * const client = new IntentClient({ url: "http://127.0.0.1:1", apiKey: "k" });
+ * const worker = new Worker(client, {
+ *   goal: "resize",
+ *   concurrency: 4,
+ *   handler: (intent) => ({ done: intent.id }),
+ * });
+ * console.log(worker.running); // 0
+ * ```
+ */
+export class Worker {
+  readonly #client: IntentClient;
+  readonly #o: Required<Omit<WorkerOptions, "publisher" | "namespace">>;
+  readonly #namespace?: string;
+  readonly #publisher?: string;
+  readonly #stop = new AbortController();
+  readonly #expedite = new AbortController();
+  readonly #jobs = new Map<string, Job>();
+  readonly #acks: AckQueue;
+  #features = new Set<string>();
+  #done?: Promise<void>;
+  #slot?: () => void;
+  /** Counts since start. */
+  readonly stats: WorkerStats = {
+    claimed: 0,
+    fulfilled: 0,
+    failed: 0,
+    released: 0,
+    lost: 0,
+  };
+
+  /**
+   * @param client The client to claim and acknowledge with.
+   * @param options The goal, handler and tuning.
+   * @throws {TypeError} without a goal or handler.
+   * @throws {RangeError} when a number is out of range.
+   */
+  constructor(client: IntentClient, options: WorkerOptions) {
+    if (typeof options?.goal !== "string" || options.goal.trim() === "") {
+      throw new TypeError("Worker needs a goal");
+    }
+    if (typeof options.handler !== "function") {
+      throw new TypeError("Worker needs a handler function");
+    }
+    const concurrency = options.concurrency ?? 1;
+    this.#o = {
+      goal: options.goal,
+      handler: options.handler,
+      concurrency,
+      leaseSeconds: options.leaseSeconds ?? LIMITS.leaseDefault,
+      waitSeconds: options.waitSeconds ?? LIMITS.waitMax,
+      batch: options.batch ?? concurrency,
+      gracePeriodMs: options.gracePeriodMs ?? 10_000,
+      signals: options.signals ?? true,
+      onError: options.onError ??
+        ((e) => console.error("Intent Bus worker:", e)),
+      idleMinMs: options.idleMinMs ?? 100,
+      idleMaxMs: options.idleMaxMs ?? 5_000,
+    };
+    const o = this.#o;
+    check(
+      Number.isInteger(concurrency) && concurrency >= 1,
+      "Concurrency must be an integer of at least 1",
+    );
+    check(
+      o.leaseSeconds >= LIMITS.leaseMin && o.leaseSeconds <= LIMITS.leaseMax,
+      `Lease must be ${LIMITS.leaseMin} to ${LIMITS.leaseMax} seconds`,
+    );
+    check(
+      o.waitSeconds >= 0 && o.waitSeconds <= LIMITS.waitMax,
+      `Wait must be 0 to ${LIMITS.waitMax} seconds`,
+    );
+    check(
+      o.batch >= 1 && o.batch <= LIMITS.batchClaimMax,
+      `Batch must be 1 to ${LIMITS.batchClaimMax}`,
+    );
+    this.#client = client;
+    this.#namespace = options.namespace;
+    this.#publisher = options.publisher;
+    this.#acks = new AckQueue((acks) => client.ack(acks));
+  }
+
+  /** Handlers running now. */
+  get running(): number {
+    return this.#jobs.size;
+  }
+
+  /**
+   * Starts claiming. Calling it again returns the same promise.
+   *
+   * @returns Resolves once the worker has stopped and drained; never rejects.
+   */
+  start(): Promise<void> {
+    if (!this.#done) {
+      const names = this.#o.signals === true
+        ? ["SIGINT", "SIGTERM"]
+        : this.#o.signals || [];
+      const unlisten = listenSignals(names, () => this.#onSignal());
+      this.#done = this.#run()
+        .catch((e) => this.#o.onError(e))
+        .finally(unlisten);
+    }
+    return this.#done;
+  }
+
+  /**
+   * Stops claiming, lets running handlers finish within the grace period,
+   * then aborts and releases the rest.
+   *
+   * @returns Resolves once stopped; never rejects.
+   */
+  stop(): Promise<void> {
+    if (!this.#stop.signal.aborted) {
+      this.#stop.abort(new DOMException("Worker is stopping", "AbortError"));
+      this.#slot?.();
+    }
+    return this.#done ?? Promise.resolve();
+  }
+
+  #onSignal(): void {
+    // A second signal ends the grace period at once.
+    if (this.#stop.signal.aborted) this.#expedite.abort();
+    else this.stop();
+  }
+
+  async #pause(ms: number): Promise<void> {
+    await sleep(ms, this.#stop.signal).catch(() => {});
+  }
+
+  async #run(): Promise<void> {
+    for (let n = 0; !this.#stop.signal.aborted; n++) {
+      try {
+        this.#features = await this.#client.features({
+          signal: this.#stop.signal,
+        });
+        break;
+      } catch (e) {
+        if (this.#stop.signal.aborted) break;
+        this.#o.onError(e);
+        await this.#pause(backoffDelay(n, 1_000, 30_000));
+      }
+    }
+    await this.#claimLoop();
+    await this.#drain();
+  }
+
+  async #claimLoop(): Promise<void> {
+    const o = this.#o;
+    const longpoll = this.#features.has("longpoll");
+    const batch = this.#features.has("batch_claim");
+    let idle = o.idleMinMs;
+    let errors = 0;
+    while (!this.#stop.signal.aborted) {
+      const free = o.concurrency - this.#jobs.size;
+      if (free <= 0) {
+        await new Promise<void>((r) => (this.#slot = r));
+        continue;
+      }
+      const began = Date.now();
+      let got;
+      try {
+        got = await this.#client.poll(o.goal, {
+          namespace: this.#namespace,
+          publisher: this.#publisher,
+          max: batch ? Math.min(free, o.batch) : undefined,
+          wait: longpoll && o.waitSeconds > 0 ? o.waitSeconds : undefined,
+          lease: o.leaseSeconds,
+          signal: this.#stop.signal,
+        });
+        errors = 0;
+      } catch (e) {
+        if (this.#stop.signal.aborted) break;
+        o.onError(e);
+        await this.#pause(backoffDelay(errors++, 1_000, 30_000));
+        continue;
+      }
+      if (got.intents.length > 0) {
+        idle = o.idleMinMs;
+        for (const intent of got.intents) this.#launch(intent);
+        continue;
+      }
+      const hint = (got.retryAfter ?? 0) * 1000;
+      // A long-poll the server held is its own pacing; one answered early
+      // (or plain polling) waits, growing while nothing arrives.
+      const held = longpoll && Date.now() - began >= o.waitSeconds * 500;
+      if (!held) {
+        await this.#pause(Math.max(idle, hint));
+        idle = Math.min(idle * 2, o.idleMaxMs);
+      }
+    }
+  }
+
+  #launch(intent: LeasedIntent): void {
+    this.stats.claimed++;
+    const job = new Job(
+      this.#client,
+      intent,
+      this.#o.leaseSeconds,
+      (e) => this.#o.onError(e, intent),
+    );
+    this.#jobs.set(intent.id, job);
+    job.settled = this.#work(job).finally(() => {
+      this.#jobs.delete(intent.id);
+      this.#slot?.();
+      this.#slot = undefined;
+    });
+  }
+
+  async #work(job: Job): Promise<void> {
+    const { intent } = job;
+    job.startHeartbeat();
+    let outcome: Ack;
+    const base = { id: intent.id, claimToken: intent.claimToken };
+    try {
+      const value = await this.#o.handler(intent, {
+        signal: job.controller.signal,
+        extend: (seconds) => job.extend(seconds),
+      });
+      outcome = {
+        ...base,
+        status: "fulfilled",
+        result: value === undefined ? undefined : value,
+      };
+    } catch (error) {
+      outcome = { ...base, status: "failed", error: errorText(error) };
+    } finally {
+      job.stopHeartbeat();
+    }
+    if (job.gone) {
+      if (job.lost) this.stats.lost++;
+      return;
+    }
+    let result = await this.#ack(outcome);
+    if (!result.ok && result.error instanceof ValidationError) {
+      // The server refused the result (too large?): fail rather than hold it.
+      result = await this.#ack({
+        ...base,
+        status: "failed",
+        error: errorText(`Result refused: ${result.error.message}`),
+      });
+    }
+    if (result.ok) this.stats[outcome.status]++;
+    else {
+      if (result.error.code === "lease_lost") this.stats.lost++;
+      this.#o.onError(result.error, intent);
+    }
+  }
+
+  async #ack(ack: Ack): Promise<AckResult> {
+    try {
+      if (this.#features.has("batch_ack")) return await this.#acks.push(ack);
+      const [result] = await this.#client.ack([ack]);
+      return result;
+    } catch (error) {
+      const wrapped = error instanceof IntentBusError
+        ? error
+        : new IntentBusError("ack_failed", errorText(error));
+      return { ok: false, id: ack.id, error: wrapped };
+    }
+  }
+
+  async #drain(): Promise<void> {
+    const all = Promise.allSettled(
+      [...this.#jobs.values()].map((j) => j.settled),
+    );
+    const graceOver = await Promise.race([
+      all.then(() => false),
+      sleep(this.#o.gracePeriodMs, this.#expedite.signal).then(
+        () => true,
+        () => true,
+      ),
+    ]);
+    if (!graceOver) return;
+    const canRelease = this.#features.has("release");
+    await Promise.allSettled([...this.#jobs.values()].map(async (job) => {
+      if (job.gone) return;
+      job.released = true;
+      job.stopHeartbeat();
+      job.controller.abort(new DOMException("Worker stopped", "AbortError"));
+      if (!canRelease) return;
+      try {
+        await this.#client.release(job.intent.id, job.intent.claimToken);
+        this.stats.released++;
+      } catch (e) {
+        this.#o.onError(e, job.intent);
+      }
+    }));
+  }
+}

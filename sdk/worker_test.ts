@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { IntentClient } from "./client.ts";
+import { type Recorded, scriptedServer } from "./testing/scripted_server.ts";
+import { Worker } from "./worker.ts";
+
+/** Polls until `ok()` holds, failing after a deadline; never a fixed sleep. */
+async function until(ok: () => boolean, what: string, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const ID = "0123456789abcdef0123456789abcdef";
+
+function claimAnswer(lease = 60, id = ID) {
+  return {
+    id,
+    namespace: "default",
+    goal: "g",
+    payload: { n: 1 },
+    claim_attempts: 1,
+    priority: 100,
+    target_worker: null,
+    required_capability: null,
+    claim_token: `tok-${id}`,
+    claim_timeout: lease,
+  };
+}
+
+/** A one-intent queue: the first claim gets it, then 204s. */
+function oneIntentServer(features: string[], lease = 60) {
+  let handedOut = false;
+  return scriptedServer((r: Recorded) => {
+    const path = r.url.pathname;
+    if (path === "/health") return Response.json({ ok: true, features });
+    if (path === "/claim") {
+      if (handedOut) {
+        return new Response(null, {
+          status: 204,
+          headers: { "Retry-After": "0.01" },
+        });
+      }
+      handedOut = true;
+      const one = claimAnswer(lease);
+      const max = r.url.searchParams.get("max");
+      return Response.json(max ? { intents: [one] } : one);
+    }
+    if (path === "/ack") {
+      const acks = (r.json as { acks: unknown[] }).acks;
+      return Response.json({ results: acks.map(() => ({ ok: true })) });
+    }
+    return Response.json({ ok: true, id: ID });
+  });
+}
+
+const client = (url: string) =>
+  new IntentClient({ url, apiKey: "k", retryBaseMs: 1, retryMaxMs: 5 });
+
+Deno.test("against a plain server the worker polls, honours Retry-After and fulfils", async () => {
+  await using server = oneIntentServer([]);
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    signals: false,
+    idleMinMs: 1,
+    idleMaxMs: 20,
+    handler: (intent) => ({ doubled: (intent.payload as { n: number }).n * 2 }),
+  });
+  const done = worker.start();
+  await until(() => worker.stats.fulfilled === 1, "fulfil");
+  await until(
+    () =>
+      server.requests.filter((r) => r.url.pathname === "/claim").length >= 3,
+    "polling after the intent",
+  );
+  await worker.stop();
+  await done;
+  const fulfil = server.requests.find((r) =>
+    r.url.pathname === `/fulfill/${ID}`
+  );
+  assert.deepEqual(fulfil?.json, {
+    claim_token: `tok-${ID}`,
+    result: { doubled: 2 },
+    result_type: "json",
+  });
+  for (const r of server.requests.filter((r) => r.url.pathname === "/claim")) {
+    assert.equal(r.url.searchParams.get("wait"), null, "no long-poll");
+    assert.equal(r.url.searchParams.get("max"), null, "no batch claim");
+  }
+});
+
+Deno.test("with extensions the worker long-polls, batch-claims and acks through /ack", async () => {
+  await using server = oneIntentServer([
+    "longpoll",
+    "batch_claim",
+    "batch_ack",
+  ]);
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    concurrency: 8,
+    waitSeconds: 5,
+    leaseSeconds: 30,
+    signals: false,
+    handler: () => {
+      throw new Error("x".repeat(600));
+    },
+  });
+  worker.start();
+  await until(() => worker.stats.failed === 1, "failure acknowledged");
+  await worker.stop();
+  const claim = server.requests.find((r) => r.url.pathname === "/claim");
+  assert.equal(claim?.url.searchParams.get("wait"), "5");
+  assert.equal(claim?.url.searchParams.get("max"), "8");
+  assert.equal(claim?.url.searchParams.get("lease"), "30");
+  const ack = server.requests.find((r) => r.url.pathname === "/ack");
+  const [item] = (ack?.json as { acks: Record<string, string>[] }).acks;
+  assert.equal(item.status, "failed");
+  assert.equal(item.claim_token, `tok-${ID}`);
+  assert.equal(item.error.length, 500);
+});
+
+Deno.test("a refused heartbeat aborts the handler and nothing is acknowledged", async () => {
+  const server = scriptedServer((r) => {
+    const path = r.url.pathname;
+    if (path === "/health") return Response.json({ ok: true, features: [] });
+    if (path === "/claim") {
+      // A lease of 0.03 s makes the heartbeat come after 10 ms.
+      return r.url.searchParams.get("lease") && server.requests.length < 3
+        ? Response.json(claimAnswer(0.03))
+        : new Response(null, { status: 204, headers: { "Retry-After": "1" } });
+    }
+    return Response.json({ error: { code: "not_found", message: "gone" } }, {
+      status: 404,
+    });
+  });
+  await using _ = server;
+  let reason: unknown;
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    signals: false,
+    onError: () => {},
+    handler: (_i, { signal }) =>
+      new Promise((resolve) => {
+        signal.addEventListener("abort", () => {
+          reason = signal.reason;
+          resolve({ late: true });
+        });
+      }),
+  });
+  worker.start();
+  await until(() => worker.stats.lost === 1, "lease loss");
+  await worker.stop();
+  assert.equal((reason as Error).name, "LeaseLostError");
+  const paths = server.requests.map((r) => r.url.pathname);
+  assert.ok(paths.includes(`/extend_claim/${ID}`));
+  assert.ok(!paths.some((p) => p.startsWith("/fulfill")), "no fulfil");
+});
+
+Deno.test("stop lets handlers finish within the grace period, then releases the rest", async () => {
+  await using server = oneIntentServer(["release"]);
+  let aborted = false;
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    signals: false,
+    gracePeriodMs: 50,
+    idleMinMs: 1,
+    handler: (_i, { signal }) =>
+      new Promise((resolve) => {
+        signal.addEventListener("abort", () => {
+          aborted = true;
+          resolve();
+        });
+      }),
+  });
+  worker.start();
+  await until(() => worker.running === 1, "handler running");
+  await worker.stop();
+  assert.equal(worker.stats.released, 1);
+  assert.ok(aborted, "the handler's signal fired");
+  const release = server.requests.find((r) =>
+    r.url.pathname === `/release/${ID}`
+  );
+  assert.deepEqual(release?.json, { claim_token: `tok-${ID}` });
+  assert.ok(
+    !server.requests.some((r) => r.url.pathname.startsWith("/fulfill")),
+  );
+});
+
+Deno.test("a handler that finishes within the grace period is fulfilled after stop", async () => {
+  await using server = oneIntentServer([]);
+  let finish = () => {};
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    signals: false,
+    gracePeriodMs: 10_000,
+    handler: () => new Promise<string>((r) => (finish = () => r("done"))),
+  });
+  worker.start();
+  await until(() => worker.running === 1, "handler running");
+  const stopped = worker.stop();
+  finish();
+  await stopped;
+  assert.equal(worker.stats.fulfilled, 1);
+  assert.equal(worker.stats.released, 0);
+});
+
+Deno.test("a worker refuses nonsense options", () => {
+  const c = new IntentClient({ url: "http://127.0.0.1:1", apiKey: "k" });
+  const handler = () => {};
+  assert.throws(() => new Worker(c, { goal: "", handler }), TypeError);
+  assert.throws(
+    () => new Worker(c, { goal: "g", handler, concurrency: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new Worker(c, { goal: "g", handler, leaseSeconds: 5 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new Worker(c, { goal: "g", handler, waitSeconds: 31 }),
+    RangeError,
+  );
+});
