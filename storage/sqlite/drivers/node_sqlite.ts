@@ -70,6 +70,27 @@ function wrap<T>(fn: () => T): T {
   }
 }
 
+/**
+ * `node:sqlite` binds every JS number as a REAL; safe integers go as
+ * BigInt so they are stored and compared as INTEGER, as other drivers do.
+ */
+function bindable(params: SqlValue[]): SqlValue[] {
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
+    if (typeof v === "number" && Number.isSafeInteger(v)) {
+      const out = params.slice();
+      for (let j = i; j < out.length; j++) {
+        const w = out[j];
+        if (typeof w === "number" && Number.isSafeInteger(w)) {
+          out[j] = BigInt(w);
+        }
+      }
+      return out;
+    }
+  }
+  return params;
+}
+
 class NodeStatement implements Statement {
   #stmt: StatementSync;
 
@@ -78,15 +99,17 @@ class NodeStatement implements Statement {
   }
 
   run(...params: SqlValue[]): number {
-    return wrap(() => Number(this.#stmt.run(...params).changes));
+    return wrap(() => Number(this.#stmt.run(...bindable(params)).changes));
   }
 
   get(...params: SqlValue[]): Row | undefined {
-    return wrap(() => this.#stmt.all(...params)[0] as Row | undefined);
+    return wrap(() =>
+      this.#stmt.all(...bindable(params))[0] as Row | undefined
+    );
   }
 
   all(...params: SqlValue[]): Row[] {
-    return wrap(() => this.#stmt.all(...params) as Row[]);
+    return wrap(() => this.#stmt.all(...bindable(params)) as Row[]);
   }
 }
 
