@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { ADMIN, makeTestApp, type TestApp } from "../testing.ts";
+
+const admin = { key: null, headers: { "X-Admin-Token": ADMIN } };
+
+function adminCall(t: TestApp, method: string, path: string, body?: unknown) {
+  return t.call(method, path, { ...admin, body });
+}
+
+async function publish(t: TestApp, body: Record<string, unknown> = {}) {
+  const res = await t.call("POST", "/intent", {
+    body: { goal: "g", payload: 1, ...body },
+  });
+  return res.body.id as string;
+}
+
+Deno.test("admin routes refuse a missing or wrong credential with 401 and a Basic challenge", async () => {
+  await using t = await makeTestApp({ config: { dashboardPassword: "pw" } });
+  const attempts: Record<string, string>[] = [
+    {},
+    { "X-Admin-Token": "wrong" },
+    { Authorization: "Basic " + btoa("admin:nope") },
+    { Authorization: "Basic " + btoa("root:pw") },
+    { "X-API-KEY": "test-master-key" },
+  ];
+  for (const headers of attempts) {
+    const res = await t.call("GET", "/admin/dashboard", { key: null, headers });
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, "unauthorized");
+    assert.match(res.headers.get("www-authenticate")!, /^Basic /);
+  }
+  const basic = await t.call("GET", "/admin/dashboard", {
+    key: null,
+    headers: { Authorization: "Basic " + btoa("admin:pw") },
+  });
+  assert.equal(basic.status, 200);
+  assert.match(basic.headers.get("content-type")!, /^text\/html/);
+  assert.match(basic.text, /Intent Bus/);
+});
+
+Deno.test("an empty admin secret never matches", async () => {
+  await using t = await makeTestApp({ config: { adminSecret: "" } });
+  const res = await t.call("GET", "/admin/dead", {
+    key: null,
+    headers: { "X-Admin-Token": "" },
+  });
+  assert.equal(res.status, 401);
+});
+
+Deno.test("generate_key issues a working key stored only as a hash; revoke ends it at once", async () => {
+  await using t = await makeTestApp();
+  const res = await adminCall(t, "POST", "/admin/generate_key", {
+    owner: "alice",
+  });
+  assert.equal(res.status, 201);
+  assert.equal(res.body.owner, "alice");
+  const key = res.body.api_key as string;
+  assert.ok(key.length >= 40);
+  const rows = t.store.db.prepare("SELECT * FROM api_keys").all();
+  assert.equal(rows.length, 1);
+  assert.equal(JSON.stringify(rows).includes(key), false);
+  assert.equal((await t.call("POST", "/claim?goal=g", { key })).status, 204);
+  const revoked = await adminCall(t, "POST", "/admin/revoke_key", {
+    api_key: key,
+  });
+  assert.equal(revoked.status, 200);
+  assert.equal(revoked.body.ok, true);
+  assert.equal((await t.call("POST", "/claim?goal=g", { key })).status, 401);
+  const again = await adminCall(t, "POST", "/admin/revoke_key", {
+    api_key: key,
+  });
+  assert.equal(again.status, 404);
+  assert.equal(
+    (await adminCall(t, "POST", "/admin/revoke_key", {})).status,
+    400,
+  );
+});
+
+Deno.test("purge needs confirm true and can be limited to a namespace", async () => {
+  await using t = await makeTestApp();
+  await publish(t, { namespace: "a" });
+  await publish(t, { namespace: "b" });
+  const refused = await adminCall(t, "POST", "/admin/purge", {
+    namespace: "a",
+  });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error.code, "invalid_request");
+  assert.equal(t.counts().intents, 2);
+  const one = await adminCall(t, "POST", "/admin/purge", {
+    confirm: true,
+    namespace: "a",
+  });
+  assert.equal(one.status, 200);
+  assert.equal(one.body.deleted, 1);
+  const all = await adminCall(t, "POST", "/admin/purge", { confirm: true });
+  assert.equal(all.body.deleted, 1);
+  assert.equal(t.counts().intents, 0);
+});
+
+Deno.test("cleanup reaps expired leases now and dead-letters a last attempt", async () => {
+  await using t = await makeTestApp();
+  const id = await publish(t, { max_attempts: 1 });
+  await t.call("POST", "/claim?goal=g");
+  t.clock.advance(61_000);
+  const res = await adminCall(t, "POST", "/admin/cleanup");
+  assert.equal(res.status, 200);
+  assert.equal(res.body.ok, true);
+  assert.equal(res.body.expired_claims_dead, 1);
+  assert.equal((await t.call("GET", `/status/${id}`)).body.status, "dead");
+});
+
+Deno.test("admin sees an intent's every field; unknown ids are 404", async () => {
+  await using t = await makeTestApp();
+  const id = await publish(t);
+  const res = await adminCall(t, "GET", `/admin/intents/${id}`);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.id, id);
+  assert.equal(res.body.payload, 1);
+  assert.match(res.body.publisher, /^[0-9a-f]{64}$/);
+  assert.equal(
+    (await adminCall(t, "GET", `/admin/intents/${"f".repeat(32)}`)).status,
+    404,
+  );
+  assert.equal((await adminCall(t, "GET", "/admin/intents/bad")).status, 404);
+});
+
+Deno.test("cancel dead-letters an open intent; cancelling a finished one is 409", async () => {
+  await using t = await makeTestApp();
+  const id = await publish(t);
+  const res = await adminCall(t, "POST", `/admin/intents/${id}/cancel`);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.status, "dead");
+  const again = await adminCall(t, "POST", `/admin/intents/${id}/cancel`);
+  assert.equal(again.status, 409);
+  const done = await publish(t);
+  const { claim_token } = (await t.call("POST", "/claim?goal=g")).body;
+  await t.call("POST", `/fulfill/${done}`, { body: { claim_token } });
+  const late = await adminCall(t, "POST", `/admin/intents/${done}/cancel`);
+  assert.equal(late.status, 409);
+  assert.equal(late.body.error.code, "invalid_state");
+});
+
+Deno.test("retry brings a dead intent back; retrying an open one is 409", async () => {
+  await using t = await makeTestApp();
+  const id = await publish(t);
+  const open = await adminCall(t, "POST", `/admin/intents/${id}/retry`);
+  assert.equal(open.status, 409);
+  await adminCall(t, "POST", `/admin/intents/${id}/cancel`);
+  const res = await adminCall(t, "POST", `/admin/intents/${id}/retry`);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.status, "open");
+  const claimed = await t.call("POST", "/claim?goal=g");
+  assert.equal(claimed.body.id, id);
+  assert.equal(claimed.body.claim_attempts, 1);
+});
+
+Deno.test("the dead letters list and detail show dead intents only", async () => {
+  await using t = await makeTestApp();
+  const dead = await publish(t, { namespace: "n1" });
+  const alive = await publish(t, { namespace: "n1" });
+  await adminCall(t, "POST", `/admin/intents/${dead}/cancel`);
+  const list = await adminCall(t, "GET", "/admin/dead?namespace=n1");
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.body.map((d: { intent_id: string }) => d.intent_id), [
+    dead,
+  ]);
+  assert.equal(list.body[0].reason, "cancelled");
+  const detail = await adminCall(t, "GET", `/admin/dead/${dead}`);
+  assert.equal(detail.status, 200);
+  assert.equal(detail.body.payload, 1);
+  assert.equal((await adminCall(t, "GET", `/admin/dead/${alive}`)).status, 404);
+});
+
+Deno.test("maintenance mode answers writes with 503 and still serves reads and admin", async () => {
+  await using t = await makeTestApp({ config: { maintenanceMode: true } });
+  const res = await t.call("POST", "/intent", {
+    body: { goal: "g", payload: 1 },
+  });
+  assert.equal(res.status, 503);
+  assert.equal(res.body.error.code, "maintenance");
+  assert.equal(t.counts().intents, 0);
+  assert.equal((await t.call("GET", "/get/k")).status, 404);
+  assert.equal((await adminCall(t, "POST", "/admin/cleanup")).status, 200);
+});
+
+Deno.test("with HTTPS enforced, plain HTTP is 403; X-Forwarded-Proto counts only behind a trusted proxy", async () => {
+  await using strict = await makeTestApp({ config: { enforceHttps: true } });
+  const plain = await strict.call("POST", "/claim?goal=g", {
+    headers: { "X-Forwarded-Proto": "https" },
+  });
+  assert.equal(plain.status, 403);
+  assert.equal(plain.body.error.code, "https_required");
+  assert.equal((await strict.call("GET", "/health")).status, 200);
+  const tls = await strict.app.request("https://bus.example/claim?goal=g", {
+    method: "POST",
+    headers: { "X-API-KEY": "test-master-key" },
+  });
+  assert.equal(tls.status, 204);
+  await using proxied = await makeTestApp({
+    config: { enforceHttps: true, trustProxy: true },
+  });
+  const viaProxy = await proxied.call("POST", "/claim?goal=g", {
+    headers: { "X-Forwarded-Proto": "https" },
+  });
+  assert.equal(viaProxy.status, 204);
+  const plainViaProxy = await proxied.call("POST", "/claim?goal=g", {
+    headers: { "X-Forwarded-Proto": "http" },
+  });
+  assert.equal(plainViaProxy.status, 403);
+});
