@@ -12,7 +12,7 @@ import type { SqliteStore } from "./store.ts";
 export async function openTempStore(
   options: Omit<SqliteStoreOptions, "path"> = {},
 ): Promise<{ store: SqliteStore; path: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "intentbus-" });
+  const dir = await Deno.makeTempDir({ prefix: "intentbus-store-" });
   const path = `${dir}/queue.db`;
   const store = await openSqliteStore({ ...options, path });
   const close = store.close.bind(store);

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { BusyError } from "../../core/errors.ts";
+import type { IntentInsertParams } from "../storage.ts";
+import { openTempStore } from "./_temp.ts";
+import { DRIVERS, loadDriver } from "./drivers/mod.ts";
+import { openSqliteStore } from "./open.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function intent(id: string): IntentInsertParams {
+  return {
+    id: id.padStart(32, "0"),
+    namespace: "ns",
+    goal: "g",
+    payload: { id },
+    priority: 100,
+    visibility: "public",
+    targetWorker: null,
+    requiredCapability: null,
+    maxAttempts: 3,
+    backoffBase: 5,
+    publisher: "p",
+    quota: null,
+    idempotencyKey: null,
+    requestHash: null,
+    runAt: T0,
+    expiresAt: T0 + 86_400_000,
+    now: T0,
+  };
+}
+
+const claim = (goal: string) => ({
+  namespace: "ns",
+  goal,
+  caller: "w",
+  master: false,
+  publisher: null,
+  workerId: null,
+  capabilities: [],
+  leaseMs: 60_000,
+  max: 1,
+  now: T0,
+});
+
+for (const driver of Object.keys(DRIVERS)) {
+  const name = `sqlite:${driver}`;
+
+  Deno.test(`${name}: an empty claim takes no write lock; a real one reports BusyError`, async () => {
+    const { store, path } = await openTempStore({ driver, busyTimeoutMs: 20 });
+    const other = (await loadDriver(driver))({ path });
+    try {
+      await store.intentInsert(intent("1"));
+      other.exec("BEGIN IMMEDIATE");
+      assert.deepEqual(await store.intentClaim(claim("empty")), []);
+      await assert.rejects(store.intentClaim(claim("g")), BusyError);
+      await assert.rejects(store.intentInsert(intent("2")), BusyError);
+      other.exec("ROLLBACK");
+      assert.equal((await store.intentClaim(claim("g"))).length, 1);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
+  Deno.test(`${name}: durability full sets synchronous=FULL, normal sets NORMAL`, async () => {
+    for (const [durability, level] of [["full", 2], ["normal", 1]] as const) {
+      const { store } = await openTempStore({ driver, durability });
+      try {
+        const row = store.db.prepare("PRAGMA synchronous").get();
+        assert.equal(Number(row?.synchronous), level);
+        const mode = store.db.prepare("PRAGMA journal_mode").get();
+        assert.equal(mode?.journal_mode, "wal");
+        assert.equal(store.name, name);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  Deno.test(`${name}: close commits writes still queued, and the file reopens`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "intentbus-store-" });
+    try {
+      const path = `${dir}/queue.db`;
+      const store = await openSqliteStore({ path, driver });
+      const pending = store.intentInsert(intent("a"));
+      await store.close();
+      assert.equal((await pending).replayed, false);
+      await assert.rejects(store.intentInsert(intent("b")), /closed/);
+      const again = await openSqliteStore({ path, driver });
+      try {
+        assert.equal(
+          (await again.intentGet({ id: intent("a").id }))?.state,
+          "open",
+        );
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`${name}: writes of one turn commit in one transaction`, async () => {
+    const { store, path } = await openTempStore({ driver });
+    try {
+      const before = Deno.statSync(`${path}-wal`).size;
+      await Promise.all(
+        Array.from(
+          { length: 100 },
+          (_, i) => store.intentInsert(intent(`${i + 1}`)),
+        ),
+      );
+      // One commit of 100 small rows appends a few pages to the WAL, not 100
+      // separate commits' worth (each commit rewrites the table's pages).
+      const grew = Deno.statSync(`${path}-wal`).size - before;
+      assert.ok(grew < 100 * 4096, `WAL grew ${grew} bytes`);
+      assert.equal((await store.statsGet({ now: T0 })).states.open, 100);
+    } finally {
+      await store.close();
+    }
+  });
+}
