@@ -1,0 +1,196 @@
+/**
+ * The SDK against the real server, started as a child process per test.
+ */
+import assert from "node:assert/strict";
+import { AuthError, LeaseLostError } from "../core/errors.ts";
+import { IntentClient } from "./client.ts";
+import { startBusServer } from "./testing/bus_server.ts";
+import { Worker } from "./worker.ts";
+import type { ClientOptions } from "./types.ts";
+
+async function until(
+  ok: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 20_000,
+) {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const quiet = () => {};
+
+Deno.test("publish, claim, fulfil and read the result from a real server", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id, namespace } = await c.publish("e2e.basic", { n: 21 });
+  assert.equal(namespace, "default");
+  assert.equal((await c.status(id)).status, "open");
+  const job = await c.claim("e2e.basic");
+  assert.ok(job);
+  assert.equal(job.id, id);
+  assert.deepEqual(job.payload, { n: 21 });
+  assert.equal(job.leaseSeconds, 60);
+  assert.equal(await c.claim("e2e.basic"), null);
+  await c.extend(job.id, job.claimToken, 30);
+  await c.fulfil(job.id, job.claimToken, { answer: 42 });
+  const done = await c.result(id);
+  assert.equal(done.status, "fulfilled");
+  assert.deepEqual(done.result, { answer: 42 });
+  await assert.rejects(c.fulfil(job.id, "stale-token", 1), LeaseLostError);
+  await c.kvSet("k", { deep: [1, "two"] }, { ttl: 60 });
+  assert.deepEqual(await c.kvGet("k"), { deep: [1, "two"] });
+  assert.equal(await c.kvGet("absent"), undefined);
+});
+
+Deno.test("a failed intent comes back with its error and publishMany works either way", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const results = await c.publishMany([
+    { goal: "e2e.many", payload: 1, backoffBase: 1 },
+    { goal: "e2e.many", payload: 2, priority: 5000 },
+  ]);
+  assert.equal(results[0].ok, true);
+  assert.ok(!results[1].ok && results[1].error.code === "invalid_request");
+  const job = await c.claim("e2e.many");
+  assert.ok(job);
+  await c.fail(job.id, job.claimToken, new Error("disk full"));
+  const s = await c.status(job.id);
+  assert.equal(s.status, "open");
+  assert.equal(s.last_error, "disk full");
+});
+
+Deno.test("a worker runs 4 handlers at once over 40 intents, each exactly once", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const ids = new Set<string>();
+  for (let i = 0; i < 40; i++) ids.add((await c.publish("e2e.conc", { i })).id);
+  const seen = new Map<string, number>();
+  let running = 0;
+  let peak = 0;
+  const worker = new Worker(c, {
+    goal: "e2e.conc",
+    concurrency: 4,
+    signals: false,
+    idleMinMs: 5,
+    onError: quiet,
+    handler: async (intent) => {
+      seen.set(intent.id, (seen.get(intent.id) ?? 0) + 1);
+      running++;
+      peak = Math.max(peak, running);
+      // The first handlers wait for each other: proof that 4 run at once.
+      if (seen.size <= 4) await until(() => peak >= 4, "4 concurrent handlers");
+      running--;
+      return { i: (intent.payload as { i: number }).i };
+    },
+  });
+  worker.start();
+  await until(() => worker.stats.fulfilled === 40, "40 fulfilled", 60_000);
+  await worker.stop();
+  assert.equal(peak, 4);
+  assert.equal(seen.size, 40);
+  assert.ok([...seen.values()].every((n) => n === 1), "each handled once");
+  assert.deepEqual(new Set(seen.keys()), ids);
+  for (const id of ids) assert.equal((await c.status(id)).status, "fulfilled");
+});
+
+Deno.test("heartbeats keep a long job's lease past its length", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await c.publish("e2e.long", {});
+  const lapses: string[] = [];
+  let checks = 0;
+  const worker = new Worker(c, {
+    goal: "e2e.long",
+    leaseSeconds: 10,
+    signals: false,
+    onError: quiet,
+    handler: async () => {
+      const began = Date.now();
+      // Work for longer than the 10 s lease, checking the lease stays live.
+      while (Date.now() - began < 12_500) {
+        const s = await c.status(id);
+        const end = Number(s.claim_expires_at) * 1000;
+        if (s.status !== "claimed" || !(end > Date.now())) {
+          lapses.push(`${s.status} until ${end}`);
+        }
+        checks++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return "finished";
+    },
+  });
+  worker.start();
+  await until(() => worker.stats.fulfilled === 1, "long job done", 30_000);
+  await worker.stop();
+  assert.ok(checks > 20);
+  assert.deepEqual(lapses, []);
+  const r = await c.result(id);
+  assert.equal(r.status, "fulfilled");
+  assert.equal(r.result, "finished");
+  assert.equal(r.claim_attempts, 1);
+});
+
+Deno.test("a cancelled intent's heartbeat fails and the handler is aborted", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    adminToken: bus.adminToken,
+  });
+  const { id } = await c.publish("e2e.cancel", {});
+  let reason: unknown;
+  const worker = new Worker(c, {
+    goal: "e2e.cancel",
+    leaseSeconds: 10,
+    signals: false,
+    onError: quiet,
+    handler: async (_i, { signal }) => {
+      await c.adminCancel(id);
+      await new Promise((r) => signal.addEventListener("abort", r));
+      reason = signal.reason;
+      return "too late";
+    },
+  });
+  worker.start();
+  await until(() => worker.stats.lost === 1, "lease lost", 30_000);
+  await worker.stop();
+  assert.ok(reason instanceof LeaseLostError);
+  assert.equal((await c.status(id)).status, "dead");
+});
+
+Deno.test("signed requests are accepted and a tampered body is refused", async () => {
+  await using bus = await startBusServer({
+    env: { BUS_REQUIRE_SIGNATURES: "true" },
+  });
+  const opts: ClientOptions = {
+    url: bus.url,
+    apiKey: bus.masterKey,
+    sign: true,
+    retries: 0,
+  };
+  const signed = new IntentClient(opts);
+  const { id } = await signed.publish("e2e.sig", { a: "é/b" });
+  const job = await signed.claim("e2e.sig", { namespace: "default" });
+  assert.equal(job?.id, id);
+  await assert.rejects(
+    new IntentClient({ ...opts, sign: false }).status(id),
+    (e) => e instanceof AuthError && e.code === "invalid_signature",
+  );
+  // Changes the body after it was signed.
+  const tamper: typeof fetch = (input, init) => {
+    const body = init?.body as Uint8Array | undefined;
+    const forged = body
+      ? new TextEncoder().encode(
+        new TextDecoder().decode(body).replace("1", "2"),
+      )
+      : body;
+    return fetch(input, { ...init, body: forged });
+  };
+  await assert.rejects(
+    new IntentClient({ ...opts, fetch: tamper }).publish("e2e.sig", 1),
+    (e) => e instanceof AuthError && e.code === "invalid_signature",
+  );
+});

@@ -1,0 +1,125 @@
+/**
+ * Starts the real Intent Bus server (`server/main.ts --dev --port 0`) as a
+ * child process on a temporary database, for end-to-end tests of the SDK. It
+ * reads the bound URL and the generated master key and admin token from the
+ * server's JSON log lines on stdout.
+ *
+ * @example
+ * ```ts ignore
+ * import { startBusServer } from "./bus_server.ts";
+ *
+ * await using bus = await startBusServer();
+ * console.log(bus.url, bus.masterKey.length > 0);
+ * ```
+ *
+ * @module
+ */
+
+/** A running server child process. */
+export interface BusServer extends AsyncDisposable {
+  url: string;
+  masterKey: string;
+  adminToken: string;
+  /** The temporary directory holding the database. */
+  dir: string;
+  /** Stops the server (SIGTERM) and removes its directory. */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode startBusServer}. */
+export interface BusServerOptions {
+  /** Extra command-line flags. */
+  args?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Milliseconds to wait for the server to listen; default 30,000. */
+  timeoutMs?: number;
+}
+
+const ROOT = new URL("../../", import.meta.url);
+
+/**
+ * Starts a server and waits until it listens.
+ *
+ * @param options Flags, environment and start timeout.
+ * @returns The running server.
+ * @throws {Error} when it exits or does not listen in time.
+ */
+export async function startBusServer(
+  options: BusServerOptions = {},
+): Promise<BusServer> {
+  const dir = await Deno.makeTempDir({ prefix: "intentbus-sdk-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "server/main.ts",
+      "--dev",
+      "--port",
+      "0",
+      "--log-level",
+      "warn",
+      "--db",
+      `${dir}/bus.db`,
+      ...(options.args ?? []),
+    ],
+    cwd: ROOT,
+    env: { BUS_SECRET: "", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const found: Record<string, string> = {};
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const timer = setTimeout(
+    () => child.kill("SIGKILL"),
+    options.timeoutMs ?? 30_000,
+  );
+  while (!(found.url && found.master_key && found.admin_token)) {
+    const { value, done } = await lines.read();
+    if (done) {
+      clearTimeout(timer);
+      await child.status;
+      throw new Error(
+        `Server exited before listening: ${JSON.stringify(found)}`,
+      );
+    }
+    buffered += value;
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        Object.assign(found, JSON.parse(line));
+      } catch {
+        // Not a log line.
+      }
+    }
+  }
+  clearTimeout(timer);
+  // Keep draining stdout so the child never blocks on a full pipe.
+  const drained = (async () => {
+    while (!(await lines.read()).done) { /* discard */ }
+  })().catch(() => {});
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    closed ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+      await drained;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    })();
+  return {
+    url: found.url,
+    masterKey: found.master_key,
+    adminToken: found.admin_token,
+    dir,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
