@@ -114,7 +114,7 @@ export async function makeTestApp(
     random: () => jitter.shift() ?? 0,
   });
 
-  const request = (method: string, path: string, opts: CallOptions) => {
+  const request = (opts: CallOptions) => {
     const headers: Record<string, string> = { ...opts.headers };
     const key = opts.key === undefined ? MASTER : opts.key;
     if (key !== null) headers["X-API-KEY"] = key;
@@ -135,13 +135,13 @@ export async function makeTestApp(
     path,
     jitter,
     async call(method, path, opts = {}) {
-      const { headers, body } = request(method, path, opts);
+      const { headers, body } = request(opts);
       return await parse(
         await app.request(`http://localhost${path}`, { method, headers, body }),
       );
     },
     async signed(method, path, opts = {}) {
-      const { headers, body, key } = request(method, path, opts);
+      const { headers, body, key } = request(opts);
       const timestamp = opts.timestamp ??
         String(Math.floor(clock.now() / 1000));
       const nonce = opts.nonce ?? crypto.randomUUID().replaceAll("-", "");

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import {
+  AuthError,
+  ConflictError,
+  LeaseLostError,
+  LimitError,
+  RateLimitedError,
+  ValidationError,
+} from "../core/errors.ts";
+import { loadDriver } from "../storage/sqlite/mod.ts";
+import { SqliteError } from "../storage/sqlite/connection.ts";
+import { HttpError, toHttp } from "./errors.ts";
+import { makeTestApp } from "./testing.ts";
+
+Deno.test("named errors map to the protocol's statuses", () => {
+  const cases: [unknown, number, string][] = [
+    [new ValidationError("x"), 400, "invalid_request"],
+    [new ValidationError("x", "payload_too_large"), 413, "payload_too_large"],
+    [new AuthError("x"), 401, "unauthorized"],
+    [new AuthError("x", "invalid_signature"), 403, "invalid_signature"],
+    [new AuthError("x", "forbidden"), 403, "forbidden"],
+    [new LeaseLostError("x"), 404, "lease_lost"],
+    [
+      new ConflictError("x", "idempotency_conflict"),
+      409,
+      "idempotency_conflict",
+    ],
+    [new LimitError("x"), 429, "limit_exceeded"],
+    [new RateLimitedError("x", 7), 429, "rate_limited"],
+    [new SqliteError(5, "database is locked"), 503, "database_busy"],
+    [new HttpError(405, "method_not_allowed", "x"), 405, "method_not_allowed"],
+  ];
+  for (const [err, status, code] of cases) {
+    const a = toHttp(err);
+    assert.equal(a.status, status, code);
+    assert.equal(a.code, code);
+  }
+  assert.equal(
+    toHttp(new RateLimitedError("x", 7)).headers["Retry-After"],
+    "7",
+  );
+});
+
+Deno.test("anything else is a generic 500 internal_error that hides the detail", () => {
+  const a = toHttp(new TypeError("secret detail: /etc/passwd"));
+  assert.equal(a.status, 500);
+  assert.equal(a.code, "internal_error");
+  assert.equal(a.message.includes("secret"), false);
+  assert.equal(a.internal, true);
+});
+
+Deno.test("a locked database is 503 database_busy with Retry-After, and nothing is written", async () => {
+  await using t = await makeTestApp({ busyTimeoutMs: 50 });
+  const open = await loadDriver("node:sqlite");
+  const other = open({ path: t.path });
+  try {
+    const id =
+      (await t.call("POST", "/intent", { body: { goal: "g", payload: 1 } }))
+        .body.id;
+    const before = t.counts();
+    other.exec("PRAGMA busy_timeout = 0");
+    other.exec("BEGIN IMMEDIATE");
+    const publish = await t.call("POST", "/intent", {
+      body: { goal: "g", payload: 2 },
+    });
+    assert.equal(publish.status, 503);
+    assert.equal(publish.body.error.code, "database_busy");
+    assert.ok(Number(publish.headers.get("retry-after")) >= 1);
+    // A claim with work waiting is busy too, never "nothing to do".
+    const claim = await t.call("POST", "/claim?goal=g");
+    assert.equal(claim.status, 503);
+    assert.equal(claim.body.error.code, "database_busy");
+    other.exec("ROLLBACK");
+    assert.deepEqual(t.counts(), before);
+    const after = await t.call("POST", "/claim?goal=g");
+    assert.equal(after.status, 200);
+    assert.equal(after.body.id, id);
+  } finally {
+    other.close();
+  }
+});

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { openSqliteStore } from "../storage/sqlite/mod.ts";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+function spawn(args: string[], env: Record<string, string>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Reads stdout lines until one parses as JSON with `port`. */
+async function addressLine(child: Deno.ChildProcess) {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const lines: Record<string, unknown>[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`exited before listening: ${buf}`);
+    buf += value;
+    let nl;
+    while ((nl = buf.indexOf("\n")) !== -1) {
+      const line = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      lines.push(line);
+      if (typeof line.port === "number") {
+        reader.releaseLock();
+        child.stdout.cancel().catch(() => {});
+        return { port: line.port as number, lines };
+      }
+    }
+  }
+}
+
+Deno.test("main refuses to start without BUS_SECRET", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = spawn(["--port", "0", "--db", `${dir}/x.db`], {});
+  const out = await child.output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /BUS_SECRET is not set/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("main prints its address, serves, and closes the database on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/bus.db`;
+  const child = spawn(["--port", "0", "--db", db], { BUS_SECRET: "s3cret" });
+  const { port } = await addressLine(child);
+  const res = await fetch(`http://127.0.0.1:${port}/intent`, {
+    method: "POST",
+    headers: { "X-API-KEY": "s3cret", "Content-Type": "application/json" },
+    body: '{"goal":"g","payload":{"n":1}}',
+  });
+  assert.equal(res.status, 201);
+  const { id } = await res.json();
+  child.kill("SIGTERM");
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  const stderr = await new Response(child.stderr).text();
+  assert.match(stderr, /database closed/);
+  const store = await openSqliteStore({ path: db });
+  assert.equal((await store.intentGet({ id }))?.goal, "g");
+  await store.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("main --dev generates and prints a master key that works", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = spawn(["--dev", "--port", "0", "--db", `${dir}/bus.db`], {});
+  const { port, lines } = await addressLine(child);
+  const key = lines.find((l) => typeof l.master_key === "string")!
+    .master_key as string;
+  const res = await fetch(`http://127.0.0.1:${port}/claim?goal=g`, {
+    method: "POST",
+    headers: { "X-API-KEY": key },
+  });
+  assert.equal(res.status, 204);
+  await res.body?.cancel();
+  child.kill("SIGINT");
+  assert.equal((await child.status).code, 0);
+  await child.stderr.cancel();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { Maintenance } from "./maintenance.ts";
+import { makeTestApp } from "./testing.ts";
+
+Deno.test("runOnce puts an expired lease back to open after backoff", async () => {
+  await using t = await makeTestApp();
+  const { id } = (await t.call("POST", "/intent", {
+    body: { goal: "g", payload: 1, backoff_base: 2 },
+  })).body;
+  await t.call("POST", "/claim?goal=g");
+  const m = new Maintenance({
+    store: t.store,
+    clock: t.clock,
+    retentionMs: 1000,
+    random: () => 0,
+  });
+  assert.equal((await m.runOnce()).reap.retried, 0);
+  t.clock.advance(60_001);
+  const run = await m.runOnce();
+  assert.equal(run.reap.retried, 1);
+  const s = (await t.call("GET", `/status/${id}`)).body;
+  assert.equal(s.status, "open");
+  // 2 × 2^1 s of backoff, no jitter.
+  assert.equal(s.run_at, t.clock.now() / 1000 + 4);
+});
+
+Deno.test("the timers reap without any request, and stop() ends them", async () => {
+  await using t = await makeTestApp();
+  await t.call("POST", "/intent", {
+    body: { goal: "g", payload: 1, max_attempts: 1 },
+  });
+  await t.call("POST", "/claim?goal=g");
+  t.clock.advance(60_001);
+  const m = new Maintenance({
+    store: t.store,
+    clock: t.clock,
+    retentionMs: 1000,
+    reapEveryMs: 5,
+  });
+  m.start();
+  const deadline = Date.now() + 5000;
+  while ((await t.store.statsGet({ now: t.clock.now() })).states.dead === 0) {
+    assert.ok(Date.now() < deadline, "reaper did not run");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await m.stop();
+});
