@@ -1,0 +1,196 @@
+/**
+ * An SVG chart of profile results: intents/s per profile, and claim P50 and
+ * P99 per profile, one colour per run (so a before/after pair reads at a
+ * glance). Used by `deno task profiles --chart file.svg`, or standalone:
+ * `deno run -A bench/chart.ts --chart out.svg run1.json [run2.json ...]`
+ * over reports written with `--out`.
+ *
+ * @example
+ * ```ts
+ * import { chartSvg } from "./chart.ts";
+ *
+ * const svg = chartSvg([{ label: "demo", profiles: [] }]);
+ * console.log(svg.startsWith("<svg")); // true
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { RunReport } from "./report.ts";
+
+/** One series of the chart: a label and its profile figures. */
+export interface ChartSeries {
+  label: string;
+  profiles: {
+    profile: string;
+    intentsPerSec: number;
+    claim: { p50: number; p99: number };
+  }[];
+}
+
+const COLOURS = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#c53030"];
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+function panel(
+  x0: number,
+  title: string,
+  groups: string[],
+  bars: { label: string; colour: string; values: number[]; dashed?: boolean }[],
+  unit: string,
+): string {
+  const w = 420, h = 260, top = 40, bottom = 40, left = 60;
+  const max = Math.max(1e-9, ...bars.flatMap((b) => b.values)) * 1.1;
+  const plotH = h - top - bottom;
+  const groupW = (w - left - 10) / Math.max(1, groups.length);
+  const barW = Math.min(40, (groupW - 10) / Math.max(1, bars.length));
+  const out = [
+    `<text x="${x0 + w / 2}" y="22" text-anchor="middle" font-weight="bold">${
+      esc(title)
+    }</text>`,
+    `<line x1="${x0 + left}" y1="${top}" x2="${x0 + left}" y2="${
+      h - bottom
+    }" stroke="#444"/>`,
+    `<line x1="${x0 + left}" y1="${h - bottom}" x2="${x0 + w - 10}" y2="${
+      h - bottom
+    }" stroke="#444"/>`,
+  ];
+  for (let t = 0; t <= 4; t++) {
+    const v = max / 1.1 * t / 4;
+    const y = h - bottom - plotH * v / max;
+    out.push(
+      `<text x="${x0 + left - 6}" y="${
+        y + 4
+      }" text-anchor="end" font-size="11">${
+        v >= 100 ? v.toFixed(0) : v.toPrecision(2)
+      }</text>`,
+      `<line x1="${x0 + left}" y1="${y}" x2="${
+        x0 + w - 10
+      }" y2="${y}" stroke="#ddd"/>`,
+    );
+  }
+  out.push(
+    `<text x="${x0 + 14}" y="${
+      top + plotH / 2
+    }" font-size="11" transform="rotate(-90 ${x0 + 14} ${
+      top + plotH / 2
+    })" text-anchor="middle">${esc(unit)}</text>`,
+  );
+  groups.forEach((g, gi) => {
+    const gx = x0 + left + 5 + gi * groupW;
+    out.push(
+      `<text x="${gx + groupW / 2 - 5}" y="${
+        h - bottom + 16
+      }" text-anchor="middle" font-size="12">${esc(g)}</text>`,
+    );
+    bars.forEach((b, bi) => {
+      const v = b.values[gi] ?? 0;
+      const bh = plotH * v / max;
+      const x = gx + (groupW - 10 - barW * bars.length) / 2 + bi * barW;
+      out.push(
+        `<rect x="${x}" y="${h - bottom - bh}" width="${
+          barW - 2
+        }" height="${bh}" fill="${b.colour}"${
+          b.dashed ? ' fill-opacity="0.45"' : ""
+        }><title>${esc(b.label)}: ${v.toFixed(2)} ${esc(unit)}</title></rect>`,
+      );
+    });
+  });
+  return out.join("\n");
+}
+
+/**
+ * Renders the chart.
+ *
+ * @param series One or more runs.
+ * @returns The SVG document text.
+ */
+export function chartSvg(series: ChartSeries[]): string {
+  const groups = [
+    ...new Set(series.flatMap((s) => s.profiles.map((p) => p.profile))),
+  ];
+  const pick = (s: ChartSeries, f: (p: ChartSeries["profiles"][0]) => number) =>
+    groups.map((g) => {
+      const p = s.profiles.find((x) => x.profile === g);
+      return p ? f(p) : 0;
+    });
+  const rate = series.map((s, i) => ({
+    label: s.label,
+    colour: COLOURS[i % COLOURS.length],
+    values: pick(s, (p) => p.intentsPerSec),
+  }));
+  const claim = series.flatMap((s, i) => [
+    {
+      label: `${s.label} claim P50`,
+      colour: COLOURS[i % COLOURS.length],
+      values: pick(s, (p) => p.claim.p50),
+      dashed: true,
+    },
+    {
+      label: `${s.label} claim P99`,
+      colour: COLOURS[i % COLOURS.length],
+      values: pick(s, (p) => p.claim.p99),
+    },
+  ]);
+  const legendY = 280;
+  const legend = series.map((s, i) =>
+    `<rect x="${20 + i * 280}" y="${legendY}" width="12" height="12" fill="${
+      COLOURS[i % COLOURS.length]
+    }"/><text x="${36 + i * 280}" y="${legendY + 11}" font-size="12">${
+      esc(s.label.slice(0, 40))
+    }</text>`
+  ).join("\n");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${
+    legendY + 30
+  }" font-family="sans-serif" font-size="13">
+<rect width="100%" height="100%" fill="white"/>
+${panel(0, "Throughput per profile", groups, rate, "intents/s")}
+${
+    panel(
+      430,
+      "Claim latency P50 (light) / P99 (dark)",
+      groups,
+      claim,
+      "ms",
+    )
+  }
+${legend}
+</svg>
+`;
+}
+
+/**
+ * Writes the chart of one or more run reports.
+ *
+ * @param path Where to write the SVG.
+ * @param reports Runner reports; each becomes one series.
+ * @param labels Series labels; the reports' start times when omitted.
+ */
+export async function writeChart(
+  path: string,
+  reports: Pick<RunReport, "profiles" | "startedAt">[],
+  labels?: string[],
+): Promise<void> {
+  const series = reports.map((r, i) => ({
+    label: labels?.[i] ?? `run ${r.startedAt}`,
+    profiles: r.profiles,
+  }));
+  await Deno.writeTextFile(path, chartSvg(series));
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: {
+      chart: { type: "string", default: "bench/results.svg" },
+      label: { type: "string", multiple: true },
+    },
+    allowPositionals: true,
+  });
+  const reports = await Promise.all(
+    positionals.map(async (p) => JSON.parse(await Deno.readTextFile(p))),
+  );
+  await writeChart(values.chart!, reports, values.label);
+  console.log(`Chart written to ${values.chart}`);
+}

@@ -1,0 +1,224 @@
+/**
+ * The load loop of a profile: publishers publish intents while workers
+ * claim then fulfil them, every call timed, every id tracked so that each
+ * published intent is checked to be fulfilled exactly once.
+ *
+ * @module
+ */
+
+import { BusConnection, type BusTarget, type Outcome } from "./bus_client.ts";
+import { Counters, Histogram, type LatencySummary } from "./stats.ts";
+
+/** What to run. */
+export interface LoadOptions extends BusTarget {
+  /** Goal to publish and claim; make it unique per run. */
+  goal: string;
+  /** Namespace; `default` when omitted. */
+  namespace?: string;
+  /** Intents to publish. */
+  intents: number;
+  /** Concurrent claiming workers, one connection each. */
+  workers: number;
+  /** Concurrent publishers, one connection each; 5 by default. */
+  publishers?: number;
+  /** Idle sleep of a worker after an empty claim, ms; 0 polls at once. */
+  pollMs?: number;
+  /** Give up after this long, ms; unfinished intents count as lost. */
+  timeoutMs?: number;
+  /** Called about every 200 ms with fulfilled and total counts. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Everything one run measured. Latencies are in milliseconds. */
+export interface LoadResult {
+  intents: number;
+  workers: number;
+  publishers: number;
+  elapsedMs: number;
+  /** Fulfilled intents per second over the whole run. */
+  intentsPerSec: number;
+  /** HTTP requests per second over the whole run, empty polls included. */
+  requestsPerSec: number;
+  publish: LatencySummary;
+  /** Successful (200) claims only; empty polls are in `emptyPoll`. */
+  claim: LatencySummary;
+  fulfil: LatencySummary;
+  /** Empty claims (204). */
+  emptyPoll: LatencySummary;
+  /** From sending the publish to receiving the fulfil answer. */
+  endToEnd: LatencySummary;
+  /** Fulfilled exactly once ÷ intents, in percent. */
+  successRate: number;
+  published: number;
+  fulfilled: number;
+  emptyPolls: number;
+  duplicateDeliveries: number;
+  duplicateFulfils: number;
+  lost: number;
+  leasesLost: number;
+  timedOut: boolean;
+  /** Errors by kind, such as `claim:503:database_busy`. */
+  errors: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs one load: `publishers` publish `intents` intents between them while
+ * `workers` claim and fulfil until every published intent is fulfilled or
+ * the timeout passes.
+ *
+ * @param o See {@linkcode LoadOptions}.
+ * @returns The measurements and correctness counters.
+ */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const publishers = Math.max(1, Math.min(o.publishers ?? 5, o.intents));
+  const pollMs = o.pollMs ?? 0;
+  const timeoutMs = o.timeoutMs ?? 120_000;
+  const namespace = o.namespace ?? "default";
+  const query = `goal=${encodeURIComponent(o.goal)}&namespace=${
+    encodeURIComponent(namespace)
+  }`;
+  const h = {
+    publish: new Histogram(),
+    claim: new Histogram(),
+    fulfil: new Histogram(),
+    empty: new Histogram(),
+  };
+  const errors = new Counters();
+  const sentAt = new Map<string, number>();
+  const doneAt = new Map<string, number>();
+  const claimed = new Set<string>();
+  let emptyPolls = 0, duplicateDeliveries = 0, duplicateFulfils = 0;
+  let leasesLost = 0, requests = 0, publishing = publishers, oursDone = 0;
+  const start = performance.now();
+  const deadline = start + timeoutMs;
+  let timedOut = false;
+  const finished = () => {
+    if (performance.now() > deadline) timedOut = true;
+    return timedOut || (publishing === 0 && oursDone >= sentAt.size);
+  };
+  const timed = async (hist: Histogram, call: () => Promise<Outcome>) => {
+    const t0 = performance.now();
+    const out = await call();
+    requests++;
+    if (out.kind === "ok") hist.record(performance.now() - t0);
+    else if (out.kind === "empty") h.empty.record(performance.now() - t0);
+    else errors.add(out.error);
+    return out;
+  };
+
+  const publisher = async (p: number) => {
+    const conn = new BusConnection(o);
+    for (let i = p; i < o.intents && !timedOut; i += publishers) {
+      const body = JSON.stringify({
+        goal: o.goal,
+        namespace,
+        payload: { n: i },
+        visibility: "public",
+      });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const t0 = performance.now();
+        const out = await timed(h.publish, () => conn.publish(body));
+        if (out.kind === "ok" && typeof out.body.id === "string") {
+          sentAt.set(out.body.id, t0);
+          // The intent may have been fulfilled before this answer arrived.
+          if (doneAt.has(out.body.id)) oursDone++;
+          break;
+        }
+        if (out.kind === "ok") errors.add("publish:no_id");
+        if (performance.now() > deadline) break;
+      }
+    }
+    publishing--;
+    conn.close();
+  };
+
+  const worker = async () => {
+    const conn = new BusConnection(o);
+    while (!finished()) {
+      const out = await timed(h.claim, () => conn.claim(query));
+      if (out.kind === "empty") {
+        emptyPolls++;
+        if (pollMs > 0) await sleep(pollMs);
+        continue;
+      }
+      if (out.kind === "error") {
+        // Back off on errors so a failing server is not spun against.
+        await sleep(Math.max(pollMs, 1));
+        continue;
+      }
+      const id = String(out.body.id);
+      if (claimed.has(id)) duplicateDeliveries++;
+      claimed.add(id);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const res = await timed(
+          h.fulfil,
+          () => conn.fulfil(id, String(out.body.claim_token)),
+        );
+        if (res.kind === "ok") {
+          if (doneAt.has(id)) duplicateFulfils++;
+          else {
+            doneAt.set(id, performance.now());
+            // Other intents of the goal (a backlog) are not counted as ours.
+            if (sentAt.has(id)) oursDone++;
+          }
+          break;
+        }
+        if (res.status === 404 || res.status === 409) {
+          leasesLost++;
+          break;
+        }
+        if (performance.now() > deadline) break;
+      }
+    }
+    conn.close();
+  };
+
+  const progress = o.onProgress &&
+    setInterval(() => o.onProgress!(oursDone, o.intents), 200);
+  try {
+    await Promise.all([
+      ...Array.from({ length: publishers }, (_, p) => publisher(p)),
+      ...Array.from({ length: o.workers }, () => worker()),
+    ]);
+  } finally {
+    if (progress) clearInterval(progress);
+  }
+  o.onProgress?.(oursDone, o.intents);
+
+  let last = start;
+  const e2e = new Histogram();
+  let fulfilled = 0;
+  for (const [id, t] of doneAt) {
+    const sent = sentAt.get(id);
+    if (sent === undefined) continue; // not ours
+    fulfilled++;
+    e2e.record(t - sent);
+    if (t > last) last = t;
+  }
+  const elapsedMs = last - start;
+  return {
+    intents: o.intents,
+    workers: o.workers,
+    publishers,
+    elapsedMs,
+    intentsPerSec: elapsedMs > 0 ? fulfilled / elapsedMs * 1000 : 0,
+    requestsPerSec: requests / (performance.now() - start) * 1000,
+    publish: h.publish.summary(),
+    claim: h.claim.summary(),
+    fulfil: h.fulfil.summary(),
+    emptyPoll: h.empty.summary(),
+    endToEnd: e2e.summary(),
+    successRate: fulfilled / o.intents * 100,
+    published: sentAt.size,
+    fulfilled,
+    emptyPolls,
+    duplicateDeliveries,
+    duplicateFulfils,
+    lost: sentAt.size - fulfilled,
+    leasesLost,
+    timedOut,
+    errors: errors.toJSON(),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The four load profiles of the original Intent Bus, and running one against
+ * a given server or a freshly spawned one of ours.
+ *
+ * @example
+ * ```ts ignore
+ * import { runProfile } from "./profiles.ts";
+ *
+ * const r = await runProfile({ profile: "low" }); // spawns server/main.ts
+ * console.log(r.intentsPerSec, r.lost, r.server?.peakRssMiB);
+ * ```
+ *
+ * @module
+ */
+
+import { type LoadResult, runLoad } from "./load.ts";
+import { type ProcessUsage, spawnBusServer } from "./server_process.ts";
+
+/** One profile: workers claiming and fulfilling, intents to publish. */
+export interface Profile {
+  name: string;
+  workers: number;
+  intents: number;
+  publishers: number;
+}
+
+/** Low, Medium, Heavy and Extreme, as the original measured them. */
+export const PROFILES: Record<string, Profile> = {
+  low: { name: "low", workers: 5, intents: 50, publishers: 5 },
+  medium: { name: "medium", workers: 15, intents: 500, publishers: 5 },
+  heavy: { name: "heavy", workers: 40, intents: 2000, publishers: 5 },
+  extreme: { name: "extreme", workers: 100, intents: 5000, publishers: 5 },
+};
+
+/** Options of {@linkcode runProfile}. */
+export interface ProfileOptions {
+  /** A key of {@linkcode PROFILES}. */
+  profile: string;
+  /** Override the profile's intents. */
+  intents?: number;
+  /** Override the profile's workers. */
+  workers?: number;
+  /** Idle sleep after an empty claim, ms; 0 by default. */
+  pollMs?: number;
+  /** Drive this server (`url` and `key`) instead of spawning ours. */
+  target?: { url: string; key: string };
+  /** Database file of a spawned server; a fresh temp file when omitted. */
+  db?: string;
+  /** The goal to use; a fresh `bench.<profile>.<random>` when omitted. */
+  goal?: string;
+  /** Give up after this long, ms. */
+  timeoutMs?: number;
+  /** Progress callback, see `LoadOptions.onProgress`. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A profile's result: the load figures, plus the spawned server's usage. */
+export interface ProfileResult extends LoadResult {
+  profile: string;
+  /** Peak RSS and CPU seconds of our spawned server; absent with a target. */
+  server?: ProcessUsage;
+}
+
+/**
+ * Looks up a profile by name.
+ *
+ * @param name `low`, `medium`, `heavy` or `extreme`.
+ * @returns The profile.
+ * @throws {RangeError} for an unknown name.
+ */
+export function profileNamed(name: string): Profile {
+  const p = PROFILES[name];
+  if (!p) {
+    throw new RangeError(
+      `Unknown profile: "${name}" (${Object.keys(PROFILES).join(", ")})`,
+    );
+  }
+  return p;
+}
+
+/**
+ * Runs one profile. Without a `target` it spawns `server/main.ts --dev` on a
+ * temporary database (or `db`), and stops it afterwards.
+ *
+ * @param o See {@linkcode ProfileOptions}.
+ * @returns The figures and correctness counters.
+ */
+export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
+  const p = profileNamed(o.profile);
+  let dir: string | null = null;
+  const server = o.target ? null : await spawnBusServer(
+    o.db ?? `${dir = await Deno.makeTempDir({ prefix: "bench_" })}/bus.db`,
+  );
+  const target = o.target ?? server!;
+  try {
+    const result = await runLoad({
+      url: target.url,
+      key: target.key,
+      goal: o.goal ?? `bench.${p.name}.${crypto.randomUUID().slice(0, 8)}`,
+      intents: o.intents ?? p.intents,
+      workers: o.workers ?? p.workers,
+      publishers: p.publishers,
+      pollMs: o.pollMs ?? 0,
+      timeoutMs: o.timeoutMs,
+      onProgress: o.onProgress,
+    });
+    return {
+      profile: p.name,
+      ...result,
+      ...(server ? { server: await server.usage() } : {}),
+    };
+  } finally {
+    await server?.stop();
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

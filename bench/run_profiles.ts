@@ -1,0 +1,193 @@
+/**
+ * The profile runner, `deno task profiles`: runs the Low, Medium, Heavy and
+ * Extreme profiles against our server (spawned per profile on a fresh
+ * database) or any Intent Protocol server, with optional ceilings, the
+ * publisher-under-poll scenario and a queued backlog. See `--help`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { httpCeiling, storageCeiling } from "./ceilings.ts";
+import { writeChart } from "./chart.ts";
+import { type ProfileResult, PROFILES, runProfile } from "./profiles.ts";
+import {
+  ceilingText,
+  profileTable,
+  progressBar,
+  pupText,
+  type RunReport,
+} from "./report.ts";
+import { prefillDirect, prefillHttp, publisherUnderPoll } from "./scenarios.ts";
+import { spawnBusServer } from "./server_process.ts";
+
+const HELP = `Intent Bus profile runner
+
+Usage: deno task profiles [flags]
+
+  --profile <p>           low | medium | heavy | extreme | all (default all)
+  --intents <n>           intents per profile (default: the profile's)
+  --workers <n>           claiming workers (default: the profile's)
+  --poll <ms>             worker sleep after an empty claim (default 0)
+  --target <url>          drive this Intent Protocol server instead of ours
+  --key <key>             API key for --target (the master key)
+  --queued <n>            pre-fill n open intents before each profile
+  --queued-goal <g>       other (default): backlog in another goal;
+                          same: the profile's goal, priority 0
+  --ceilings              also measure the HTTP and storage ceilings
+  --publisher-under-poll  also run 1 publisher alone vs beside 200 pollers
+  --pup-intents <n>       intents per phase of that scenario (default 20000)
+  --timeout <s>           give up on a profile after s seconds (default 300)
+  --json                  print the JSON report instead of tables
+  --out <file>            also write the JSON report to a file
+  --chart <file.svg>      write an SVG chart of the results
+  --help                  this text
+
+Without --target, each profile spawns server/main.ts --dev --port 0 on a
+fresh temporary database and reports its peak RSS and CPU seconds.`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(args: string[]): Promise<number> {
+  const { values: f } = parseArgs({
+    args,
+    options: {
+      profile: { type: "string", default: "all" },
+      intents: { type: "string" },
+      workers: { type: "string" },
+      poll: { type: "string", default: "0" },
+      target: { type: "string" },
+      key: { type: "string", default: "" },
+      queued: { type: "string", default: "0" },
+      "queued-goal": { type: "string", default: "other" },
+      ceilings: { type: "boolean", default: false },
+      "publisher-under-poll": { type: "boolean", default: false },
+      "pup-intents": { type: "string", default: "20000" },
+      timeout: { type: "string", default: "300" },
+      json: { type: "boolean", default: false },
+      out: { type: "string" },
+      chart: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (f.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const num = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) {
+      throw new RangeError(`Invalid --${name}: "${v}"`);
+    }
+    return n;
+  };
+  const names = f.profile === "all" ? Object.keys(PROFILES) : [f.profile!];
+  for (const n of names) {
+    if (!PROFILES[n]) throw new RangeError(`Unknown profile: "${n}"`);
+  }
+  if (f["queued-goal"] !== "other" && f["queued-goal"] !== "same") {
+    throw new RangeError(`Invalid --queued-goal: "${f["queued-goal"]}"`);
+  }
+  const target = f.target ? { url: f.target, key: f.key! } : undefined;
+  const queued = num("queued", f.queued)!;
+  const tty = !f.json && Deno.stderr.isTerminal();
+  const say = (text: string) => {
+    if (!f.json) console.log(text);
+  };
+  const report: RunReport = {
+    startedAt: new Date().toISOString(),
+    command: `deno task profiles ${args.join(" ")}`.trim(),
+    target: target?.url ?? "spawned",
+    profiles: [],
+  };
+
+  if (target && queued > 0) {
+    const seconds = await prefillHttp(target, "bench.backlog", queued);
+    report.queued = { n: queued, seconds, via: "http" };
+  }
+  for (const name of names) {
+    const goal = `bench.${name}.${crypto.randomUUID().slice(0, 8)}`;
+    let dir: string | null = null;
+    let db: string | undefined;
+    if (!target && queued > 0) {
+      dir = await Deno.makeTempDir({ prefix: "bench_queued_" });
+      db = `${dir}/bus.db`;
+      const backlog = f["queued-goal"] === "same" ? goal : "bench.backlog";
+      const seconds = await prefillDirect(db, backlog, queued);
+      report.queued = { n: queued, seconds, via: "sqlite" };
+    }
+    try {
+      const result: ProfileResult = await runProfile({
+        profile: name,
+        goal,
+        intents: num("intents", f.intents),
+        workers: num("workers", f.workers),
+        pollMs: num("poll", f.poll),
+        target,
+        db,
+        timeoutMs: num("timeout", f.timeout)! * 1000,
+        onProgress: tty
+          ? (done, total) =>
+            Deno.stderr.writeSync(
+              new TextEncoder().encode(progressBar(name, done, total)),
+            )
+          : undefined,
+      });
+      if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+      report.profiles.push(result);
+    } finally {
+      if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+    await sleep(200); // let the previous server's sockets close
+  }
+  say(profileTable(report.profiles));
+
+  if (f.ceilings) {
+    const http = [await httpCeiling("deno"), await httpCeiling("hono")];
+    const storage = await storageCeiling();
+    report.ceilings = { http, storage };
+    say("\n" + ceilingText(report));
+  }
+  if (f["publisher-under-poll"]) {
+    const pupIntents = num("pup-intents", f["pup-intents"])!;
+    if (target) {
+      report.publisherUnderPoll = await publisherUnderPoll(target, pupIntents);
+    } else {
+      const dir = await Deno.makeTempDir({ prefix: "bench_pup_" });
+      const server = await spawnBusServer(`${dir}/bus.db`);
+      try {
+        report.publisherUnderPoll = await publisherUnderPoll(
+          server,
+          pupIntents,
+        );
+      } finally {
+        await server.stop();
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    }
+    say("\n" + pupText(report.publisherUnderPoll));
+  }
+  const json = JSON.stringify(report, null, 2);
+  if (f.json) console.log(json);
+  if (f.out) await Deno.writeTextFile(f.out, json + "\n");
+  if (f.chart) {
+    await writeChart(f.chart, [report]);
+    say(`\nChart written to ${f.chart}`);
+  }
+  const bad = report.profiles.some((r) =>
+    r.lost > 0 || r.duplicateDeliveries > 0 || r.duplicateFulfils > 0 ||
+    r.successRate < 100
+  );
+  return bad ? 1 : 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    Deno.exit(2);
+  }
+}

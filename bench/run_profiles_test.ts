@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { runProfile } from "./profiles.ts";
+import { spawnServer } from "./server_process.ts";
+import { chartSvg } from "./chart.ts";
+import { profileTable } from "./report.ts";
+
+Deno.test(
+  "a tiny profile against a spawned server fulfils every intent exactly once",
+  async () => {
+    const r = await runProfile({ profile: "medium", intents: 300, workers: 8 });
+    assert.equal(r.published, 300);
+    assert.equal(r.fulfilled, 300);
+    assert.equal(r.lost, 0);
+    assert.equal(r.duplicateDeliveries, 0);
+    assert.equal(r.duplicateFulfils, 0);
+    assert.equal(r.leasesLost, 0);
+    assert.equal(r.successRate, 100);
+    assert.equal(r.timedOut, false);
+    assert.deepEqual(r.errors, {});
+    assert.equal(r.publish.count, 300);
+    assert.equal(r.claim.count, 300);
+    assert.equal(r.fulfil.count, 300);
+    assert.equal(r.endToEnd.count, 300);
+    assert.ok(r.server && r.server.peakRssMiB > 0);
+    assert.match(profileTable([r]), /medium\s+8\s+300/);
+    assert.match(
+      chartSvg([{ label: "ci", profiles: [r] }]),
+      /<rect [^>]+><title>ci: \d/,
+    );
+  },
+);
+
+Deno.test("the runner's --help names every option", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./run_profiles.ts", import.meta.url).pathname,
+      "--help",
+    ],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0);
+  for (
+    const flag of [
+      "--profile",
+      "--intents",
+      "--workers",
+      "--poll",
+      "--target",
+      "--key",
+      "--json",
+      "--queued",
+      "--ceilings",
+      "--publisher-under-poll",
+      "--chart",
+    ]
+  ) {
+    assert.ok(text.includes(flag), flag);
+  }
+});
+
+Deno.test(
+  "a profile driven at a --target server counts what it cannot do as errors and lost intents",
+  async () => {
+    // A real server that speaks only half the protocol: publishes succeed,
+    // claims always find nothing, so every intent is reported lost.
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (req) => {
+        const path = new URL(req.url).pathname;
+        if (path === "/intent") {
+          return Response.json({
+            id: crypto.randomUUID().replaceAll("-", ""),
+            status: "published",
+          }, { status: 201 });
+        }
+        if (path === "/claim") return new Response(null, { status: 204 });
+        return Response.json({ error: { code: "not_found", message: "No" } }, {
+          status: 404,
+        });
+      },
+    );
+    try {
+      const r = await runProfile({
+        profile: "low",
+        intents: 20,
+        target: { url: `http://127.0.0.1:${server.addr.port}`, key: "k" },
+        timeoutMs: 300,
+      });
+      assert.equal(r.published, 20);
+      assert.equal(r.fulfilled, 0);
+      assert.equal(r.lost, 20);
+      assert.equal(r.successRate, 0);
+      assert.equal(r.timedOut, true);
+      assert.ok(r.emptyPolls > 0);
+      assert.equal(r.server, undefined);
+    } finally {
+      await server.shutdown();
+    }
+  },
+);
+
+Deno.test("a child server's start line gives its address, and /proc its usage", async () => {
+  const s = await spawnServer("bench/ceiling_server.ts", ["hono"]);
+  try {
+    assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const usage = await s.usage();
+    assert.ok(usage.peakRssMiB > 0);
+  } finally {
+    await s.stop();
+  }
+});

@@ -1,0 +1,202 @@
+/**
+ * Scenarios beyond the four profiles: a publisher alone versus the same
+ * publisher beside many workers polling an empty queue, and pre-filling a
+ * backlog of open intents before a profile runs.
+ *
+ * @module
+ */
+
+import { BusConnection, type BusTarget } from "./bus_client.ts";
+import { insertParams } from "./ceilings.ts";
+import type { PollerReport, PollerStart } from "./poller_worker.ts";
+import { Histogram, type LatencySummary } from "./stats.ts";
+import { DatabaseSync } from "node:sqlite";
+import { openSqliteStore } from "../storage/sqlite/mod.ts";
+
+/** Publish rate of one publisher, alone and beside idle pollers. */
+export interface PublisherUnderPoll {
+  intents: number;
+  pollers: number;
+  aloneRate: number;
+  alone: LatencySummary;
+  underPollRate: number;
+  underPoll: LatencySummary;
+  /** `underPollRate ÷ aloneRate`; the target is at least 0.9. */
+  ratio: number;
+  /** Empty polls the pollers made during the second phase. */
+  polls: number;
+  pollErrors: number;
+}
+
+async function publishAll(target: BusTarget, goal: string, n: number) {
+  const conn = new BusConnection(target);
+  const hist = new Histogram();
+  const body = JSON.stringify({
+    goal,
+    payload: { n: 1 },
+    visibility: "public",
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    const out = await conn.publish(body);
+    if (out.kind !== "ok") {
+      throw new Error(`Publish failed: ${JSON.stringify(out)}`);
+    }
+    hist.record(performance.now() - s);
+  }
+  conn.close();
+  return { rate: n / (performance.now() - t0) * 1000, latency: hist.summary() };
+}
+
+/**
+ * One publisher publishes `intents` intents alone, then again while `pollers`
+ * workers (in a Web Worker thread) poll another, empty goal.
+ *
+ * @param target The server.
+ * @param intents Intents per phase; 20,000 in the issue.
+ * @param pollers Polling workers; 200 in the issue.
+ * @param pollMs Sleep after an empty poll; 0 by default.
+ * @returns Both rates and their ratio.
+ */
+export async function publisherUnderPoll(
+  target: BusTarget,
+  intents = 20_000,
+  pollers = 200,
+  pollMs = 0,
+): Promise<PublisherUnderPoll> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const alone = await publishAll(target, `bench.pup.alone.${tag}`, intents);
+  const worker = new Worker(new URL("./poller_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  const next = () =>
+    new Promise<unknown>((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+    });
+  try {
+    const started = next();
+    worker.postMessage(
+      {
+        url: target.url,
+        key: target.key,
+        query: `goal=bench.pup.idle.${tag}&namespace=default`,
+        workers: pollers,
+        pollMs,
+      } satisfies PollerStart,
+    );
+    await started;
+    const under = await publishAll(target, `bench.pup.busy.${tag}`, intents);
+    const stopped = next();
+    worker.postMessage("stop");
+    const report = await stopped as PollerReport;
+    return {
+      intents,
+      pollers,
+      aloneRate: alone.rate,
+      alone: alone.latency,
+      underPollRate: under.rate,
+      underPoll: under.latency,
+      ratio: under.rate / alone.rate,
+      polls: report.polls,
+      pollErrors: report.errors,
+    };
+  } finally {
+    worker.terminate();
+  }
+}
+
+/**
+ * Fills a database file with `n` open, due, public intents of `goal` at
+ * priority 0: the first 1,000 through the store (so every column is what the
+ * store writes), then by copying those rows with fresh random ids in SQL,
+ * doubling each round, which takes seconds for a million. Start the server
+ * on the file afterwards.
+ *
+ * @param path The SQLite file (created and migrated if needed).
+ * @param goal The backlog's goal.
+ * @param n How many intents.
+ * @returns Seconds taken.
+ */
+export async function prefillDirect(
+  path: string,
+  goal: string,
+  n: number,
+): Promise<number> {
+  const t0 = performance.now();
+  const store = await openSqliteStore({ path });
+  try {
+    const now = Date.now();
+    const items = [];
+    for (let i = 0; i < Math.min(n, 1000); i++) {
+      items.push(insertParams(hexId(), goal, now, 0));
+    }
+    await store.intentInsertMany({ items, atomic: true });
+  } finally {
+    await store.close();
+  }
+  const db = new DatabaseSync(path);
+  try {
+    const cols = db.prepare("PRAGMA table_info(intents)").all()
+      .map((c) => String(c.name));
+    const select = cols.map((c) =>
+      c === "id" ? "lower(hex(randomblob(16)))" : c
+    );
+    const copy = db.prepare(
+      `INSERT INTO intents (${cols.join(", ")}) SELECT ${
+        select.join(", ")
+      } FROM intents WHERE goal = ? LIMIT ?`,
+    );
+    const count = db.prepare(
+      "SELECT count(*) AS n FROM intents WHERE goal = ?",
+    );
+    let have = Number(count.get(goal)?.n);
+    while (have < n) {
+      copy.run(goal, Math.min(have, n - have));
+      have = Number(count.get(goal)?.n);
+    }
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Fills any server with `n` open intents of `goal` over HTTP, 20 at a time.
+ *
+ * @param target The server.
+ * @param goal The backlog's goal.
+ * @param n How many intents.
+ * @returns Seconds taken.
+ */
+export async function prefillHttp(
+  target: BusTarget,
+  goal: string,
+  n: number,
+): Promise<number> {
+  const body = JSON.stringify({
+    goal,
+    payload: { n: 1 },
+    priority: 0,
+    visibility: "public",
+  });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 20 }, async () => {
+    const conn = new BusConnection(target);
+    while (next < n) {
+      next++;
+      const out = await conn.publish(body);
+      if (out.kind !== "ok") {
+        throw new Error(`Pre-fill failed: ${JSON.stringify(out)}`);
+      }
+    }
+    conn.close();
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+function hexId(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
