@@ -61,6 +61,11 @@ const SYMBOLS = {
     result: "i32",
   },
   sqlite3_stmt_readonly: { parameters: ["pointer"], result: "i32" },
+  sqlite3_stmt_status: {
+    parameters: ["pointer", "i32", "i32"],
+    result: "i32",
+  },
+  sqlite3_next_stmt: { parameters: ["pointer", "pointer"], result: "pointer" },
   sqlite3_step: { parameters: ["pointer"], result: "i32" },
   sqlite3_reset: { parameters: ["pointer"], result: "i32" },
   sqlite3_clear_bindings: { parameters: ["pointer"], result: "i32" },
@@ -105,6 +110,8 @@ const SQLITE_BLOB = 4;
 const OPEN_FLAGS = 0x2 | 0x4 | 0x8000;
 /** Statements are cached by callers, so ask SQLite to keep them long. */
 const SQLITE_PREPARE_PERSISTENT = 0x1;
+/** How many times SQLite recompiled a statement after a schema change. */
+const SQLITE_STMTSTATUS_REPREPARE = 5;
 /** The destructor `SQLITE_TRANSIENT`: SQLite copies the bytes at once. */
 const TRANSIENT = -1n;
 
@@ -206,19 +213,41 @@ function encodeZ(text: string): Uint8Array {
   return encoder.encode(text + "\0");
 }
 
+/** What a connection shares with its statements. */
+interface DbState {
+  readonly lib: Lib;
+  readonly db: Pointer;
+  open: boolean;
+}
+
+/**
+ * Finalizes statements the caller dropped, as `node:sqlite` does; `close()`
+ * finalizes the rest, so this must skip statements of a closed database.
+ */
+const dropped = new FinalizationRegistry<{ state: DbState; ptr: Pointer }>(
+  ({ state, ptr }) => {
+    if (state.open) state.lib.sqlite3_finalize(ptr);
+  },
+);
+
 class FfiStatement implements Statement {
   #lib: Lib;
   #db: Pointer;
-  #ptr: Pointer | null;
-  #names: string[] | undefined;
-  #bound = 0;
+  #state: DbState;
+  #ptr: Pointer;
   #readonly: boolean;
+  #bound = 0;
+  #names: string[] | undefined;
+  /** The reprepare count `#names` was read at: a schema change renames. */
+  #namesAt = 0;
 
-  constructor(l: Lib, db: Pointer, ptr: Pointer) {
-    this.#lib = l;
-    this.#db = db;
+  constructor(state: DbState, ptr: Pointer) {
+    this.#lib = state.lib;
+    this.#db = state.db;
+    this.#state = state;
     this.#ptr = ptr;
-    this.#readonly = l.sqlite3_stmt_readonly(ptr) !== 0;
+    this.#readonly = state.lib.sqlite3_stmt_readonly(ptr) !== 0;
+    dropped.register(this, { state, ptr });
   }
 
   run(...params: SqlValue[]): number {
@@ -238,7 +267,7 @@ class FfiStatement implements Statement {
     try {
       const l = this.#lib;
       if (unwrap(l.sqlite3_step(p), this.#db) !== SQLITE_ROW) return undefined;
-      const row = this.#row(p);
+      const row = this.#row(p, this.#columnNames(p));
       // A reset ends a read, but only a step that returns DONE runs the WAL
       // hook: a write (UPDATE … RETURNING) finished by reset never
       // auto-checkpoints, and the WAL grows without bound.
@@ -256,10 +285,12 @@ class FfiStatement implements Statement {
   all(...params: SqlValue[]): Row[] {
     const p = this.#start(params);
     try {
+      const l = this.#lib;
       const rows: Row[] = [];
-      let rc;
-      while ((rc = this.#lib.sqlite3_step(p)) === SQLITE_ROW) {
-        rows.push(this.#row(p));
+      let rc = l.sqlite3_step(p);
+      const names = rc === SQLITE_ROW ? this.#columnNames(p) : [];
+      for (; rc === SQLITE_ROW; rc = l.sqlite3_step(p)) {
+        rows.push(this.#row(p, names));
       }
       unwrap(rc, this.#db);
       return rows;
@@ -268,16 +299,12 @@ class FfiStatement implements Statement {
     }
   }
 
-  /** Finalizes; later calls throw. */
-  finalize(): void {
-    if (this.#ptr) this.#lib.sqlite3_finalize(this.#ptr);
-    this.#ptr = null;
-  }
-
   /** Binds `params` to a statement left reset by the previous call. */
   #start(params: SqlValue[]): Pointer {
+    if (!this.#state.open) {
+      throw new TypeError("Cannot use statement: its database is closed");
+    }
     const p = this.#ptr;
-    if (!p) throw new TypeError("Cannot use statement: database is closed");
     const l = this.#lib;
     if (params.length < this.#bound) l.sqlite3_clear_bindings(p);
     this.#bound = params.length;
@@ -311,9 +338,8 @@ class FfiStatement implements Statement {
     return p;
   }
 
-  #row(p: Pointer): Row {
+  #row(p: Pointer, names: string[]): Row {
     const l = this.#lib;
-    const names = this.#names ??= this.#columnNames(p);
     const row: Row = {};
     for (let i = 0; i < names.length; i++) {
       row[names[i]] = this.#column(l, p, i);
@@ -321,12 +347,21 @@ class FfiStatement implements Statement {
     return row;
   }
 
+  /**
+   * The column names, read once and again only after SQLite recompiled the
+   * statement for a schema change. Recompiling happens inside a step, so
+   * this is called after the first step of each execution.
+   */
   #columnNames(p: Pointer): string[] {
-    const n = this.#lib.sqlite3_column_count(p);
-    const names = new Array<string>(n);
-    for (let i = 0; i < n; i++) {
-      names[i] = cString(this.#lib.sqlite3_column_name(p, i));
+    const l = this.#lib;
+    const at = l.sqlite3_stmt_status(p, SQLITE_STMTSTATUS_REPREPARE, 0);
+    if (this.#names && at === this.#namesAt) return this.#names;
+    const names = new Array<string>(l.sqlite3_column_count(p));
+    for (let i = 0; i < names.length; i++) {
+      names[i] = cString(l.sqlite3_column_name(p, i));
     }
+    this.#names = names;
+    this.#namesAt = at;
     return names;
   }
 
@@ -378,10 +413,9 @@ export const openFfi: OpenConnection = (options) => {
     }
   }
   if (!db) throw new SqliteError(7, "Cannot open database: out of memory");
-  const statements = new Set<FfiStatement>();
-  let open = true;
+  const state: DbState = { lib: l, db, open: true };
   const check = () => {
-    if (!open) throw new TypeError("Cannot use connection: it is closed");
+    if (!state.open) throw new TypeError("Cannot use connection: it is closed");
   };
   return {
     driver: "ffi",
@@ -404,15 +438,12 @@ export const openFfi: OpenConnection = (options) => {
       unwrap(rc, db);
       const ptr = Deno.UnsafePointer.create(out[0]);
       if (!ptr) throw new RangeError(`Cannot prepare empty SQL: "${sql}"`);
-      const statement = new FfiStatement(l, db, ptr);
-      statements.add(statement);
-      return statement;
+      return new FfiStatement(state, ptr);
     },
     close() {
-      if (!open) return;
-      open = false;
-      for (const statement of statements) statement.finalize();
-      statements.clear();
+      if (!state.open) return;
+      state.open = false;
+      for (let p; (p = l.sqlite3_next_stmt(db, null));) l.sqlite3_finalize(p);
       unwrap(l.sqlite3_close_v2(db), db);
     },
   } satisfies Connection;

@@ -88,6 +88,23 @@ Deno.test("misuse throws TypeError or RangeError, not SqliteError", () => {
   db.close();
 });
 
+Deno.test("a reused SELECT * follows renamed and added columns", () => {
+  // node:sqlite in Deno 2.9.6 keeps the names of its first run here.
+  const db = openFfi({ path: ":memory:" });
+  try {
+    db.exec("CREATE TABLE s (id INTEGER PRIMARY KEY, label TEXT)");
+    db.prepare("INSERT INTO s (id, label) VALUES (1, 'x')").run();
+    const select = db.prepare("SELECT * FROM s");
+    assert.deepEqual(select.get(), { id: 1, label: "x" });
+    db.exec("ALTER TABLE s RENAME COLUMN label TO tag");
+    assert.deepEqual(select.get(), { id: 1, tag: "x" });
+    db.exec("ALTER TABLE s ADD COLUMN z DEFAULT 3");
+    assert.deepEqual(select.all(), [{ id: 1, tag: "x", z: 3 }]);
+  } finally {
+    db.close();
+  }
+});
+
 Deno.test("rows are plain objects keyed by column name", () => {
   const db = openFfi({ path: ":memory:" });
   try {
