@@ -345,13 +345,16 @@ export class Worker {
     const all = Promise.allSettled(
       [...this.#jobs.values()].map((j) => j.settled),
     );
+    // The grace timer must not outlive the drain, or it holds the process.
+    const grace = new AbortController();
+    const end = () => grace.abort();
+    this.#expedite.signal.addEventListener("abort", end, { once: true });
     const graceOver = await Promise.race([
       all.then(() => false),
-      sleep(this.#o.gracePeriodMs, this.#expedite.signal).then(
-        () => true,
-        () => true,
-      ),
+      sleep(this.#o.gracePeriodMs, grace.signal).then(() => true, () => true),
     ]);
+    grace.abort();
+    this.#expedite.signal.removeEventListener("abort", end);
     if (!graceOver) return;
     const canRelease = this.#features.has("release");
     await Promise.allSettled([...this.#jobs.values()].map(async (job) => {

@@ -36,7 +36,14 @@ export interface BusServerOptions {
   timeoutMs?: number;
 }
 
-const ROOT = new URL("../../", import.meta.url);
+/**
+ * The checkout whose `server/main.ts` runs: this one, or the directory named
+ * by `INTENT_BUS_SERVER_ROOT` (to test the SDK against another server build).
+ */
+function serverRoot(): string | URL {
+  return Deno.env.get("INTENT_BUS_SERVER_ROOT") ??
+    new URL("../../", import.meta.url);
+}
 
 /**
  * Starts a server and waits until it listens.
@@ -63,7 +70,7 @@ export async function startBusServer(
       `${dir}/bus.db`,
       ...(options.args ?? []),
     ],
-    cwd: ROOT,
+    cwd: serverRoot(),
     env: { BUS_SECRET: "", ...options.env },
     stdin: "null",
     stdout: "piped",
