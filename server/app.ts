@@ -40,6 +40,8 @@ import { HttpError, jsonError, toHttp } from "./errors.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { RequestMetrics } from "./request_metrics.ts";
+import { Waiters } from "./waiters.ts";
+import { batchRoutes } from "./routes/batch.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { claimRoutes } from "./routes/claims.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -57,6 +59,8 @@ export interface AppDeps {
   random?: () => number;
   /** The maintenance service `/admin/cleanup` runs; one is made (not started) when omitted. */
   maintenance?: Maintenance;
+  /** Aborted when the server starts shutting down: long polls answer at once. */
+  signal?: AbortSignal;
 }
 
 /** Headers on every response. */
@@ -84,8 +88,8 @@ function isSecure(req: Request, env: unknown, trustProxy: boolean): boolean {
 /**
  * Builds the app.
  *
- * @param deps Store, clock, configuration, and optional logger, jitter source
- *   and maintenance service.
+ * @param deps Store, clock, configuration, and optional logger, jitter source,
+ *   maintenance service and shutdown signal.
  * @returns The Hono app; `app.fetch` serves requests.
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -114,7 +118,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         random,
         retentionMs: config.retentionMs,
       }),
+    waiters: new Waiters(),
   };
+  deps.signal?.addEventListener("abort", () => s.waiters.close(), {
+    once: true,
+  });
   const app = new Hono<AppEnv>();
 
   app.onError((err, c) => {
@@ -171,6 +179,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   healthRoutes(app, s);
   intentRoutes(app, s, auth);
   claimRoutes(app, s, auth);
+  batchRoutes(app, s, auth);
   kvRoutes(app, s, auth);
   metricsRoutes(app, s);
   adminRoutes(app, s);

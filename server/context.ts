@@ -20,6 +20,7 @@ import type { ServerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { Maintenance } from "./maintenance.ts";
 import type { RequestMetrics } from "./request_metrics.ts";
+import type { Waiters } from "./waiters.ts";
 
 /** Hono environment: what the API-key middleware leaves for handlers. */
 export type AppEnv = {
@@ -44,6 +45,8 @@ export interface Services {
   limiter: RateLimiter;
   metrics: RequestMetrics;
   maintenance: Maintenance;
+  /** Long-poll wake-ups. */
+  waiters: Waiters;
 }
 
 /**

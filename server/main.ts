@@ -121,12 +121,14 @@ async function main(args: string[]): Promise<void> {
     log,
     retentionMs: config.retentionMs,
   });
+  const stopping = new AbortController();
   const app = createApp({
     store,
     clock: systemClock,
     config,
     log,
     maintenance,
+    signal: stopping.signal,
   });
   maintenance.start();
   log.info("database open", { path, store: store.name });
@@ -134,6 +136,7 @@ async function main(args: string[]): Promise<void> {
     host: flags.host,
     port,
     log,
+    onShutdown: () => stopping.abort(),
     onClose: async () => {
       await maintenance.stop();
       await store.close();

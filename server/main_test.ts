@@ -86,3 +86,31 @@ Deno.test("main --dev generates and prints a master key that works", async () =>
   await child.stderr.cancel();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("SIGTERM ends a waiting long poll with 204 and the server exits cleanly", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = spawn(
+    ["--port", "0", "--db", `${dir}/bus.db`, "--log-level", "debug"],
+    { BUS_SECRET: "s3cret" },
+  );
+  const { port } = await addressLine(child);
+  const poll = fetch(`http://127.0.0.1:${port}/claim?goal=g&wait=30`, {
+    method: "POST",
+    headers: { "X-API-KEY": "s3cret" },
+  });
+  // Wait until the server logs that the poll is waiting, then stop it.
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("long poll waiting")) {
+    const { done, value } = await lines.read();
+    if (done) throw new Error(`server exited: ${seen}`);
+    seen += value;
+  }
+  child.kill("SIGTERM");
+  const res = await poll;
+  assert.equal(res.status, 204);
+  await res.body?.cancel();
+  assert.equal((await child.status).code, 0);
+  await lines.cancel();
+  await Deno.remove(dir, { recursive: true });
+});

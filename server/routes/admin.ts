@@ -22,6 +22,7 @@ import {
 } from "../context.ts";
 import { namespaceValue, numberField } from "../validate.ts";
 import { dashboardHtml } from "./dashboard.ts";
+import { goalKey } from "../waiters.ts";
 
 /** Every field of an intent, for admins; times in unix float seconds. */
 function adminView(i: Intent): Record<string, unknown> {
@@ -134,6 +135,7 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
   app.post("/admin/intents/:id/retry", async (c) => {
     const id = idParam(c);
     const intent = await s.store.intentRetry({ id, now: s.clock.now() });
+    s.waiters.notify(goalKey(intent.namespace, intent.goal));
     return c.json({ ok: true, id, status: intent.state });
   });
 

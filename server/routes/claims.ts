@@ -5,8 +5,12 @@
  * Claim reads `goal` (required), `namespace`, `publisher`, `worker_id` and
  * `capabilities` from the query; `X-Worker-ID` and `X-Worker-Capabilities`
  * win over the query. Additions (old clients never send them): `lease`
- * (10 to 3600 s, default 60) and `max` (1 to 100: answers
- * `{"intents":[...]}`). Nothing claimable: 204 with `Retry-After: 1`.
+ * (10 to 3600 s, default 60), `max` (1 to 100: answers `{"intents":[...]}`)
+ * and `wait` (long poll, up to 30 s). Nothing claimable: 204 with
+ * `Retry-After: 1`.
+ *
+ * `POST /release/:id` (an addition) gives a claimed intent back, open and
+ * due at once, without using up an attempt: for workers shutting down.
  *
  * Extend, fulfil and fail take the current `claim_token`; without one (the
  * v1.1 form) they are accepted only from the key holding a live lease. A
@@ -22,6 +26,7 @@ import { LIMITS } from "../../core/limits.ts";
 import { sha256Hex } from "../auth/keys.ts";
 import type { Principal } from "../auth/keys.ts";
 import { type AppEnv, idParam, jsonBody, type Services } from "../context.ts";
+import { goalKey } from "../waiters.ts";
 import {
   errorField,
   goalValue,
@@ -111,22 +116,55 @@ export function claimRoutes(
       fallback: 1,
       integer: true,
     });
-    const claimed = await s.store.intentClaim({
-      namespace: namespaceValue(q.namespace),
-      goal: goalValue(q.goal),
+    const wait = numberField(q, "wait", {
+      min: 0,
+      max: LIMITS.waitMax,
+      fallback: 0,
+    });
+    const namespace = namespaceValue(q.namespace);
+    const goal = goalValue(q.goal);
+    const params = {
+      namespace,
+      goal,
       caller: who.hash,
       master: who.master,
       publisher: await publisherFilter(q.publisher, who),
       ...workerIdentity(c),
       leaseMs: lease * 1000,
       max,
-      now: s.clock.now(),
-    });
+    };
+    let claimed = await s.store.intentClaim({ ...params, now: s.clock.now() });
+    if (claimed.length === 0 && wait > 0) {
+      // Long poll: re-try on a publish to this goal, and every second for
+      // intents that become due without an event.
+      const deadline = performance.now() + wait * 1000;
+      const key = goalKey(namespace, goal);
+      const gone = c.req.raw.signal;
+      if (s.log.debugEnabled) s.log.debug("long poll waiting", { goal, wait });
+      while (claimed.length === 0 && !s.waiters.closed && !gone.aborted) {
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        await s.waiters.wait(key, Math.min(left, 1000), gone);
+        claimed = await s.store.intentClaim({ ...params, now: s.clock.now() });
+      }
+    }
     if (claimed.length === 0) {
       return c.body(null, 204, { "Retry-After": "1" });
     }
     if (q.max === undefined) return c.json(claimView(claimed[0], lease));
     return c.json({ intents: claimed.map((i) => claimView(i, lease)) });
+  });
+
+  app.post("/release/:id", auth, async (c) => {
+    const id = idParam(c);
+    const intent = await s.store.intentRelease({
+      id,
+      token: tokenField(jsonBody(c)),
+      caller: c.get("who").hash,
+      now: s.clock.now(),
+    });
+    s.waiters.notify(goalKey(intent.namespace, intent.goal));
+    return c.json({ ok: true, id, status: intent.state });
   });
 
   app.post("/extend_claim/:id", auth, async (c) => {

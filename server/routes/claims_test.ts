@@ -299,3 +299,41 @@ Deno.test("max claims a batch and answers {intents: [...]}", async () => {
   assert.equal(res.body.intents.length, 2);
   assert.equal(res.body.intents[0].claim_timeout, 30);
 });
+
+Deno.test("release gives the intent back at once without using up an attempt", async () => {
+  await using t = await makeTestApp();
+  const id = await publish(t, { goal: "g", max_attempts: 1 });
+  const { claim_token } = (await t.call("POST", "/claim?goal=g")).body;
+  const res = await t.call("POST", `/release/${id}`, { body: { claim_token } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body, { ok: true, id, status: "open" });
+  const again = await t.call("POST", "/claim?goal=g");
+  assert.equal(again.body.id, id);
+  const stale = await t.call("POST", `/release/${id}`, {
+    body: { claim_token },
+  });
+  assert.equal(stale.status, 404);
+  assert.equal(stale.body.error.code, "lease_lost");
+});
+
+Deno.test("a long poll answers as soon as an intent is published to its goal", async () => {
+  await using t = await makeTestApp();
+  const waiting = t.call("POST", "/claim?goal=g&wait=20");
+  await publish(t, { goal: "other" });
+  const id = await publish(t, { goal: "g" });
+  const res = await waiting;
+  assert.equal(res.status, 200);
+  assert.equal(res.body.id, id);
+});
+
+Deno.test("a long poll ends with 204 when the client goes away", async () => {
+  await using t = await makeTestApp();
+  const controller = new AbortController();
+  const waiting = t.app.request("http://localhost/claim?goal=g&wait=30", {
+    method: "POST",
+    headers: { "X-API-KEY": "test-master-key" },
+    signal: controller.signal,
+  });
+  controller.abort();
+  assert.equal((await waiting).status, 204);
+});

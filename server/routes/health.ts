@@ -1,11 +1,24 @@
 /**
- * `GET /` (a small index) and `GET /health` (liveness), both open to anyone.
+ * `GET /` (a small index) and `GET /health` (liveness, plus the `features`
+ * this server adds to the protocol), both open to anyone.
  *
  * @module
  */
 
 import type { Hono } from "hono";
 import type { AppEnv, Services } from "../context.ts";
+
+/**
+ * Additions over the original protocol that clients may use; old clients
+ * ignore the field.
+ */
+export const FEATURES: readonly string[] = [
+  "batch_publish",
+  "batch_claim",
+  "batch_ack",
+  "longpoll",
+  "release",
+];
 
 /**
  * Registers the open routes.
@@ -26,5 +39,6 @@ export function healthRoutes(app: Hono<AppEnv>, s: Services): void {
       ok: true,
       ts: s.clock.now() / 1000,
       version: s.config.version,
+      features: FEATURES,
     }));
 }

@@ -20,6 +20,7 @@ import type { Intent, JsonValue } from "../../core/intent.ts";
 import { LIMITS } from "../../core/limits.ts";
 import { sha256Hex } from "../auth/keys.ts";
 import type { Principal } from "../auth/keys.ts";
+import type { IntentInsertParams } from "../../storage/storage.ts";
 import {
   type AppEnv,
   idParam,
@@ -29,6 +30,7 @@ import {
   statusView,
 } from "../context.ts";
 import { type PublishFields, validatePublish } from "../validate.ts";
+import { goalKey } from "../waiters.ts";
 
 /** JSON with object keys sorted, for hashing; depth is already bounded. */
 function stable(v: JsonValue): string {
@@ -45,6 +47,59 @@ function requestHash(f: PublishFields): Promise<string> {
   return sha256Hex(
     `${stable(rest as unknown as JsonValue)}\n${stable(payload)}`,
   );
+}
+
+/**
+ * Checks an idempotency key.
+ *
+ * @param raw The header or field, if any.
+ * @returns The key, or null.
+ * @throws {ValidationError} unless it is a string of 1 to 256 characters.
+ */
+export function idempotencyKey(raw: unknown): string | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > 256) {
+    throw new ValidationError("Invalid Idempotency-Key: 1 to 256 characters");
+  }
+  return raw;
+}
+
+/**
+ * The store's insert parameters for a checked publish.
+ *
+ * @param s The services (clock, quota).
+ * @param f The checked fields.
+ * @param who The publisher.
+ * @param idem The idempotency key, if any.
+ * @returns Parameters for `intentInsert`.
+ */
+export async function insertParams(
+  s: Services,
+  f: PublishFields,
+  who: Principal,
+  idem: string | null,
+): Promise<IntentInsertParams> {
+  const now = s.clock.now();
+  const runAt = now + f.delayMs;
+  return {
+    id: newId(),
+    namespace: f.namespace,
+    goal: f.goal,
+    payload: f.payload,
+    priority: f.priority,
+    visibility: f.visibility,
+    targetWorker: f.targetWorker,
+    requiredCapability: f.requiredCapability,
+    maxAttempts: f.maxAttempts,
+    backoffBase: f.backoffBase,
+    publisher: who.hash,
+    quota: who.master || s.config.openQuota <= 0 ? null : s.config.openQuota,
+    idempotencyKey: idem,
+    requestHash: idem === null ? null : await requestHash(f),
+    runAt,
+    expiresAt: runAt + LIMITS.ttlSeconds * 1000,
+    now,
+  };
 }
 
 function newId(): string {
@@ -82,31 +137,11 @@ export function intentRoutes(
   app.post("/intent", auth, async (c) => {
     const who = c.get("who");
     const f = validatePublish(jsonBody(c));
-    const idem = c.req.raw.headers.get("idempotency-key");
-    if (idem !== null && (idem.length === 0 || idem.length > 256)) {
-      throw new ValidationError("Invalid Idempotency-Key: 1 to 256 characters");
-    }
-    const now = s.clock.now();
-    const runAt = now + f.delayMs;
-    const { intent } = await s.store.intentInsert({
-      id: newId(),
-      namespace: f.namespace,
-      goal: f.goal,
-      payload: f.payload,
-      priority: f.priority,
-      visibility: f.visibility,
-      targetWorker: f.targetWorker,
-      requiredCapability: f.requiredCapability,
-      maxAttempts: f.maxAttempts,
-      backoffBase: f.backoffBase,
-      publisher: who.hash,
-      quota: who.master || s.config.openQuota <= 0 ? null : s.config.openQuota,
-      idempotencyKey: idem,
-      requestHash: idem === null ? null : await requestHash(f),
-      runAt,
-      expiresAt: runAt + LIMITS.ttlSeconds * 1000,
-      now,
-    });
+    const idem = idempotencyKey(c.req.raw.headers.get("idempotency-key"));
+    const { intent } = await s.store.intentInsert(
+      await insertParams(s, f, who, idem),
+    );
+    if (f.delayMs === 0) s.waiters.notify(goalKey(f.namespace, f.goal));
     return c.json(
       { id: intent.id, status: "published", namespace: intent.namespace },
       201,

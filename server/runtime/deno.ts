@@ -31,6 +31,8 @@ export interface ServeOptions {
   port: number;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
+  /** Runs when shutdown starts, before waiting for in-flight requests (end long polls here). */
+  onShutdown?: () => void;
   /** Runs after the last in-flight request finished. */
   onClose?: () => Promise<void> | void;
   /** Handle SIGINT and SIGTERM; default true. */
@@ -98,6 +100,7 @@ export function serveDeno(app: FetchApp, options: ServeOptions): RunningServer {
     closing ??= (async () => {
       for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
       options.log?.info("shutting down");
+      options.onShutdown?.();
       await server.shutdown();
       await options.onClose?.();
       options.log?.info("stopped");
