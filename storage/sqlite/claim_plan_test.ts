@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { openTempStore } from "./_temp.ts";
 import { DRIVERS } from "./drivers/mod.ts";
-import { CLAIM_PEEK, CLAIM_UPDATE } from "./sql.ts";
+import { claimPeek, claimUpdate } from "./sql.ts";
 import type { SqliteStore } from "./store.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
-const ARGS = ["ns", "g", T0, "caller", 0, null, "w1", '["gpu"]', 10];
+const ARGS = ["ns", "g", T0, "caller", 0, null, "w1", '["gpu"]'];
 
 function plan(store: SqliteStore, sql: string, args: unknown[]): string[] {
   return store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
@@ -15,8 +15,8 @@ function plan(store: SqliteStore, sql: string, args: unknown[]): string[] {
 
 function claimPlans(store: SqliteStore): string[][] {
   return [
-    plan(store, CLAIM_PEEK, ARGS),
-    plan(store, CLAIM_UPDATE, [
+    plan(store, claimPeek(10), ARGS),
+    plan(store, claimUpdate(10), [
       ...ARGS,
       T0 + 60_000,
     ]),

@@ -137,18 +137,17 @@ export class SqliteStore implements Storage {
       p.publisher,
       p.workerId,
       JSON.stringify(p.capabilities),
-      p.max,
     ];
     let found: boolean;
     try {
       // A read first: an empty poll never takes the write lock.
-      found = this.#q(SQL.CLAIM_PEEK).all(...args).length > 0;
+      found = this.#q(SQL.claimPeek(p.max)).all(...args).length > 0;
     } catch (err) {
       return Promise.reject(mapSqliteError(err));
     }
     if (!found) return Promise.resolve([]);
     return this.#write((q) =>
-      q(SQL.CLAIM_UPDATE).all(...args, p.now + p.leaseMs)
+      q(SQL.claimUpdate(p.max)).all(...args, p.now + p.leaseMs)
         .sort(claimOrder).map(rowToClaimed)
     );
   }
