@@ -48,6 +48,8 @@ export interface ProfileOptions {
   db?: string;
   /** The goal to use; a fresh `bench.<profile>.<random>` when omitted. */
   goal?: string;
+  /** Flags for `deno run` of a spawned server, such as `--cpu-prof`. */
+  serverDenoFlags?: string[];
   /** Give up after this long, ms. */
   timeoutMs?: number;
   /** Progress callback, see `LoadOptions.onProgress`. */
@@ -90,6 +92,8 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
   let dir: string | null = null;
   const server = o.target ? null : await spawnBusServer(
     o.db ?? `${dir = await Deno.makeTempDir({ prefix: "bench_" })}/bus.db`,
+    [],
+    o.serverDenoFlags,
   );
   const target = o.target ?? server!;
   try {

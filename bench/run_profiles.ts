@@ -41,6 +41,7 @@ Usage: deno task profiles [flags]
   --json                  print the JSON report instead of tables
   --out <file>            also write the JSON report to a file
   --chart <file.svg>      write an SVG chart of the results
+  --cpu-prof <dir>        run spawned servers with deno --cpu-prof into dir
   --help                  this text
 
 Without --target, each profile spawns server/main.ts --dev --port 0 on a
@@ -67,6 +68,7 @@ async function main(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       out: { type: "string" },
       chart: { type: "string" },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -92,6 +94,9 @@ async function main(args: string[]): Promise<number> {
   }
   const target = f.target ? { url: f.target, key: f.key! } : undefined;
   const queued = num("queued", f.queued)!;
+  const serverDenoFlags = f["cpu-prof"]
+    ? ["--cpu-prof", `--cpu-prof-dir=${f["cpu-prof"]}`]
+    : [];
   const tty = !f.json && Deno.stderr.isTerminal();
   const say = (text: string) => {
     if (!f.json) console.log(text);
@@ -127,6 +132,7 @@ async function main(args: string[]): Promise<number> {
         pollMs: num("poll", f.poll),
         target,
         db,
+        serverDenoFlags,
         timeoutMs: num("timeout", f.timeout)! * 1000,
         onProgress: tty
           ? (done, total) =>
@@ -156,7 +162,11 @@ async function main(args: string[]): Promise<number> {
       report.publisherUnderPoll = await publisherUnderPoll(target, pupIntents);
     } else {
       const dir = await Deno.makeTempDir({ prefix: "bench_pup_" });
-      const server = await spawnBusServer(`${dir}/bus.db`);
+      const server = await spawnBusServer(
+        `${dir}/bus.db`,
+        [],
+        serverDenoFlags,
+      );
       try {
         report.publisherUnderPoll = await publisherUnderPoll(
           server,

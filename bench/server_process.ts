@@ -90,6 +90,7 @@ export function parseStartLine(
  * @param script Path from the repository root, such as `server/main.ts`.
  * @param args Arguments after the script.
  * @param timeoutMs How long to wait for the start line.
+ * @param denoFlags Flags for `deno run` itself, such as `--cpu-prof`.
  * @returns The running server.
  * @throws {Error} when the child exits or stays silent until the timeout.
  */
@@ -97,9 +98,10 @@ export async function spawnServer(
   script: string,
   args: string[] = [],
   timeoutMs = 30_000,
+  denoFlags: string[] = [],
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
+    args: ["run", "-A", ...denoFlags, script, ...args],
     cwd: repoRoot,
     stdin: "null",
     stdout: "piped",
@@ -180,18 +182,25 @@ function drain(stream: ReadableStream<Uint8Array>, tail: string[]): void {
  *
  * @param db The SQLite file to use.
  * @param extra More server flags.
+ * @param denoFlags Flags for `deno run` itself, such as `--cpu-prof`.
  * @returns The running server, with the generated master key.
  */
 export function spawnBusServer(
   db: string,
   extra: string[] = [],
+  denoFlags: string[] = [],
 ): Promise<ServerProcess> {
-  return spawnServer("server/main.ts", [
-    "--dev",
-    "--port",
-    "0",
-    "--db",
-    db,
-    ...extra,
-  ]);
+  return spawnServer(
+    "server/main.ts",
+    [
+      "--dev",
+      "--port",
+      "0",
+      "--db",
+      db,
+      ...extra,
+    ],
+    30_000,
+    denoFlags,
+  );
 }
