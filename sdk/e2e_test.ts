@@ -194,3 +194,125 @@ Deno.test("signed requests are accepted and a tampered body is refused", async (
     (e) => e instanceof AuthError && e.code === "invalid_signature",
   );
 });
+
+Deno.test("a worker falls back to plain polling when /health lists no features", async () => {
+  await using bus = await startBusServer();
+  const seen: URL[] = [];
+  // The server is real; only its feature list is hidden from the client.
+  const hideFeatures: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    seen.push(url);
+    const res = await fetch(input, init);
+    if (url.pathname !== "/health") return res;
+    const { features: _, ...rest } = await res.json();
+    return Response.json(rest);
+  };
+  const c = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    fetch: hideFeatures,
+  });
+  assert.deepEqual([...await c.features()], []);
+  const results = await c.publishMany(
+    Array.from({ length: 12 }, (_, i) => ({ goal: "e2e.plain", payload: i })),
+  );
+  assert.ok(results.every((r) => r.ok));
+  const worker = new Worker(c, {
+    goal: "e2e.plain",
+    concurrency: 3,
+    signals: false,
+    idleMinMs: 5,
+    onError: quiet,
+    handler: (i) => i.payload,
+  });
+  worker.start();
+  await until(() => worker.stats.fulfilled === 12, "12 fulfilled");
+  await worker.stop();
+  const paths = new Set(seen.map((u) => u.pathname));
+  assert.ok(!paths.has("/intents") && !paths.has("/ack"), "no batch routes");
+  for (const u of seen.filter((u) => u.pathname === "/claim")) {
+    assert.equal(u.searchParams.get("wait"), null);
+    assert.equal(u.searchParams.get("max"), null);
+  }
+});
+
+Deno.test("with extensions an idle worker long-polls and wakes on publish", async () => {
+  await using bus = await startBusServer();
+  const claims: number[] = [];
+  const counting: typeof fetch = (input, init) => {
+    if (String(input).includes("/claim?")) claims.push(Date.now());
+    return fetch(input, init);
+  };
+  const c = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    fetch: counting,
+  });
+  if (!(await c.features()).has("longpoll")) {
+    console.log("server offers no long-poll yet: nothing to check");
+    return;
+  }
+  const worker = new Worker(c, {
+    goal: "e2e.wake",
+    concurrency: 2,
+    waitSeconds: 30,
+    signals: false,
+    onError: quiet,
+    handler: (i) => ({ echo: i.payload }),
+  });
+  worker.start();
+  // Publish once the first long-poll is out: the server must wake it, since
+  // it would otherwise hold it for 30 s, beyond the deadline below.
+  await until(() => claims.length === 1, "first long-poll sent");
+  const published = await c.publishMany([
+    { goal: "e2e.wake", payload: 1 },
+    { goal: "e2e.wake", payload: 2 },
+  ]);
+  await until(() => worker.stats.fulfilled === 2, "woken and done", 10_000);
+  await worker.stop();
+  assert.ok(claims.length <= 3, `few claims, not polling: ${claims.length}`);
+  for (const p of published) {
+    assert.ok(p.ok);
+    const r = await c.result(p.id);
+    assert.equal(r.status, "fulfilled");
+  }
+});
+
+Deno.test("with extensions claimMany, ack and release work against the server", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const features = await c.features();
+  if (!["batch_claim", "batch_ack", "release"].every((f) => features.has(f))) {
+    console.log(
+      "server offers no batch claim/ack/release yet: nothing to check",
+    );
+    return;
+  }
+  await c.publishMany(
+    Array.from({ length: 5 }, (_, i) => ({ goal: "e2e.batch", payload: i })),
+    { atomic: true },
+  );
+  const jobs = await c.claimMany("e2e.batch", 10, { lease: 20 });
+  assert.equal(jobs.length, 5);
+  assert.equal(jobs[0].leaseSeconds, 20);
+  const [a, b, d, ...rest] = jobs;
+  const acks = await c.ack([
+    { id: a.id, claimToken: a.claimToken, status: "fulfilled", result: "ok" },
+    { id: b.id, claimToken: b.claimToken, status: "failed", error: "nope" },
+    { id: d.id, claimToken: "stale", status: "fulfilled" },
+  ]);
+  assert.deepEqual(acks.map((x) => x.ok), [true, true, false]);
+  assert.ok(!acks[2].ok && acks[2].error instanceof LeaseLostError);
+  for (const j of rest) await c.release(j.id, j.claimToken);
+  const again = await c.claimMany("e2e.batch", 10);
+  assert.deepEqual(
+    new Set(again.map((j) => j.id)),
+    new Set(rest.map((j) => j.id)),
+    "released intents are claimable again; the others are not",
+  );
+  for (const j of again) {
+    assert.equal(j.claimAttempts, 1, "release burns no attempt");
+  }
+  for (const j of rest) assert.equal((await c.status(j.id)).status, "claimed");
+  assert.equal((await c.result(a.id)).result, "ok");
+});
