@@ -109,6 +109,10 @@ export function driverConformance(name: string, open: OpenConnection): void {
     },
   );
 
+  test("secure_delete is off, as in upstream SQLite", (db) => {
+    assertRows(db.prepare("PRAGMA secure_delete").get(), { secure_delete: 0 });
+  });
+
   test("run returns the number of rows changed", (db) => {
     walTable(db, 5);
     assert.equal(db.prepare("UPDATE t SET n = 1 WHERE id <= ?").run(3), 3);

@@ -15,8 +15,15 @@
  * and macOS paths. It loads on the first open, once per process.
  *
  * Integers read back as numbers when they are safe integers, else as
- * bigints. Every call runs its statement to completion or resets it, so no
- * statement pins the WAL (see MEASURED.md).
+ * bigints. Every call resets its statement, so no read pins the WAL, and
+ * `get()` on a write (`UPDATE … RETURNING`) steps it to the end, because
+ * only a step that finishes runs SQLite's auto-checkpoint (see MEASURED.md).
+ *
+ * Debian builds SQLite with `SECURE_DELETE` on, which zeroes freed pages and
+ * cost about 1.3× the CPU time per insert here. Each connection sets
+ * `PRAGMA secure_delete = OFF`, SQLite's upstream default and what
+ * `node:sqlite` runs with; set it back on if deleted payloads must not
+ * linger in free pages.
  *
  * @example
  * ```ts
@@ -116,6 +123,7 @@ const SQLITE_STMTSTATUS_REPREPARE = 5;
 const TRANSIENT = -1n;
 
 const encoder = new TextEncoder();
+const SECURE_DELETE_OFF = encoder.encode("PRAGMA secure_delete = OFF\0");
 const decoder = new TextDecoder();
 /** Scratch for bound text: safe to reuse because SQLite copies it. */
 let scratch = new Uint8Array(4096);
@@ -414,6 +422,7 @@ export const openFfi: OpenConnection = (options) => {
   }
   if (!db) throw new SqliteError(7, "Cannot open database: out of memory");
   const state: DbState = { lib: l, db, open: true };
+  unwrap(l.sqlite3_exec(db, SECURE_DELETE_OFF, null, null, null), db);
   const check = () => {
     if (!state.open) throw new TypeError("Cannot use connection: it is closed");
   };
