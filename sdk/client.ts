@@ -9,6 +9,7 @@ import { IntentBusError } from "../core/errors.ts";
 import { NotFoundError } from "../core/errors.ts";
 import type { JsonValue, ResultType } from "../core/intent.ts";
 import { LIMITS } from "../core/limits.ts";
+import { parseRetryAfter } from "./_backoff.ts";
 import { readEnv } from "./_env.ts";
 import { randomHex } from "./_sign.ts";
 import { type Reply, type RequestSpec, Transport } from "./_transport.ts";
@@ -618,7 +619,5 @@ export interface AdminFilter {
 }
 
 function retryAfterOf(r: Reply): number | undefined {
-  const v = r.headers.get("Retry-After");
-  const n = v === null ? NaN : Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
+  return parseRetryAfter(r.headers.get("Retry-After"));
 }

@@ -70,6 +70,19 @@ export interface WorkerStats {
   lost: number;
 }
 
+/** A user callback that throws must not become an unhandled rejection. */
+function safe(
+  fn: (error: unknown, intent?: LeasedIntent) => void,
+): (error: unknown, intent?: LeasedIntent) => void {
+  return (error, intent) => {
+    try {
+      fn(error, intent);
+    } catch {
+      // Nowhere left to report it.
+    }
+  };
+}
+
 function check(ok: boolean, message: string): void {
   if (!ok) throw new RangeError(message);
 }
@@ -134,8 +147,9 @@ export class Worker {
       batch: options.batch ?? concurrency,
       gracePeriodMs: options.gracePeriodMs ?? 10_000,
       signals: options.signals ?? true,
-      onError: options.onError ??
-        ((e) => console.error("Intent Bus worker:", e)),
+      onError: safe(
+        options.onError ?? ((e) => console.error("Intent Bus worker:", e)),
+      ),
       idleMinMs: options.idleMinMs ?? 100,
       idleMaxMs: options.idleMaxMs ?? 5_000,
     };
@@ -219,7 +233,9 @@ export class Worker {
       } catch (e) {
         if (this.#stop.signal.aborted) break;
         this.#o.onError(e);
-        await this.#pause(backoffDelay(n, 1_000, 30_000));
+        await this.#pause(
+          Math.max(this.#o.idleMinMs, backoffDelay(n, 1_000, 30_000)),
+        );
       }
     }
     await this.#claimLoop();
@@ -253,7 +269,9 @@ export class Worker {
       } catch (e) {
         if (this.#stop.signal.aborted) break;
         o.onError(e);
-        await this.#pause(backoffDelay(errors++, 1_000, 30_000));
+        await this.#pause(
+          Math.max(o.idleMinMs, backoffDelay(errors++, 1_000, 30_000)),
+        );
         continue;
       }
       if (got.intents.length > 0) {

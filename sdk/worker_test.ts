@@ -222,3 +222,37 @@ Deno.test("a worker refuses nonsense options", () => {
     RangeError,
   );
 });
+
+Deno.test("errors the worker survives go to onError, even when onError throws", async () => {
+  let claims = 0;
+  await using server = scriptedServer((r) => {
+    const path = r.url.pathname;
+    if (path === "/health") return Response.json({ ok: true });
+    if (path === "/claim") {
+      return claims++ === 0
+        ? Response.json(claimAnswer())
+        : new Response(null, {
+          status: 204,
+          headers: { "Retry-After": "0.01" },
+        });
+    }
+    return Response.json({ error: { code: "internal", message: "boom" } }, {
+      status: 500,
+    });
+  });
+  const seen: string[] = [];
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    signals: false,
+    onError: (e) => {
+      seen.push((e as { code?: string }).code ?? "?");
+      throw new Error("careless callback");
+    },
+    handler: () => "result",
+  });
+  worker.start();
+  await until(() => seen.length === 1, "fulfil error reported");
+  await worker.stop();
+  assert.deepEqual(seen, ["internal"]);
+  assert.equal(worker.stats.fulfilled, 0);
+});
