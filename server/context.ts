@@ -50,8 +50,9 @@ export interface Services {
 }
 
 /**
- * The API-key middleware: `X-API-KEY` (401), body read under the size cap,
- * signature (403), rate limit (429). Leaves `who` and `body` on the context.
+ * The API-key middleware: `X-API-KEY` (401), rate limit (429), body read
+ * under the size cap (413), signature (403). Leaves `who` and `body` on the
+ * context.
  *
  * @param s The services.
  * @returns The middleware.
@@ -64,9 +65,10 @@ export function apiKeyAuth(s: Services): MiddlewareHandler<AppEnv> {
     }
     const who = await s.keys.resolve(key);
     if (who === null) throw new AuthError("Invalid API key");
+    // Rate limit first: a refused request then costs no nonce write.
+    if (!who.master) s.limiter.take(who.hash);
     const body = await readBody(c.req.raw, s.config.bodyBytes);
     await s.signatures.check(c.req.raw, who, body);
-    if (!who.master) s.limiter.take(who.hash);
     c.set("who", who);
     c.set("body", body);
     await next();
