@@ -59,7 +59,10 @@ export function backoffMs(
  * @returns The live row.
  */
 function leasedRow(q: Prepare, p: LeaseParams, allowOpen: boolean): Row {
-  const row = q(INTENT_GET).get(p.id);
+  const row = q(
+    `SELECT state, claim_token, claimed_by, lease_expires_at, claim_attempts,
+       max_attempts, backoff_base FROM intents WHERE id = ?1`,
+  ).get(p.id);
   if (!row) {
     if (q(DEAD_GET).get(p.id)) {
       throw new LeaseLostError(`Intent is dead: "${p.id}"`);

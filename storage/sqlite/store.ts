@@ -80,6 +80,7 @@ export class SqliteStore implements Storage {
   /** The underlying connection, for diagnostics and tests. */
   readonly db: Connection;
   #cache = new Map<string, Statement>();
+  #closed = false;
   #queue: WriteQueue;
   #q: SQL.Prepare = (sql) => {
     let stmt = this.#cache.get(sql);
@@ -316,6 +317,8 @@ export class SqliteStore implements Storage {
 
   /** @inheritdoc */
   close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
     this.#queue.close();
     try {
       this.db.exec("PRAGMA optimize");

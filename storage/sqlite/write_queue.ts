@@ -72,36 +72,11 @@ export class WriteQueue {
     const jobs = this.#pending;
     this.#pending = [];
     if (jobs.length === 0) return;
+    let outcomes: { ok: boolean; value: unknown }[];
     try {
-      this.#begin.run();
+      outcomes = this.#runBatch(jobs);
     } catch (err) {
-      const mapped = this.#mapError(err);
-      for (const job of jobs) job.reject(mapped);
-      return;
-    }
-    // A lone job needs no savepoint: its failure rolls back the transaction.
-    const single = jobs.length === 1;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
-    for (const job of jobs) {
-      if (!single) this.#savepoint.run();
-      try {
-        const value = job.fn();
-        if (!single) this.#release.run();
-        outcomes.push({ ok: true, value });
-      } catch (err) {
-        if (single) {
-          this.#safeRollback();
-          job.reject(this.#mapError(err));
-          return;
-        }
-        this.#rollbackTo.run();
-        this.#release.run();
-        outcomes.push({ ok: false, value: this.#mapError(err) });
-      }
-    }
-    try {
-      this.#commit.run();
-    } catch (err) {
+      // BEGIN or COMMIT failed (busy, disk full): nothing of the batch stands.
       this.#safeRollback();
       const mapped = this.#mapError(err);
       for (const job of jobs) job.reject(mapped);
@@ -112,6 +87,36 @@ export class WriteQueue {
       if (o.ok) job.resolve(o.value);
       else job.reject(o.value);
     });
+  }
+
+  #runBatch(jobs: Job[]): { ok: boolean; value: unknown }[] {
+    this.#begin.run();
+    // A lone job needs no savepoint: its failure rolls back the transaction.
+    if (jobs.length === 1) {
+      try {
+        const value = jobs[0].fn();
+        this.#commit.run();
+        return [{ ok: true, value }];
+      } catch (err) {
+        this.#safeRollback();
+        return [{ ok: false, value: this.#mapError(err) }];
+      }
+    }
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    for (const job of jobs) {
+      this.#savepoint.run();
+      try {
+        const value = job.fn();
+        this.#release.run();
+        outcomes.push({ ok: true, value });
+      } catch (err) {
+        this.#rollbackTo.run();
+        this.#release.run();
+        outcomes.push({ ok: false, value: this.#mapError(err) });
+      }
+    }
+    this.#commit.run();
+    return outcomes;
   }
 
   /** Flushes what is queued and refuses further writes. */
