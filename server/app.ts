@@ -43,6 +43,7 @@ import { RequestMetrics } from "./request_metrics.ts";
 import { Waiters } from "./waiters.ts";
 import { batchRoutes } from "./routes/batch.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { adminQueueRoutes } from "./routes/admin_queue.ts";
 import { claimRoutes } from "./routes/claims.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { intentRoutes } from "./routes/intents.ts";
@@ -183,6 +184,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   kvRoutes(app, s, auth);
   metricsRoutes(app, s);
   adminRoutes(app, s);
+  adminQueueRoutes(app, s);
 
   // A known path with the wrong method is 405, not 404.
   const paths = new Set(

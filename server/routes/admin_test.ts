@@ -208,3 +208,42 @@ Deno.test("with HTTPS enforced, plain HTTP is 403; X-Forwarded-Proto counts only
   });
   assert.equal(plainViaProxy.status, 403);
 });
+
+Deno.test("redrive brings dead intents back by filter or ids, attempts reset", async () => {
+  await using t = await makeTestApp();
+  const a = await publish(t, { goal: "ga" });
+  const b = await publish(t, { goal: "gb" });
+  await adminCall(t, "POST", `/admin/intents/${a}/cancel`);
+  await adminCall(t, "POST", `/admin/intents/${b}/cancel`);
+  const bad = await adminCall(t, "POST", "/admin/dead/redrive", { ids: ["x"] });
+  assert.equal(bad.status, 400);
+  const one = await adminCall(t, "POST", "/admin/dead/redrive", { goal: "ga" });
+  assert.equal(one.status, 200);
+  assert.deepEqual(one.body, { ok: true, redriven: 1, ids: [a] });
+  const byId = await adminCall(t, "POST", "/admin/dead/redrive", { ids: [b] });
+  assert.deepEqual(byId.body.ids, [b]);
+  assert.equal((await t.call("GET", `/status/${b}`)).body.status, "open");
+});
+
+Deno.test("pause stops claims of one goal and resume restarts them", async () => {
+  await using t = await makeTestApp();
+  const id = await publish(t, { goal: "g" });
+  await publish(t, { goal: "other" });
+  const paused = await adminCall(t, "POST", "/admin/pause", { goal: "g" });
+  assert.deepEqual(paused.body, {
+    ok: true,
+    namespace: "default",
+    goal: "g",
+    paused: true,
+  });
+  assert.equal((await t.call("POST", "/claim?goal=g")).status, 204);
+  assert.equal((await t.call("POST", "/claim?goal=other")).status, 200);
+  assert.equal(
+    (await t.call("POST", "/intent", { body: { goal: "g", payload: 2 } }))
+      .status,
+    201,
+  );
+  await adminCall(t, "POST", "/admin/resume", { goal: "g" });
+  assert.equal((await t.call("POST", "/claim?goal=g")).body.id, id);
+  assert.equal((await adminCall(t, "POST", "/admin/pause", {})).status, 400);
+});
