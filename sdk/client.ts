@@ -70,6 +70,8 @@ export class IntentClient {
   #features?: Promise<Set<string>>;
 
   /**
+   * Makes a client; no request is sent until a method is called.
+   *
    * @param options Where the server is and how to talk to it.
    * @throws {TypeError} when `url` is missing or not an http(s) URL.
    */
@@ -613,8 +615,11 @@ export class IntentClient {
 
 /** Which intents an admin call is about. */
 export interface AdminFilter {
+  /** Only this namespace. */
   namespace?: string;
+  /** Only this goal. */
   goal?: string;
+  /** At most this many. */
   limit?: number;
 }
 

@@ -54,6 +54,7 @@ export interface CallOptions {
 
 /** The optional fields of a published intent. */
 export interface IntentFields {
+  /** Namespace; the client's namespace by default. */
   namespace?: string;
   /** 0 to 1000, default 100; higher is claimed first. */
   priority?: number;
@@ -63,8 +64,11 @@ export interface IntentFields {
   maxAttempts?: number;
   /** Seconds; a failure waits `backoffBase × 2^attempts` plus jitter. */
   backoffBase?: number;
+  /** `private` (default: only this key's workers) or `public`. */
   visibility?: Visibility;
+  /** Only a worker with this worker id may claim it. */
   targetWorker?: string;
+  /** Only a worker listing this capability may claim it. */
   requiredCapability?: string;
   /** Reused on every retry; a random one is made when absent. */
   idempotencyKey?: string;
@@ -75,14 +79,19 @@ export interface PublishOptions extends IntentFields, CallOptions {}
 
 /** One item of {@linkcode IntentClient.publishMany}. */
 export interface PublishItem extends IntentFields {
+  /** The goal (queue) name. */
   goal: string;
+  /** Any JSON value, at most 7 KiB compact. */
   payload: JsonValue;
 }
 
 /** What a publish answers. */
 export interface Published {
+  /** 32 lowercase hex characters. */
   id: string;
+  /** `published`. */
   status: string;
+  /** Where it was published. */
   namespace: string;
 }
 
@@ -93,6 +102,7 @@ export type PublishResult =
 
 /** Options of the claim methods. */
 export interface ClaimOptions extends CallOptions {
+  /** Namespace; the client's namespace by default. */
   namespace?: string;
   /** Only intents of this publisher (master key only). */
   publisher?: string;
@@ -104,16 +114,23 @@ export interface ClaimOptions extends CallOptions {
 
 /** An intent this client holds a lease on. */
 export interface LeasedIntent {
+  /** 32 lowercase hex characters. */
   id: string;
+  /** Its namespace. */
   namespace: string;
+  /** Its goal. */
   goal: string;
+  /** What the publisher sent. */
   payload: JsonValue;
   /** Present it to fulfil, fail, extend or release. */
   claimToken: string;
   /** How many times it was claimed, this claim included. */
   claimAttempts: number;
+  /** 0 to 1000; higher is claimed first. */
   priority: number;
+  /** The worker id it was targeted at, if any. */
   targetWorker: string | null;
+  /** The capability it required, if any. */
   requiredCapability: string | null;
   /** The lease length the server granted, in seconds. */
   leaseSeconds: number;
@@ -123,6 +140,7 @@ export interface LeasedIntent {
 
 /** What one claim request gave: intents, and the server's idle hint. */
 export interface ClaimBatch {
+  /** The intents claimed; empty when none were claimable. */
   intents: LeasedIntent[];
   /** Seconds from `Retry-After` on an empty answer, if any. */
   retryAfter?: number;
@@ -131,13 +149,27 @@ export interface ClaimBatch {
 /** One acknowledgement for {@linkcode IntentClient.ack}. */
 export type Ack =
   | {
+    /** The intent id. */
     id: string;
+    /** The token of the current claim. */
     claimToken: string;
+    /** Fulfil it. */
     status: "fulfilled";
+    /** The result, if any. */
     result?: JsonValue;
+    /** `json` (default) or `text`. */
     resultType?: ResultType;
   }
-  | { id: string; claimToken: string; status: "failed"; error: string };
+  | {
+    /** The intent id. */
+    id: string;
+    /** The token of the current claim. */
+    claimToken: string;
+    /** Fail it; it is retried while attempts last. */
+    status: "failed";
+    /** Why, at most 500 characters. */
+    error: string;
+  };
 
 /** Per-item outcome of {@linkcode IntentClient.ack}. */
 export type AckResult =
@@ -146,18 +178,26 @@ export type AckResult =
 
 /** What `/status` and `/result` answer; other fields pass through. */
 export interface IntentStatus {
+  /** The intent id. */
   id: string;
+  /** `open`, `claimed`, `fulfilled` or `dead`. */
   status: string;
+  /** The result, from `/result` once fulfilled. */
   result?: JsonValue;
+  /** How `result` was stored. */
   result_type?: ResultType;
+  /** Other fields (`claim_attempts`, `last_error`, …) as the server sends them. */
   [field: string]: unknown;
 }
 
 /** What `/health` answers. */
 export interface Health {
+  /** True when the server is up. */
   ok: boolean;
+  /** The server's version. */
   version?: string;
   /** Protocol extensions, such as `longpoll` and `batch_claim`. */
   features?: string[];
+  /** Other fields as the server sends them. */
   [field: string]: unknown;
 }

@@ -36,11 +36,13 @@ export type Handler = (
 export interface WorkerOptions {
   /** The goal to work on. */
   goal: string;
+  /** Namespace; the client's namespace by default. */
   namespace?: string;
   /** Only intents of this publisher (master key only). */
   publisher?: string;
   /** Handlers running at once; default 1. */
   concurrency?: number;
+  /** Works on each intent. */
   handler: Handler;
   /** Lease asked per claim, 10 to 3600 seconds; default 60. */
   leaseSeconds?: number;
@@ -62,9 +64,13 @@ export interface WorkerOptions {
 
 /** Counts since start. */
 export interface WorkerStats {
+  /** Intents claimed. */
   claimed: number;
+  /** Intents fulfilled (acknowledged by the server). */
   fulfilled: number;
+  /** Intents failed (acknowledged by the server). */
   failed: number;
+  /** Intents given back at shutdown. */
   released: number;
   /** Leases lost while working (extension refused or acknowledgement refused). */
   lost: number;
@@ -125,6 +131,8 @@ export class Worker {
   };
 
   /**
+   * Makes a worker; nothing happens until {@linkcode Worker.start}.
+   *
    * @param client The client to claim and acknowledge with.
    * @param options The goal, handler and tuning.
    * @throws {TypeError} without a goal or handler.
@@ -280,10 +288,13 @@ export class Worker {
         continue;
       }
       const hint = (got.retryAfter ?? 0) * 1000;
-      // A long-poll the server held is its own pacing; one answered early
-      // (or plain polling) waits, growing while nothing arrives.
+      // After a long-poll the server held, its Retry-After is the only pause
+      // (a 30 s wait plus 1 s keeps an idle worker under 120 requests an
+      // hour). One answered early, or plain polling, waits longer and longer
+      // while nothing arrives.
       const held = longpoll && Date.now() - began >= o.waitSeconds * 500;
-      if (!held) {
+      if (held) await this.#pause(hint);
+      else {
         await this.#pause(Math.max(idle, hint));
         idle = Math.min(idle * 2, o.idleMaxMs);
       }
