@@ -33,6 +33,16 @@ const COLOURS = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#c53030"];
 const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** A round tick step (1, 2 or 5 × 10^k) at least `raw`. */
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
+}
+
+function label(v: number): string {
+  return v >= 100 || v === 0 ? v.toFixed(0) : v.toPrecision(2);
+}
+
 function panel(
   x0: number,
   title: string,
@@ -41,7 +51,11 @@ function panel(
   unit: string,
 ): string {
   const w = 420, h = 260, top = 40, bottom = 40, left = 60;
-  const max = Math.max(1e-9, ...bars.flatMap((b) => b.values)) * 1.1;
+  const step = niceStep(Math.max(1e-9, ...bars.flatMap((b) => b.values)) / 4);
+  const max = step * Math.max(
+    1,
+    Math.ceil(Math.max(0, ...bars.flatMap((b) => b.values)) / step),
+  );
   const plotH = h - top - bottom;
   const groupW = (w - left - 10) / Math.max(1, groups.length);
   const barW = Math.min(40, (groupW - 10) / Math.max(1, bars.length));
@@ -56,15 +70,12 @@ function panel(
       h - bottom
     }" stroke="#444"/>`,
   ];
-  for (let t = 0; t <= 4; t++) {
-    const v = max / 1.1 * t / 4;
+  for (let v = 0; v <= max + step / 2; v += step) {
     const y = h - bottom - plotH * v / max;
     out.push(
       `<text x="${x0 + left - 6}" y="${
         y + 4
-      }" text-anchor="end" font-size="11">${
-        v >= 100 ? v.toFixed(0) : v.toPrecision(2)
-      }</text>`,
+      }" text-anchor="end" font-size="11">${label(v)}</text>`,
       `<line x1="${x0 + left}" y1="${y}" x2="${
         x0 + w - 10
       }" y2="${y}" stroke="#ddd"/>`,
@@ -94,6 +105,9 @@ function panel(
         }" height="${bh}" fill="${b.colour}"${
           b.dashed ? ' fill-opacity="0.45"' : ""
         }><title>${esc(b.label)}: ${v.toFixed(2)} ${esc(unit)}</title></rect>`,
+        `<text x="${x + barW / 2 - 1}" y="${
+          h - bottom - bh - 3
+        }" text-anchor="middle" font-size="9">${label(v)}</text>`,
       );
     });
   });
