@@ -64,11 +64,22 @@ export class Waiters {
   }
 
   /**
-   * Wakes every sleeper of a goal.
+   * Wakes the longest sleeper of a goal: one new intent needs one claimer,
+   * and waking them all would send every poller to the database at once.
    *
    * @param key From {@linkcode goalKey}.
    */
   notify(key: string): void {
+    const set = this.#sleepers.get(key);
+    if (set) { for (const wake of set) return wake(); }
+  }
+
+  /**
+   * Wakes every sleeper of a goal (a resume, or a redrive of many intents).
+   *
+   * @param key From {@linkcode goalKey}.
+   */
+  notifyAll(key: string): void {
     const set = this.#sleepers.get(key);
     if (set) { for (const wake of [...set]) wake(); }
   }

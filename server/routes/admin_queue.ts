@@ -73,7 +73,7 @@ export function adminQueueRoutes(app: Hono<AppEnv>, s: Services): void {
     const goal = goalValue(body.goal);
     const namespace = namespaceValue(body.namespace);
     await s.store.goalResume({ namespace, goal });
-    s.waiters.notify(goalKey(namespace, goal));
+    s.waiters.notifyAll(goalKey(namespace, goal));
     return c.json({ ok: true, namespace, goal, paused: false });
   });
 }
