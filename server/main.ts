@@ -110,11 +110,16 @@ async function main(args: string[]): Promise<void> {
   }
 
   const path = flags.db ?? env.BUS_DB_PATH ?? "./intentbus.db";
-  const store = await openSqliteStore({
-    path,
-    driver: flags.driver,
-    durability: flags.durability,
-  });
+  let store;
+  try {
+    store = await openSqliteStore({
+      path,
+      driver: flags.driver,
+      durability: flags.durability,
+    });
+  } catch (err) {
+    fail(`Cannot open the database "${path}": ${(err as Error).message}`);
+  }
   const maintenance = new Maintenance({
     store,
     clock: systemClock,

@@ -114,3 +114,17 @@ Deno.test("SIGTERM ends a waiting long poll with 204 and the server exits cleanl
   await lines.cancel();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("main reports an unknown driver as one JSON error line and exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = spawn(
+    ["--port", "0", "--db", `${dir}/x.db`, "--driver", "nope"],
+    { BUS_SECRET: "s" },
+  );
+  const out = await child.output();
+  assert.equal(out.code, 2);
+  const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
+  assert.equal(line.level, "error");
+  assert.match(line.msg, /Unknown SQLite driver/);
+  await Deno.remove(dir, { recursive: true });
+});
