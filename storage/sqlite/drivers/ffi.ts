@@ -169,11 +169,14 @@ function load(): Lib {
       return lib;
     } catch (err) {
       if (err instanceof Deno.errors.NotCapable) throw err;
-      tried.push(path);
+      // A missing file is expected; any other failure (a library too old to
+      // have a symbol) is worth showing.
+      const why = String((err as Error).message);
+      tried.push(/No such file/.test(why) ? `"${path}"` : `"${path}" (${why})`);
     }
   }
   throw new Error(
-    `Cannot load libsqlite3: tried "${tried.join('", "')}"; ` +
+    `Cannot load libsqlite3: tried ${tried.join(", ")}; ` +
       "set INTENTBUS_SQLITE_LIB to its path",
   );
 }

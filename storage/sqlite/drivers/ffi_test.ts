@@ -105,6 +105,19 @@ Deno.test("a reused SELECT * follows renamed and added columns", () => {
   }
 });
 
+Deno.test("a library without SQLite's symbols is named with the reason", async () => {
+  const result = await denoRun(
+    ["--allow-ffi", "--allow-env"],
+    `try { openFfi({ path: ":memory:" }); } catch (e) { console.log(e.message); }`,
+    { INTENTBUS_SQLITE_LIB: "libc.so.6" },
+  );
+  assert.ok(result.ok, result.stderr);
+  assert.match(
+    result.stdout,
+    /^Cannot load libsqlite3: tried "libc\.so\.6" \(.*sqlite3_/,
+  );
+});
+
 Deno.test("rows are plain objects keyed by column name", () => {
   const db = openFfi({ path: ":memory:" });
   try {
