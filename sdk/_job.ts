@@ -22,6 +22,8 @@ export class Job {
   lost = false;
   /** The worker gave the intent back (or abandoned it) at shutdown. */
   released = false;
+  /** The handler returned or threw; only its acknowledgement is left. */
+  handlerDone = false;
   /** Resolves once the handler and its acknowledgement are over. */
   settled: Promise<void> = Promise.resolve();
   readonly #client: IntentClient;

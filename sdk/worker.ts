@@ -121,6 +121,8 @@ export class Worker {
   #features = new Set<string>();
   #done?: Promise<void>;
   #slot?: () => void;
+  /** Handlers running; an intent being acknowledged no longer counts. */
+  #busy = 0;
   /** Counts since start. */
   readonly stats: WorkerStats = {
     claimed: 0,
@@ -186,7 +188,7 @@ export class Worker {
 
   /** Handlers running now. */
   get running(): number {
-    return this.#jobs.size;
+    return this.#busy;
   }
 
   /**
@@ -257,7 +259,7 @@ export class Worker {
     let idle = o.idleMinMs;
     let errors = 0;
     while (!this.#stop.signal.aborted) {
-      const free = o.concurrency - this.#jobs.size;
+      const free = o.concurrency - this.#busy;
       if (free <= 0) {
         await new Promise<void>((r) => (this.#slot = r));
         continue;
@@ -310,11 +312,17 @@ export class Worker {
       (e) => this.#o.onError(e, intent),
     );
     this.#jobs.set(intent.id, job);
-    job.settled = this.#work(job).finally(() => {
-      this.#jobs.delete(intent.id);
-      this.#slot?.();
-      this.#slot = undefined;
-    });
+    this.#busy++;
+    job.settled = this.#work(job).finally(() => this.#jobs.delete(intent.id));
+  }
+
+  /** A handler finished: its slot may claim again while its ack is sent. */
+  #handlerDone(job: Job): void {
+    job.stopHeartbeat();
+    job.handlerDone = true;
+    this.#busy--;
+    this.#slot?.();
+    this.#slot = undefined;
   }
 
   async #work(job: Job): Promise<void> {
@@ -335,7 +343,7 @@ export class Worker {
     } catch (error) {
       outcome = { ...base, status: "failed", error: errorText(error) };
     } finally {
-      job.stopHeartbeat();
+      this.#handlerDone(job);
     }
     if (job.gone) {
       if (job.lost) this.stats.lost++;
@@ -387,7 +395,7 @@ export class Worker {
     if (!graceOver) return;
     const canRelease = this.#features.has("release");
     await Promise.allSettled([...this.#jobs.values()].map(async (job) => {
-      if (job.gone) return;
+      if (job.gone || job.handlerDone) return;
       job.released = true;
       job.stopHeartbeat();
       job.controller.abort(new DOMException("Worker stopped", "AbortError"));
