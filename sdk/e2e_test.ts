@@ -316,3 +316,40 @@ Deno.test("with extensions claimMany, ack and release work against the server", 
   for (const j of rest) assert.equal((await c.status(j.id)).status, "claimed");
   assert.equal((await c.result(a.id)).result, "ok");
 });
+
+Deno.test("admin helpers: keys, pause and resume, dead list and redrive", async () => {
+  await using bus = await startBusServer();
+  const admin = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    adminToken: bus.adminToken,
+  });
+  const { api_key } = await admin.adminGenerateKey("sdk-test");
+  const user = new IntentClient({ url: bus.url, apiKey: api_key });
+  const { id } = await user.publish("e2e.admin", { x: 1 }, { maxAttempts: 1 });
+
+  await admin.adminPause("e2e.admin");
+  assert.equal(
+    await user.claim("e2e.admin"),
+    null,
+    "paused goal gives nothing",
+  );
+  await admin.adminResume("e2e.admin");
+  const job = await user.claim("e2e.admin");
+  assert.equal(job?.id, id);
+  await user.fail(id, job!.claimToken, "once is enough");
+  assert.equal((await user.status(id)).status, "dead");
+
+  const dead = await admin.adminDeadList({ goal: "e2e.admin" });
+  assert.deepEqual(dead.map((d) => d.id), [id]);
+  const redriven = await admin.adminRedrive({ ids: [id] });
+  assert.equal(redriven.redriven, 1);
+  assert.equal((await user.status(id)).status, "open");
+
+  await admin.adminRevokeKey(api_key);
+  await assert.rejects(user.status(id), AuthError);
+  await assert.rejects(
+    new IntentClient({ url: bus.url, adminToken: "wrong" }).adminDeadList(),
+    AuthError,
+  );
+});
