@@ -127,6 +127,14 @@ const SECURE_DELETE_OFF = encoder.encode("PRAGMA secure_delete = OFF\0");
 const decoder = new TextDecoder();
 /** Scratch for bound text: safe to reuse because SQLite copies it. */
 let scratch = new Uint8Array(4096);
+/** Larger text gets a buffer of its own, so one huge value is not kept. */
+const SCRATCH_MAX = 1 << 20;
+
+function scratchFor(bytes: number): Uint8Array {
+  if (bytes <= scratch.length) return scratch;
+  if (bytes > SCRATCH_MAX) return new Uint8Array(bytes);
+  return scratch = new Uint8Array(bytes);
+}
 const out = new BigUint64Array(1);
 
 /**
@@ -330,11 +338,9 @@ class FfiStatement implements Statement {
           ? l.sqlite3_bind_int64(p, i + 1, BigInt(v))
           : l.sqlite3_bind_double(p, i + 1, v);
       } else if (typeof v === "string") {
-        if (scratch.length < v.length * 3) {
-          scratch = new Uint8Array(v.length * 3);
-        }
-        const n = encoder.encodeInto(v, scratch).written;
-        rc = l.sqlite3_bind_text(p, i + 1, scratch, n, TRANSIENT);
+        const buf = scratchFor(v.length * 3);
+        const n = encoder.encodeInto(v, buf).written;
+        rc = l.sqlite3_bind_text(p, i + 1, buf, n, TRANSIENT);
       } else if (typeof v === "bigint") {
         rc = l.sqlite3_bind_int64(p, i + 1, v);
       } else if (v instanceof Uint8Array) {

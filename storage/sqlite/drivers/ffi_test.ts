@@ -52,15 +52,19 @@ Deno.test("integers beyond the safe range read back as bigints", () => {
 });
 
 Deno.test("text with NUL characters and long multibyte text round-trip", () => {
+  // 100,000 repeats need 1.5 MB, past the 1 MiB scratch; 4,000 fit in it.
   const db = openFfi({ path: ":memory:" });
   try {
-    const long = "日本🎉x".repeat(40_000);
-    const row = db.prepare("SELECT ? AS nul, ? AS long, length(?) AS n").get(
-      "a\0b",
-      long,
-      long,
-    );
-    assert.deepEqual(row, { nul: "a\0b", long, n: long.length - 40_000 });
+    const long = "日本🎉x".repeat(100_000);
+    const select = db.prepare("SELECT ? AS nul, ? AS long, length(?) AS n");
+    const row = select.get("a\0b", long, long);
+    assert.deepEqual(row, { nul: "a\0b", long, n: long.length - 100_000 });
+    const mid = long.slice(0, 5 * 4000);
+    assert.deepEqual(select.get("", mid, mid), {
+      nul: "",
+      long: mid,
+      n: 16000,
+    });
   } finally {
     db.close();
   }
