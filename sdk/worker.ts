@@ -385,7 +385,8 @@ export class Worker {
     // The grace timer must not outlive the drain, or it holds the process.
     const grace = new AbortController();
     const end = () => grace.abort();
-    this.#expedite.signal.addEventListener("abort", end, { once: true });
+    if (this.#expedite.signal.aborted) end();
+    else this.#expedite.signal.addEventListener("abort", end, { once: true });
     const graceOver = await Promise.race([
       all.then(() => false),
       sleep(this.#o.gracePeriodMs, grace.signal).then(() => true, () => true),

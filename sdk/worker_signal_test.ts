@@ -10,9 +10,24 @@ import { scriptedServer } from "./testing/scripted_server.ts";
 const SCRIPT = new URL("./testing/sigterm_worker.ts", import.meta.url);
 
 /** Spawns the worker and resolves once it printed `{"ready":n}`. */
-async function spawnWorker(url: string, key: string, goal: string, n: number) {
+async function spawnWorker(
+  url: string,
+  key: string,
+  goal: string,
+  n: number,
+  graceMs = 1000,
+) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT.pathname, url, key, goal, String(n), "1000"],
+    args: [
+      "run",
+      "-A",
+      SCRIPT.pathname,
+      url,
+      key,
+      goal,
+      String(n),
+      String(graceMs),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -44,6 +59,51 @@ async function until(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Hands out the given intents once each, and offers release. */
+function releasingServer(ids: string[]) {
+  let next = 0;
+  return scriptedServer((r) => {
+    const path = r.url.pathname;
+    if (path === "/health") {
+      return Response.json({ ok: true, features: ["release"] });
+    }
+    if (path === "/claim" && next < ids.length) {
+      const id = ids[next++];
+      return Response.json({
+        id,
+        goal: "g",
+        payload: null,
+        claim_token: `t-${id}`,
+        claim_timeout: 60,
+      });
+    }
+    if (path === "/claim") {
+      return new Response(null, {
+        status: 204,
+        headers: { "Retry-After": "0.05" },
+      });
+    }
+    return Response.json({ ok: true });
+  });
+}
+
+Deno.test("a second signal ends the grace period at once", async () => {
+  const ids = ["d", "e"].map((x) => x.repeat(32));
+  await using server = releasingServer(ids);
+  // A grace period of 60 s: only the second signal can release within 5 s.
+  const { child } = await spawnWorker(server.url, "k", "g", 2, 60_000);
+  child.kill("SIGTERM");
+  child.kill("SIGINT");
+  await until(
+    () =>
+      server.requests.filter((r) => r.url.pathname.startsWith("/release/"))
+        .length === 2,
+    "2 releases",
+    5_000,
+  );
+  assert.equal((await child.status).code, 0);
+});
 
 Deno.test("SIGTERM makes a worker process release its leases and exit", async () => {
   const ids = ["a", "b", "c"].map((x) => x.repeat(32));
