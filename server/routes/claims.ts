@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import { AuthError, ValidationError } from "../../core/errors.ts";
 import type { ClaimedIntent } from "../../core/intent.ts";
 import { LIMITS } from "../../core/limits.ts";
@@ -54,14 +54,12 @@ async function publisherFilter(
   return HASH.test(raw) ? raw : await sha256Hex(raw);
 }
 
-function workerIdentity(c: Context<AppEnv>) {
-  const h = c.req.raw.headers;
-  const workerId = (h.get("x-worker-id")?.trim() ||
-    c.req.query("worker_id")?.trim() || "").slice(0, 64);
+function workerIdentity(h: Headers, q: Record<string, string>) {
+  const workerId = (h.get("x-worker-id")?.trim() || q.worker_id?.trim() || "")
+    .slice(0, 64);
   const caps = h.get("x-worker-capabilities")?.trim() ||
-    h.get("x-worker-capability")?.trim() ||
-    c.req.query("capabilities")?.trim() ||
-    c.req.query("capability")?.trim() || "";
+    h.get("x-worker-capability")?.trim() || q.capabilities?.trim() ||
+    q.capability?.trim() || "";
   const capabilities = caps === ""
     ? []
     : caps.split(",").map((x) => x.trim()).filter((x) => x !== "").slice(
@@ -129,7 +127,7 @@ export function claimRoutes(
       caller: who.hash,
       master: who.master,
       publisher: await publisherFilter(q.publisher, who),
-      ...workerIdentity(c),
+      ...workerIdentity(c.req.raw.headers, q),
       leaseMs: lease * 1000,
       max,
     };
