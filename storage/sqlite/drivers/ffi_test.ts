@@ -122,6 +122,27 @@ Deno.test("a library without SQLite's symbols is named with the reason", async (
   );
 });
 
+Deno.test("statements the caller drops are finalized after GC", async () => {
+  // sqlite_stmt (SQLITE_ENABLE_STMTVTAB, on in Debian) lists live statements.
+  const result = await denoRun(
+    ["--allow-ffi", "--v8-flags=--expose-gc"],
+    `const db = openFfi({ path: ":memory:" });
+     const live = db.prepare("SELECT count(*) AS n FROM sqlite_stmt");
+     for (let i = 0; i < 100; i++) db.prepare("SELECT " + i).get();
+     const before = live.get().n;
+     let after = before;
+     for (let i = 0; i < 200 && after > 1; i++) {
+       globalThis.gc();
+       await new Promise((resolve) => setTimeout(resolve, 0));
+       after = live.get().n;
+     }
+     console.log(before, after);
+     db.close();`,
+  );
+  assert.ok(result.ok, result.stderr);
+  assert.equal(result.stdout.trim(), "101 1");
+});
+
 Deno.test("rows are plain objects keyed by column name", () => {
   const db = openFfi({ path: ":memory:" });
   try {
