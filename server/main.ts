@@ -137,6 +137,11 @@ async function main(args: string[]): Promise<void> {
   });
   maintenance.start();
   log.info("database open", { path, store: store.name });
+  if (config.adminSecret === "" && config.dashboardPassword === "") {
+    log.warn(
+      "admin routes disabled: set BUS_ADMIN_SECRET or DASHBOARD_PASSWORD",
+    );
+  }
   const server = serveDeno(app, {
     host: flags.host,
     port,
