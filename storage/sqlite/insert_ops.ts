@@ -11,7 +11,7 @@ import type {
   IntentInsertParams,
   IntentInsertResult,
 } from "../storage.ts";
-import type { SqlValue } from "./connection.ts";
+import { SQLITE_CONSTRAINT, SqliteError, type SqlValue } from "./connection.ts";
 import { rowToIntent } from "./rows.ts";
 import { DEAD_GET, INTENT_GET, INTENT_INSERT, type Prepare } from "./sql.ts";
 
@@ -51,7 +51,8 @@ export function insertOne(
       throw new LimitError(`Open intent quota reached: ${p.quota}`);
     }
   }
-  if (q(INTENT_GET).get(p.id) || q(DEAD_GET).get(p.id)) {
+  // A live duplicate fails the primary key below; a dead one must be looked up.
+  if (q(DEAD_GET).get(p.id)) {
     throw new ConflictError(`Intent id already exists: "${p.id}"`);
   }
   const values: SqlValue[] = [
@@ -82,7 +83,15 @@ export function insertOne(
     null,
     null,
   ];
-  const row = q(INTENT_INSERT).get(...values)!;
+  let row;
+  try {
+    row = q(INTENT_INSERT).get(...values)!;
+  } catch (err) {
+    if (err instanceof SqliteError && err.code === SQLITE_CONSTRAINT) {
+      throw new ConflictError(`Intent id already exists: "${p.id}"`);
+    }
+    throw err;
+  }
   if (p.idempotencyKey !== null) {
     q(
       `INSERT INTO idempotency_keys

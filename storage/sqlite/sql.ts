@@ -5,12 +5,11 @@
  * @module
  */
 
+import type { Statement } from "./connection.ts";
 import { INTENT_COLUMNS } from "./migrations.ts";
 
 /** A cached `prepare`: the same SQL text gives the same statement. */
-export type Prepare = (
-  sql: string,
-) => import("./connection.ts").Statement;
+export type Prepare = (sql: string) => Statement;
 
 const cols = INTENT_COLUMNS.join(", ");
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ClaimedIntent, Intent } from "../../core/intent.ts";
+import type { ClaimedIntent, Intent, JsonValue } from "../../core/intent.ts";
 import { BusyError, ConflictError, IntentBusError } from "../../core/errors.ts";
 import type {
   AckItem,
@@ -247,7 +247,7 @@ export class SqliteStore implements Storage {
     p: {
       owner: string;
       key: string;
-      value: import("../../core/intent.ts").JsonValue;
+      value: JsonValue;
       expiresAt: number;
       now: number;
     },
@@ -262,7 +262,7 @@ export class SqliteStore implements Storage {
   /** @inheritdoc */
   kvGet(
     p: { owner: string; key: string; now: number },
-  ): Promise<{ value: import("../../core/intent.ts").JsonValue } | null> {
+  ): Promise<{ value: JsonValue } | null> {
     return this.#read((q) => admin.kvGet(q, p));
   }
 
