@@ -122,6 +122,13 @@ for (const driver of DRIVERS) {
     }
   });
 
+  Deno.bench(`empty poll: claim finds nothing, no write lock [${driver}]`, {
+    group: "claim (empty)",
+    ...common,
+  }, async () => {
+    await store.intentClaim(claim("nothing-here"));
+  });
+
   Deno.bench(`fulfil, one per transaction [${driver}]`, {
     group: "fulfil",
     ...common,
