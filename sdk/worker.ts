@@ -48,7 +48,7 @@ export interface WorkerOptions {
   leaseSeconds?: number;
   /** Long-poll wait, 1 to 30 seconds; default 30 (at most 120 idle requests an hour). */
   waitSeconds?: number;
-  /** Most intents per claim when the server offers batch claim; default `concurrency`. */
+  /** Most intents per claim (1 to 100) when the server offers batch claim; default `concurrency`, at most 100. */
   batch?: number;
   /** Time running handlers get to finish at shutdown; default 10,000 ms. */
   gracePeriodMs?: number;
@@ -154,7 +154,7 @@ export class Worker {
       concurrency,
       leaseSeconds: options.leaseSeconds ?? LIMITS.leaseDefault,
       waitSeconds: options.waitSeconds ?? LIMITS.waitMax,
-      batch: options.batch ?? concurrency,
+      batch: options.batch ?? Math.min(concurrency, LIMITS.batchClaimMax),
       gracePeriodMs: options.gracePeriodMs ?? 10_000,
       signals: options.signals ?? true,
       onError: safe(

@@ -221,6 +221,12 @@ Deno.test("a worker refuses nonsense options", () => {
     () => new Worker(c, { goal: "g", handler, waitSeconds: 31 }),
     RangeError,
   );
+  assert.throws(
+    () => new Worker(c, { goal: "g", handler, batch: 101 }),
+    RangeError,
+  );
+  // A large concurrency claims in batches of at most 100.
+  assert.ok(new Worker(c, { goal: "g", handler, concurrency: 500 }));
 });
 
 Deno.test("errors the worker survives go to onError, even when onError throws", async () => {
