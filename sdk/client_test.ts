@@ -23,7 +23,11 @@ function client(url: string) {
 /** A server answering `/health` with `features`, and `route` otherwise. */
 function serverWith(
   features: string[],
-  route: (path: string, json: unknown, q: URLSearchParams) => Response,
+  route: (
+    path: string,
+    json: unknown,
+    q: URLSearchParams,
+  ) => Response | Promise<Response>,
 ) {
   return scriptedServer((r) =>
     r.url.pathname === "/health"
@@ -225,4 +229,23 @@ Deno.test("admin calls carry the admin token", async () => {
   });
   assert.equal(server.requests[0].headers.get("X-Admin-Token"), "adm");
   assert.equal(server.requests[0].headers.get("X-API-KEY"), null);
+});
+
+Deno.test("a long-poll's timeout grows by its wait", async () => {
+  await using server = serverWith(["longpoll"], async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    return new Response(null, { status: 204 });
+  });
+  const bus = new IntentClient({
+    url: server.url,
+    apiKey: "k",
+    timeoutMs: 50,
+    retries: 0,
+  });
+  assert.equal(await bus.claim("g", { wait: 2 }), null);
+  assert.equal(server.requests[0].url.searchParams.get("wait"), "2");
+  await assert.rejects(
+    bus.claim("g"),
+    (e) => e instanceof IntentBusError && e.code === "timeout",
+  );
 });
