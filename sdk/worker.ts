@@ -350,13 +350,17 @@ export class Worker {
       return;
     }
     let result = await this.#ack(outcome);
-    if (!result.ok && result.error instanceof ValidationError) {
+    if (
+      !result.ok && result.error instanceof ValidationError &&
+      outcome.status === "fulfilled"
+    ) {
       // The server refused the result (too large?): fail rather than hold it.
-      result = await this.#ack({
+      outcome = {
         ...base,
         status: "failed",
         error: errorText(`Result refused: ${result.error.message}`),
-      });
+      };
+      result = await this.#ack(outcome);
     }
     if (result.ok) this.stats[outcome.status]++;
     else {

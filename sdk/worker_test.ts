@@ -262,3 +262,36 @@ Deno.test("errors the worker survives go to onError, even when onError throws", 
   assert.deepEqual(seen, ["internal"]);
   assert.equal(worker.stats.fulfilled, 0);
 });
+
+Deno.test("a result the server refuses becomes a failure", async () => {
+  let handedOut = false;
+  await using server = scriptedServer((r) => {
+    const path = r.url.pathname;
+    if (path === "/health") return Response.json({ ok: true });
+    if (path === "/claim") {
+      if (handedOut) return new Response(null, { status: 204 });
+      handedOut = true;
+      return Response.json(claimAnswer());
+    }
+    if (path.startsWith("/fulfill")) {
+      return Response.json({
+        error: { code: "payload_too_large", message: "Result over 7 KiB" },
+      }, { status: 413 });
+    }
+    return Response.json({ ok: true });
+  });
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    signals: false,
+    handler: () => "x".repeat(10_000),
+  });
+  worker.start();
+  await until(() => worker.stats.failed === 1, "failure sent");
+  await worker.stop();
+  assert.equal(worker.stats.fulfilled, 0);
+  const fail = server.requests.find((r) => r.url.pathname === `/fail/${ID}`);
+  assert.deepEqual(fail?.json, {
+    claim_token: `tok-${ID}`,
+    error: "Result refused: Result over 7 KiB",
+  });
+});
