@@ -616,7 +616,17 @@ export class IntentClient {
   }
 }
 
-/** Which intents an admin call is about. */
+/**
+ * Which intents an admin call is about.
+ *
+ * @example
+ * ```ts
+ * import type { AdminFilter } from "./client.ts";
+ *
+ * const filter: AdminFilter = { namespace: "default", goal: "resize", limit: 50 };
+ * console.log(filter.limit); // 50
+ * ```
+ */
 export interface AdminFilter {
   /** Only this namespace. */
   namespace?: string;

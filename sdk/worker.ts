@@ -18,7 +18,21 @@ import { errorText } from "./_wire.ts";
 import type { IntentClient } from "./client.ts";
 import type { Ack, AckResult, LeasedIntent } from "./types.ts";
 
-/** What a handler receives beside the intent. */
+/**
+ * What a handler receives beside the intent.
+ *
+ * @example Passing the signal on, and extending by hand before a long step
+ * ```ts
+ * import type { HandlerContext } from "./worker.ts";
+ *
+ * async function render(ctx: HandlerContext): Promise<string> {
+ *   await ctx.extend(600); // the next step may take ten minutes
+ *   ctx.signal.throwIfAborted();
+ *   return "done";
+ * }
+ * console.log(typeof render); // "function"
+ * ```
+ */
 export interface HandlerContext {
   /** Fires when the lease is lost, or at shutdown once the grace period ends. */
   signal: AbortSignal;
@@ -26,13 +40,45 @@ export interface HandlerContext {
   extend(seconds?: number): Promise<void>;
 }
 
-/** Works on one intent; the return value becomes its result. */
+/**
+ * Works on one intent; the return value becomes its result (none when it
+ * returns undefined), and a thrown error fails it with the error's message.
+ *
+ * @example
+ * ```ts
+ * import type { Handler } from "./worker.ts";
+ *
+ * const handler: Handler = (intent) => {
+ *   const { a, b } = intent.payload as { a: number; b: number };
+ *   if (b === 0) throw new Error("Division by zero");
+ *   return { quotient: a / b };
+ * };
+ * console.log(typeof handler); // "function"
+ * ```
+ */
 export type Handler = (
   intent: LeasedIntent,
   ctx: HandlerContext,
 ) => Promise<JsonValue | void> | JsonValue | void;
 
-/** Options of a {@linkcode Worker}. */
+/**
+ * Options of a {@linkcode Worker}.
+ *
+ * @example A worker for slow jobs that must not be cut short
+ * ```ts
+ * import type { WorkerOptions } from "./worker.ts";
+ *
+ * const options: WorkerOptions = {
+ *   goal: "transcode",
+ *   concurrency: 2,
+ *   leaseSeconds: 120,
+ *   gracePeriodMs: 60_000,
+ *   handler: () => {},
+ *   onError: (e, intent) => console.warn(intent?.id, e),
+ * };
+ * console.log(options.leaseSeconds); // 120
+ * ```
+ */
 export interface WorkerOptions {
   /** The goal to work on. */
   goal: string;
@@ -62,7 +108,18 @@ export interface WorkerOptions {
   idleMaxMs?: number;
 }
 
-/** Counts since start. */
+/**
+ * Counts since start.
+ *
+ * @example
+ * ```ts
+ * import { IntentClient, Worker } from "./mod.ts";
+ *
+ * const client = new IntentClient({ url: "http://127.0.0.1:1", apiKey: "k" });
+ * const worker = new Worker(client, { goal: "g", handler: () => {} });
+ * console.log(worker.stats.fulfilled); // 0
+ * ```
+ */
 export interface WorkerStats {
   /** Intents claimed. */
   claimed: number;
