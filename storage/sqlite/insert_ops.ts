@@ -6,13 +6,14 @@
  */
 
 import { ConflictError, LimitError } from "../../core/errors.ts";
+import type { Intent } from "../../core/intent.ts";
 import type {
   IntentInsertManyResult,
   IntentInsertParams,
   IntentInsertResult,
 } from "../storage.ts";
-import { SQLITE_CONSTRAINT, SqliteError, type SqlValue } from "./connection.ts";
-import { rowToIntent } from "./rows.ts";
+import { SQLITE_CONSTRAINT, SqliteError } from "./connection.ts";
+import { intentValues, rowToIntent } from "./rows.ts";
 import { DEAD_GET, INTENT_GET, INTENT_INSERT, type Prepare } from "./sql.ts";
 
 /** Inserts one intent; see {@linkcode Storage.intentInsert}. */
@@ -55,37 +56,39 @@ export function insertOne(
   if (q(DEAD_GET).get(p.id)) {
     throw new ConflictError(`Intent id already exists: "${p.id}"`);
   }
-  const values: SqlValue[] = [
-    p.id,
-    p.namespace,
-    p.goal,
-    JSON.stringify(p.payload),
-    "open",
-    p.priority,
-    p.visibility,
-    p.targetWorker,
-    p.requiredCapability,
-    p.publisher,
-    0,
-    p.maxAttempts,
-    p.backoffBase,
-    p.runAt,
-    p.expiresAt,
-    p.now,
-    p.now,
-    null,
-    null,
-    null,
-    0,
-    null,
-    null,
-    null,
-    null,
-    null,
-  ];
-  let row;
+  const intent: Intent = {
+    id: p.id,
+    namespace: p.namespace,
+    goal: p.goal,
+    payload: p.payload,
+    state: "open",
+    priority: p.priority,
+    visibility: p.visibility,
+    targetWorker: p.targetWorker,
+    requiredCapability: p.requiredCapability,
+    publisher: p.publisher,
+    claimAttempts: 0,
+    maxAttempts: p.maxAttempts,
+    backoffBase: p.backoffBase,
+    runAt: p.runAt,
+    expiresAt: p.expiresAt,
+    createdAt: p.now,
+    updatedAt: p.now,
+    claimedBy: null,
+    workerId: null,
+    claimToken: null,
+    leaseEpoch: 0,
+    leaseExpiresAt: null,
+    lastError: null,
+    result: null,
+    resultType: null,
+    completedAt: null,
+    deadReason: null,
+  };
+  // The row is built here rather than read back with RETURNING *, which
+  // cost about 20 µs per insert to turn 26 columns into an object.
   try {
-    row = q(INTENT_INSERT).get(...values)!;
+    q(INTENT_INSERT).run(...intentValues(intent));
   } catch (err) {
     if (err instanceof SqliteError && err.code === SQLITE_CONSTRAINT) {
       throw new ConflictError(`Intent id already exists: "${p.id}"`);
@@ -99,7 +102,7 @@ export function insertOne(
        VALUES (?1, ?2, ?3, ?4, ?5)`,
     ).run(p.publisher, p.idempotencyKey, p.requestHash, p.id, p.now);
   }
-  return { intent: rowToIntent(row), replayed: false };
+  return { intent, replayed: false };
 }
 
 /**

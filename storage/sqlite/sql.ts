@@ -55,6 +55,11 @@ function claimable(max: number): string {
   LIMIT ${max}`;
 }
 
+/** What a claim reads back: the claimed intent plus the claim-order keys. */
+const CLAIMED_COLUMNS = `id, namespace, goal, payload, claim_attempts,
+  max_attempts, priority, target_worker, required_capability, claim_token,
+  lease_epoch, lease_expires_at, run_at, created_at`;
+
 /**
  * Read-only: which intents a claim of up to `max` would take. No write lock.
  *
@@ -82,7 +87,7 @@ export function claimUpdate(max: number): string {
     claim_token = lower(hex(randomblob(16))), claimed_by = ?4,
     worker_id = ?7, lease_expires_at = ?9, updated_at = ?3
   WHERE id IN (${claimable(max)})
-  RETURNING *`;
+  RETURNING ${CLAIMED_COLUMNS}`;
 }
 
 /** One live intent. */
@@ -93,7 +98,7 @@ export const DEAD_GET = `SELECT * FROM dead_intents WHERE id = ?1`;
 /** Inserts a live intent; ?1…?26 follow INTENT_COLUMNS. */
 export const INTENT_INSERT = `INSERT INTO intents (${cols}) VALUES (${
   INTENT_COLUMNS.map((_, i) => `?${i + 1}`).join(", ")
-}) RETURNING *`;
+})`;
 
 /** Copies one live intent to the dead-letter table: ?1 id, ?2 now, ?3 reason. */
 export const DEAD_MOVE_ONE = `
