@@ -295,3 +295,23 @@ Deno.test("a result the server refuses becomes a failure", async () => {
     error: "Result refused: Result over 7 KiB",
   });
 });
+
+Deno.test("a worker that cannot reach its server still stops at once", async () => {
+  const gone = scriptedServer(() => new Response(null, { status: 204 }));
+  await gone.close();
+  const errors: unknown[] = [];
+  const worker = new Worker(
+    new IntentClient({ url: gone.url, apiKey: "k", retries: 0 }),
+    {
+      goal: "g",
+      signals: false,
+      handler: () => {},
+      onError: (e) => void errors.push(e),
+    },
+  );
+  worker.start();
+  await until(() => errors.length >= 1, "connection error reported");
+  await worker.stop();
+  assert.equal((errors[0] as { code?: string }).code, "network_error");
+  assert.equal(worker.stats.claimed, 0);
+});
