@@ -128,15 +128,11 @@ export function nonceUse(
  * `delayed` the part of them not yet due.
  */
 export function stats(q: SQL.Prepare, now: number): QueueStats {
+  // Each count reads a partial index, never the whole table: a GROUP BY
+  // state over 100,000 rows held the event loop for about 200 ms.
   const states = { open: 0, claimed: 0, fulfilled: 0, dead: 0 };
-  for (
-    const r of q(`SELECT state, count(*) AS n FROM intents GROUP BY state`)
-      .all()
-  ) {
-    states[String(r.state) as "open"] = Number(r.n);
-  }
-  states.dead = Number(
-    q(`SELECT count(*) AS n FROM dead_intents`).get()!.n,
+  states.fulfilled = Number(
+    q(`SELECT count(*) AS n FROM intents WHERE state = 'fulfilled'`).get()!.n,
   );
   const goals = new Map<string, GoalStats>();
   const goal = (r: Row): GoalStats => {
@@ -158,22 +154,33 @@ export function stats(q: SQL.Prepare, now: number): QueueStats {
   };
   for (
     const r of q(
-      `SELECT namespace, goal, sum(state = 'open') AS open,
-         sum(state = 'open' AND run_at > ?1) AS delayed,
-         sum(state = 'claimed') AS claimed
-       FROM intents WHERE state IN ('open', 'claimed')
-       GROUP BY namespace, goal`,
+      `SELECT namespace, goal, count(*) AS n, sum(run_at > ?1) AS delayed
+       FROM intents WHERE state = 'open' GROUP BY namespace, goal`,
     ).all(now)
   ) {
     const g = goal(r);
-    g.open = Number(r.open);
+    g.open = Number(r.n);
     g.delayed = Number(r.delayed);
-    g.claimed = Number(r.claimed);
+    states.open += g.open;
+  }
+  for (
+    const r of q(
+      `SELECT namespace, goal, count(*) AS n FROM intents
+       WHERE state = 'claimed' GROUP BY namespace, goal`,
+    ).all()
+  ) {
+    const g = goal(r);
+    g.claimed = Number(r.n);
+    states.claimed += g.claimed;
   }
   for (
     const r of q(`SELECT namespace, goal, count(*) AS n FROM dead_intents
        GROUP BY namespace, goal`).all()
-  ) goal(r).dead = Number(r.n);
+  ) {
+    const g = goal(r);
+    g.dead = Number(r.n);
+    states.dead += g.dead;
+  }
   for (const r of q(`SELECT namespace, goal FROM paused_goals`).all()) {
     goal(r).paused = true;
   }

@@ -42,10 +42,16 @@ export function insertOne(
     }
   }
   if (p.quota !== null) {
+    if (!Number.isSafeInteger(p.quota) || p.quota < 0) {
+      throw new RangeError(`Invalid quota: ${p.quota}`);
+    }
+    // Counting stops at the quota; a literal LIMIT, as a bound one makes
+    // SQLite 3.53 re-prepare the statement on every call.
     const count = Number(
       q(
-        `SELECT count(*) AS n FROM intents
-         WHERE publisher = ?1 AND state IN ('open', 'claimed')`,
+        `SELECT count(*) AS n FROM (SELECT 1 FROM intents
+         WHERE publisher = ?1 AND state IN ('open', 'claimed')
+         LIMIT ${p.quota})`,
       ).get(p.publisher)!.n,
     );
     if (count >= p.quota) {
