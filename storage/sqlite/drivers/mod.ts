@@ -26,9 +26,10 @@ export const DRIVERS: Record<string, () => Promise<OpenConnection>> = {
 /**
  * The driver used when none is named: `node:sqlite`. It needs no
  * `--allow-ffi` (FFI bypasses Deno's permission sandbox), no system
- * libsqlite3, runs unchanged on Node 22.13+, and bench/storage_bench.ts
- * measured it on par with FFI for every store operation once the claim's
- * LIMIT stopped being a bound parameter (see bench/RESULTS.md).
+ * libsqlite3, and runs unchanged on Node 22.13+. FFI measured 5–35% faster
+ * per store operation in bench/storage_bench.ts (claims included, once the
+ * claim's LIMIT stopped being a bound parameter); pass `driver: "ffi"` for
+ * that margin.
  *
  * @returns A key of {@linkcode DRIVERS}.
  */
