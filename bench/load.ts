@@ -94,6 +94,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const start = performance.now();
   const deadline = start + timeoutMs;
   let timedOut = false;
+  const conns = new Set<BusConnection>();
+  const open = () => {
+    const conn = new BusConnection(o);
+    conns.add(conn);
+    return conn;
+  };
+  // At the deadline, closing every socket ends requests a stuck server
+  // never answers.
+  const killer = setTimeout(() => {
+    timedOut = true;
+    for (const c of conns) c.close();
+  }, timeoutMs);
   const finished = () => {
     if (performance.now() > deadline) timedOut = true;
     return timedOut || (publishing === 0 && oursDone >= sentAt.size);
@@ -104,12 +116,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     requests++;
     if (out.kind === "ok") hist.record(performance.now() - t0);
     else if (out.kind === "empty") h.empty.record(performance.now() - t0);
-    else errors.add(out.error);
+    else if (!timedOut) errors.add(out.error);
     return out;
   };
 
   const publisher = async (p: number) => {
-    const conn = new BusConnection(o);
+    const conn = open();
     for (let i = p; i < o.intents && !timedOut; i += publishers) {
       const body = JSON.stringify({
         goal: o.goal,
@@ -135,7 +147,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
 
   const worker = async () => {
-    const conn = new BusConnection(o);
+    const conn = open();
     while (!finished()) {
       const out = await timed(h.claim, () => conn.claim(query));
       if (out.kind === "empty") {
@@ -184,6 +196,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     ]);
   } finally {
     if (progress) clearInterval(progress);
+    clearTimeout(killer);
   }
   o.onProgress?.(oursDone, o.intents);
 

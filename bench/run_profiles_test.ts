@@ -112,3 +112,27 @@ Deno.test("a child server's start line gives its address, and /proc its usage", 
     await s.stop();
   }
 });
+
+Deno.test("a server that never answers ends the run at its timeout", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  try {
+    const r = await runProfile({
+      profile: "low",
+      intents: 10,
+      target: { url: `http://127.0.0.1:${listener.addr.port}`, key: "k" },
+      timeoutMs: 300,
+    });
+    assert.equal(r.timedOut, true);
+    assert.equal(r.published, 0);
+    assert.equal(r.fulfilled, 0);
+    assert.deepEqual(r.errors, {});
+  } finally {
+    listener.close();
+    for (const c of held) c.close();
+    await accepting.catch(() => {});
+  }
+});
