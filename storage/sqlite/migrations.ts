@@ -168,7 +168,9 @@ CREATE TABLE paused_goals (
  * @throws {RangeError} when the database is newer than this code.
  */
 export function migrate(db: Connection): number {
-  const current = Number(db.prepare("PRAGMA user_version").get()?.user_version);
+  const version = () =>
+    Number(db.prepare("PRAGMA user_version").get()?.user_version);
+  const current = version();
   const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
   if (current > latest) {
     throw new RangeError(
@@ -179,8 +181,11 @@ export function migrate(db: Connection): number {
     if (m.version <= current) continue;
     db.exec("BEGIN IMMEDIATE");
     try {
-      db.exec(m.sql);
-      db.exec(`PRAGMA user_version = ${m.version}`);
+      // Another process may have migrated since the read above.
+      if (version() < m.version) {
+        db.exec(m.sql);
+        db.exec(`PRAGMA user_version = ${m.version}`);
+      }
       db.exec("COMMIT");
     } catch (err) {
       db.exec("ROLLBACK");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DRIVERS } from "./drivers/mod.ts";
 import { openNodeSqlite } from "./drivers/node_sqlite.ts";
 import { migrate, MIGRATIONS } from "./migrations.ts";
 
@@ -45,3 +46,43 @@ Deno.test("a failing migration leaves the database untouched", () => {
     db.close();
   }
 });
+
+for (const driver of Object.keys(DRIVERS)) {
+  Deno.test(`${driver}: processes opening a new file at once all end up migrated`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "intentbus-store-" });
+    try {
+      const path = `${dir}/q.db`;
+      const script = `
+      import { openSqliteStore } from ${
+        JSON.stringify(new URL("./open.ts", import.meta.url).href)
+      };
+      const store = await openSqliteStore({
+        path: ${JSON.stringify(path)},
+        driver: ${JSON.stringify(driver)},
+      });
+      await store.close();`;
+      const runs = await Promise.all(
+        [1, 2, 3].map(() =>
+          new Deno.Command(Deno.execPath(), {
+            args: ["eval", script],
+            stderr: "piped",
+          }).output()
+        ),
+      );
+      for (const run of runs) {
+        assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      }
+      const db = openNodeSqlite({ path });
+      try {
+        assert.equal(
+          db.prepare("PRAGMA user_version").get()?.user_version,
+          MIGRATIONS.length,
+        );
+      } finally {
+        db.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}

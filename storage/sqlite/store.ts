@@ -322,10 +322,12 @@ export class SqliteStore implements Storage {
     this.#queue.close();
     try {
       this.db.exec("PRAGMA optimize");
-    } finally {
-      this.#cache.clear();
-      this.db.close();
+    } catch {
+      // Only an optimisation: it may find the file busy when another process
+      // writes (SQLite then returns BUSY without waiting); close regardless.
     }
+    this.#cache.clear();
+    this.db.close();
     return Promise.resolve();
   }
 }

@@ -123,6 +123,10 @@ class NodeStatement implements Statement {
  */
 export const openNodeSqlite: OpenConnection = (options) => {
   const db = wrap(() => new DatabaseSync(options.path));
+  // Even reading the version loads the schema, which fails at once with
+  // SQLITE_BUSY while another process holds the file (say, switching it to
+  // WAL) unless a busy timeout is set; callers may change it.
+  wrap(() => db.exec("PRAGMA busy_timeout = 5000"));
   const version = wrap(() =>
     db.prepare("SELECT sqlite_version() AS v").all()[0].v as string
   );
