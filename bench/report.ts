@@ -149,7 +149,7 @@ export function pupText(p: PublisherUnderPoll): string {
     `Publisher alone: ${p.aloneRate.toFixed(0)} intents/s (p50 ${
       ms(p.alone.p50)
     } ms, p99 ${ms(p.alone.p99)} ms)`,
-    `Beside ${p.pollers} workers polling an empty goal: ${
+    `Beside ${p.pollers} workers polling an empty goal (sleep ${p.pollMs} ms): ${
       p.underPollRate.toFixed(0)
     } intents/s (p50 ${ms(p.underPoll.p50)} ms, p99 ${
       ms(p.underPoll.p99)

@@ -25,7 +25,8 @@ const HELP = `Intent Bus profile runner
 
 Usage: deno task profiles [flags]
 
-  --profile <p>           low | medium | heavy | extreme | all (default all)
+  --profile <p>           low | medium | heavy | extreme, comma-separated,
+                          or all (default), or none (only the extras)
   --intents <n>           intents per profile (default: the profile's)
   --workers <n>           claiming workers (default: the profile's)
   --poll <ms>             worker sleep after an empty claim (default 0)
@@ -37,6 +38,7 @@ Usage: deno task profiles [flags]
   --ceilings              also measure the HTTP and storage ceilings
   --publisher-under-poll  also run 1 publisher alone vs beside 200 pollers
   --pup-intents <n>       intents per phase of that scenario (default 20000)
+  --pup-poll <ms>         pollers' sleep after an empty poll (default 0)
   --timeout <s>           give up on a profile after s seconds (default 300)
   --json                  print the JSON report instead of tables
   --out <file>            also write the JSON report to a file
@@ -64,6 +66,7 @@ async function main(args: string[]): Promise<number> {
       ceilings: { type: "boolean", default: false },
       "publisher-under-poll": { type: "boolean", default: false },
       "pup-intents": { type: "string", default: "20000" },
+      "pup-poll": { type: "string", default: "0" },
       timeout: { type: "string", default: "300" },
       json: { type: "boolean", default: false },
       out: { type: "string" },
@@ -85,7 +88,11 @@ async function main(args: string[]): Promise<number> {
     }
     return n;
   };
-  const names = f.profile === "all" ? Object.keys(PROFILES) : [f.profile!];
+  const names = f.profile === "all"
+    ? Object.keys(PROFILES)
+    : f.profile === "none"
+    ? []
+    : f.profile!.split(",");
   for (const n of names) {
     if (!PROFILES[n]) throw new RangeError(`Unknown profile: "${n}"`);
   }
@@ -148,7 +155,7 @@ async function main(args: string[]): Promise<number> {
     }
     await sleep(200); // let the previous server's sockets close
   }
-  say(profileTable(report.profiles));
+  if (names.length > 0) say(profileTable(report.profiles));
 
   if (f.ceilings) {
     const http = [await httpCeiling("deno"), await httpCeiling("hono")];
@@ -158,8 +165,14 @@ async function main(args: string[]): Promise<number> {
   }
   if (f["publisher-under-poll"]) {
     const pupIntents = num("pup-intents", f["pup-intents"])!;
+    const pupPoll = num("pup-poll", f["pup-poll"])!;
     if (target) {
-      report.publisherUnderPoll = await publisherUnderPoll(target, pupIntents);
+      report.publisherUnderPoll = await publisherUnderPoll(
+        target,
+        pupIntents,
+        200,
+        pupPoll,
+      );
     } else {
       const dir = await Deno.makeTempDir({ prefix: "bench_pup_" });
       const server = await spawnBusServer(
@@ -171,6 +184,8 @@ async function main(args: string[]): Promise<number> {
         report.publisherUnderPoll = await publisherUnderPoll(
           server,
           pupIntents,
+          200,
+          pupPoll,
         );
       } finally {
         await server.stop();

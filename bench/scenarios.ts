@@ -17,6 +17,8 @@ import { openSqliteStore } from "../storage/sqlite/mod.ts";
 export interface PublisherUnderPoll {
   intents: number;
   pollers: number;
+  /** The pollers' sleep after an empty poll, ms. */
+  pollMs: number;
   aloneRate: number;
   alone: LatencySummary;
   underPollRate: number;
@@ -93,6 +95,7 @@ export async function publisherUnderPoll(
     return {
       intents,
       pollers,
+      pollMs,
       aloneRate: alone.rate,
       alone: alone.latency,
       underPollRate: under.rate,
