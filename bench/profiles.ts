@@ -14,7 +14,11 @@
  */
 
 import { type LoadResult, runLoad } from "./load.ts";
-import { type ProcessUsage, spawnBusServer } from "./server_process.ts";
+import {
+  type ProcessUsage,
+  processUsage,
+  spawnBusServer,
+} from "./server_process.ts";
 
 /** One profile: workers claiming and fulfilling, intents to publish. */
 export interface Profile {
@@ -61,6 +65,8 @@ export interface ProfileResult extends LoadResult {
   profile: string;
   /** Peak RSS and CPU seconds of our spawned server; absent with a target. */
   server?: ProcessUsage;
+  /** CPU seconds the load generator (this process) used during the load. */
+  generatorCpuSeconds: number;
 }
 
 /**
@@ -97,6 +103,7 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
   );
   const target = o.target ?? server!;
   try {
+    const before = await processUsage(Deno.pid);
     const result = await runLoad({
       url: target.url,
       key: target.key,
@@ -108,9 +115,11 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
       timeoutMs: o.timeoutMs,
       onProgress: o.onProgress,
     });
+    const after = await processUsage(Deno.pid);
     return {
       profile: p.name,
       ...result,
+      generatorCpuSeconds: after.cpuSeconds - before.cpuSeconds,
       ...(server ? { server: await server.usage() } : {}),
     };
   } finally {

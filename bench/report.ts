@@ -67,6 +67,7 @@ export function profileTable(results: ProfileResult[]): string {
     String(r.leasesLost),
     r.server ? r.server.peakRssMiB.toFixed(0) : "-",
     r.server ? r.server.cpuSeconds.toFixed(1) : "-",
+    r.generatorCpuSeconds.toFixed(1),
   ]);
   const text = table([
     "profile",
@@ -85,6 +86,7 @@ export function profileTable(results: ProfileResult[]): string {
     "leases lost",
     "srv RSS MiB",
     "srv CPU s",
+    "gen CPU s",
   ], rows);
   const errs = results.filter((r) => Object.keys(r.errors).length > 0)
     .map((r) => `errors in ${r.profile}: ${JSON.stringify(r.errors)}`);
