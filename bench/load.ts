@@ -23,6 +23,8 @@ export interface LoadOptions extends BusTarget {
   publishers?: number;
   /** Idle sleep of a worker after an empty claim, ms; 0 polls at once. */
   pollMs?: number;
+  /** Long-poll: claim with `?wait=<s>` (our server's addition); 0 for none. */
+  waitS?: number;
   /** Give up after this long, ms; unfinished intents count as lost. */
   timeoutMs?: number;
   /** Called about every 200 ms with fulfilled and total counts. */
@@ -78,7 +80,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const namespace = o.namespace ?? "default";
   const query = `goal=${encodeURIComponent(o.goal)}&namespace=${
     encodeURIComponent(namespace)
-  }`;
+  }${o.waitS ? `&wait=${o.waitS}` : ""}`;
   const h = {
     publish: new Histogram(),
     claim: new Histogram(),

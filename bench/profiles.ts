@@ -46,6 +46,8 @@ export interface ProfileOptions {
   workers?: number;
   /** Idle sleep after an empty claim, ms; 0 by default. */
   pollMs?: number;
+  /** Long-poll seconds for claims (`?wait=`); 0 by default. */
+  waitS?: number;
   /** Drive this server (`url` and `key`) instead of spawning ours. */
   target?: { url: string; key: string };
   /** Database file of a spawned server; a fresh temp file when omitted. */
@@ -112,6 +114,7 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
       workers: o.workers ?? p.workers,
       publishers: p.publishers,
       pollMs: o.pollMs ?? 0,
+      waitS: o.waitS ?? 0,
       timeoutMs: o.timeoutMs,
       onProgress: o.onProgress,
     });

@@ -30,6 +30,7 @@ Usage: deno task profiles [flags]
   --intents <n>           intents per profile (default: the profile's)
   --workers <n>           claiming workers (default: the profile's)
   --poll <ms>             worker sleep after an empty claim (default 0)
+  --wait <s>              claim with ?wait=s (long-poll, our addition)
   --target <url>          drive this Intent Protocol server instead of ours
   --key <key>             API key for --target (the master key)
   --queued <n>            pre-fill n open intents before each profile
@@ -59,6 +60,7 @@ async function main(args: string[]): Promise<number> {
       intents: { type: "string" },
       workers: { type: "string" },
       poll: { type: "string", default: "0" },
+      wait: { type: "string", default: "0" },
       target: { type: "string" },
       key: { type: "string", default: "" },
       queued: { type: "string", default: "0" },
@@ -137,6 +139,7 @@ async function main(args: string[]): Promise<number> {
         intents: num("intents", f.intents),
         workers: num("workers", f.workers),
         pollMs: num("poll", f.poll),
+        waitS: num("wait", f.wait),
         target,
         db,
         serverDenoFlags,
