@@ -16,6 +16,8 @@ import type { Storage } from "../storage/storage.ts";
 export interface HttpCeiling {
   /** `deno` (bare `Deno.serve`) or `hono` (Hono on `Deno.serve`). */
   kind: string;
+  /** `raw` (our {@linkcode HttpConnection}) or `fetch` (for comparison). */
+  client: "raw" | "fetch";
   connections: number;
   requestsPerSec: number;
 }
@@ -27,24 +29,36 @@ export interface HttpCeiling {
  * @param kind `deno` or `hono`.
  * @param connections Concurrent connections.
  * @param durationMs How long to measure, after a short warm-up.
+ * @param client `raw` (ours, the default) or `fetch`.
  * @returns The rate reached.
  */
 export async function httpCeiling(
   kind: string,
   connections = 50,
   durationMs = 3000,
+  client: "raw" | "fetch" = "raw",
 ): Promise<HttpCeiling> {
   const server = await spawnServer("bench/ceiling_server.ts", [kind]);
   try {
-    await hammer(server.url, connections, 500);
-    const n = await hammer(server.url, connections, durationMs);
-    return { kind, connections, requestsPerSec: n / durationMs * 1000 };
+    await hammer(server.url, connections, 500, client);
+    const n = await hammer(server.url, connections, durationMs, client);
+    return {
+      kind,
+      client,
+      connections,
+      requestsPerSec: n / durationMs * 1000,
+    };
   } finally {
     await server.stop();
   }
 }
 
-async function hammer(url: string, conns: number, ms: number) {
+async function hammer(
+  url: string,
+  conns: number,
+  ms: number,
+  client: "raw" | "fetch",
+) {
   const body = '{"goal":"ceiling","payload":{"n":1}}';
   const headers = "X-API-KEY: k\r\nContent-Type: application/json\r\n";
   const end = performance.now() + ms;
@@ -52,8 +66,19 @@ async function hammer(url: string, conns: number, ms: number) {
   await Promise.all(Array.from({ length: conns }, async () => {
     const conn = new HttpConnection(url);
     while (performance.now() < end) {
-      const res = await conn.request("POST", "/json", headers, body);
-      if (res.status !== 200) throw new Error(`Ceiling answered ${res.status}`);
+      let status;
+      if (client === "fetch") {
+        const res = await fetch(`${url}/json`, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json" },
+        });
+        await res.text();
+        status = res.status;
+      } else {
+        status = (await conn.request("POST", "/json", headers, body)).status;
+      }
+      if (status !== 200) throw new Error(`Ceiling answered ${status}`);
       count++;
     }
     conn.close();

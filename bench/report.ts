@@ -105,7 +105,7 @@ export function ceilingText(report: RunReport): string {
   const c = report.ceilings;
   if (!c) return "";
   const lines = c.http.map((h) =>
-    `HTTP ceiling, ${h.kind} JSON route, ${h.connections} connections: ${
+    `HTTP ceiling, ${h.kind} JSON route, ${h.client} client, ${h.connections} connections: ${
       h.requestsPerSec.toFixed(0)
     } req/s`
   );
@@ -118,7 +118,7 @@ export function ceilingText(report: RunReport): string {
       }/s with ${c.storage.concurrency} concurrent`,
     );
   }
-  const hono = c.http.find((h) => h.kind === "hono");
+  const hono = c.http.find((h) => h.kind === "hono" && h.client === "raw");
   for (const r of report.profiles) {
     const parts = [`${r.profile}: ${r.intentsPerSec.toFixed(0)} intents/s`];
     if (hono) {

@@ -161,7 +161,11 @@ async function main(args: string[]): Promise<number> {
   if (names.length > 0) say(profileTable(report.profiles));
 
   if (f.ceilings) {
-    const http = [await httpCeiling("deno"), await httpCeiling("hono")];
+    const http = [
+      await httpCeiling("deno"),
+      await httpCeiling("hono"),
+      await httpCeiling("deno", 50, 3000, "fetch"),
+    ];
     const storage = await storageCeiling();
     report.ceilings = { http, storage };
     say("\n" + ceilingText(report));
