@@ -16,11 +16,69 @@ export interface RunReport {
   command: string;
   /** `spawned` (our server) or the target URL. */
   target: string;
+  /** The machine and the state of the checkout the run measured. */
+  machine: MachineInfo;
   /** Open intents queued before each profile, if any. */
   queued?: { n: number; seconds: number; via: string };
   profiles: ProfileResult[];
   ceilings?: { http: HttpCeiling[]; storage: StorageCeiling | null };
   publisherUnderPoll?: PublisherUnderPoll;
+}
+
+/** Where a run ran. */
+export interface MachineInfo {
+  cores: number;
+  cpu: string;
+  deno: string;
+  /** `git describe --always --dirty` of the checkout, if available. */
+  commit: string;
+  /** 1-minute load average at the start and the end of the run. */
+  loadStart: number;
+  loadEnd?: number;
+}
+
+async function readOr(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Reads the 1-minute load average.
+ *
+ * @returns The load, or -1 off Linux.
+ */
+export async function loadAverage(): Promise<number> {
+  const text = await readOr("/proc/loadavg");
+  return text ? Number(text.split(" ")[0]) : -1;
+}
+
+/**
+ * Describes this machine and checkout.
+ *
+ * @returns Cores, CPU model, Deno version, commit and load average.
+ */
+export async function machineInfo(): Promise<MachineInfo> {
+  const cpu = /model name\s*:\s*(.*)/.exec(await readOr("/proc/cpuinfo"));
+  let commit = "";
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["describe", "--always", "--dirty"],
+      cwd: new URL("../", import.meta.url),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    commit = new TextDecoder().decode(out.stdout).trim();
+  } catch { /* no git */ }
+  return {
+    cores: navigator.hardwareConcurrency,
+    cpu: cpu?.[1] ?? "unknown",
+    deno: Deno.version.deno,
+    commit,
+    loadStart: await loadAverage(),
+  };
 }
 
 const ms = (v: number) => v < 10 ? v.toFixed(2) : v.toFixed(1);
@@ -155,7 +213,7 @@ export function pupText(p: PublisherUnderPoll): string {
       p.underPollRate.toFixed(0)
     } intents/s (p50 ${ms(p.underPoll.p50)} ms, p99 ${
       ms(p.underPoll.p99)
-    } ms); ${p.polls} polls, ${p.pollErrors} poll errors`,
+    } ms); ${p.underPollPublished} of ${p.intents} published; ${p.polls} polls, ${p.pollErrors} poll errors`,
     `Ratio: ${p.ratio.toFixed(2)} (target ≥ 0.90)`,
   ].join("\n");
 }

@@ -13,6 +13,8 @@ import { writeChart } from "./chart.ts";
 import { type ProfileResult, PROFILES, runProfile } from "./profiles.ts";
 import {
   ceilingText,
+  loadAverage,
+  machineInfo,
   profileTable,
   progressBar,
   pupText,
@@ -40,6 +42,8 @@ Usage: deno task profiles [flags]
   --publisher-under-poll  also run 1 publisher alone vs beside 200 pollers
   --pup-intents <n>       intents per phase of that scenario (default 20000)
   --pup-poll <ms>         pollers' sleep after an empty poll (default 0)
+  --pup-limit <s>         stop the phase beside the pollers after s seconds
+                          and rate what was published (default 60)
   --timeout <s>           give up on a profile after s seconds (default 300)
   --json                  print the JSON report instead of tables
   --out <file>            also write the JSON report to a file
@@ -69,6 +73,7 @@ async function main(args: string[]): Promise<number> {
       "publisher-under-poll": { type: "boolean", default: false },
       "pup-intents": { type: "string", default: "20000" },
       "pup-poll": { type: "string", default: "0" },
+      "pup-limit": { type: "string", default: "60" },
       timeout: { type: "string", default: "300" },
       json: { type: "boolean", default: false },
       out: { type: "string" },
@@ -114,8 +119,13 @@ async function main(args: string[]): Promise<number> {
     startedAt: new Date().toISOString(),
     command: `deno task profiles ${args.join(" ")}`.trim(),
     target: target?.url ?? "spawned",
+    machine: await machineInfo(),
     profiles: [],
   };
+  const m = report.machine;
+  say(
+    `${m.cores} cores, ${m.cpu}, deno ${m.deno}, commit ${m.commit}, load ${m.loadStart}`,
+  );
 
   if (target && queued > 0) {
     const seconds = await prefillHttp(target, "bench.backlog", queued);
@@ -173,12 +183,14 @@ async function main(args: string[]): Promise<number> {
   if (f["publisher-under-poll"]) {
     const pupIntents = num("pup-intents", f["pup-intents"])!;
     const pupPoll = num("pup-poll", f["pup-poll"])!;
+    const pupLimit = num("pup-limit", f["pup-limit"])! * 1000;
     if (target) {
       report.publisherUnderPoll = await publisherUnderPoll(
         target,
         pupIntents,
         200,
         pupPoll,
+        pupLimit,
       );
     } else {
       const dir = await Deno.makeTempDir({ prefix: "bench_pup_" });
@@ -193,6 +205,7 @@ async function main(args: string[]): Promise<number> {
           pupIntents,
           200,
           pupPoll,
+          pupLimit,
         );
       } finally {
         await server.stop();
@@ -201,6 +214,8 @@ async function main(args: string[]): Promise<number> {
     }
     say("\n" + pupText(report.publisherUnderPoll));
   }
+  report.machine.loadEnd = await loadAverage();
+  say(`load average at the end: ${report.machine.loadEnd}`);
   const json = JSON.stringify(report, null, 2);
   if (f.json) console.log(json);
   if (f.out) await Deno.writeTextFile(f.out, json + "\n");
