@@ -44,6 +44,8 @@ export interface ProfileOptions {
   intents?: number;
   /** Override the profile's workers. */
   workers?: number;
+  /** Override the profile's publishers (5). */
+  publishers?: number;
   /** Idle sleep after an empty claim, ms; 0 by default. */
   pollMs?: number;
   /** Long-poll seconds for claims (`?wait=`); 0 by default. */
@@ -112,7 +114,7 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
       goal: o.goal ?? `bench.${p.name}.${crypto.randomUUID().slice(0, 8)}`,
       intents: o.intents ?? p.intents,
       workers: o.workers ?? p.workers,
-      publishers: p.publishers,
+      publishers: o.publishers ?? p.publishers,
       pollMs: o.pollMs ?? 0,
       waitS: o.waitS ?? 0,
       timeoutMs: o.timeoutMs,

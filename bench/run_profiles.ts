@@ -31,6 +31,7 @@ Usage: deno task profiles [flags]
                           or all (default), or none (only the extras)
   --intents <n>           intents per profile (default: the profile's)
   --workers <n>           claiming workers (default: the profile's)
+  --publishers <n>        concurrent publishers (default 5)
   --poll <ms>             worker sleep after an empty claim (default 0)
   --wait <s>              claim with ?wait=s (long-poll, our addition)
   --target <url>          drive this Intent Protocol server instead of ours
@@ -63,6 +64,7 @@ async function main(args: string[]): Promise<number> {
       profile: { type: "string", default: "all" },
       intents: { type: "string" },
       workers: { type: "string" },
+      publishers: { type: "string" },
       poll: { type: "string", default: "0" },
       wait: { type: "string", default: "0" },
       target: { type: "string" },
@@ -148,6 +150,7 @@ async function main(args: string[]): Promise<number> {
         goal,
         intents: num("intents", f.intents),
         workers: num("workers", f.workers),
+        publishers: num("publishers", f.publishers),
         pollMs: num("poll", f.poll),
         waitS: num("wait", f.wait),
         target,
