@@ -51,10 +51,15 @@ function panel(
   unit: string,
 ): string {
   const w = 420, h = 260, top = 40, bottom = 40, left = 60;
-  const step = niceStep(Math.max(1e-9, ...bars.flatMap((b) => b.values)) / 4);
+  const step = niceStep(
+    Math.max(1e-9, ...bars.flatMap((b) => b.values).filter((v) => v >= 0)) / 4,
+  );
   const max = step * Math.max(
     1,
-    Math.ceil(Math.max(0, ...bars.flatMap((b) => b.values)) / step),
+    Math.ceil(
+      Math.max(0, ...bars.flatMap((b) => b.values).filter((v) => v >= 0)) /
+        step,
+    ),
   );
   const plotH = h - top - bottom;
   const groupW = (w - left - 10) / Math.max(1, groups.length);
@@ -96,7 +101,8 @@ function panel(
       }" text-anchor="middle" font-size="12">${esc(g)}</text>`,
     );
     bars.forEach((b, bi) => {
-      const v = b.values[gi] ?? 0;
+      const v = b.values[gi] ?? NaN;
+      if (Number.isNaN(v)) return;
       const bh = plotH * v / max;
       const x = gx + (groupW - 10 - barW * bars.length) / 2 + bi * barW;
       out.push(
@@ -127,7 +133,7 @@ export function chartSvg(series: ChartSeries[]): string {
   const pick = (s: ChartSeries, f: (p: ChartSeries["profiles"][0]) => number) =>
     groups.map((g) => {
       const p = s.profiles.find((x) => x.profile === g);
-      return p ? f(p) : 0;
+      return p ? f(p) : NaN; // not run: no bar
     });
   const rate = series.map((s, i) => ({
     label: s.label,
