@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openSqliteStore } from "../../storage/sqlite/mod.ts";
+import { openSqliteStore } from "../storage/sqlite/mod.ts";
 import { startServer } from "./_server.ts";
 
 const TOTAL = 2000;

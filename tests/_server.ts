@@ -5,8 +5,8 @@
  * @module
  */
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+const MAIN = new URL("../server/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
 /** A running server process. */
 export interface ServerChild {
