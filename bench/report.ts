@@ -5,6 +5,7 @@
  */
 
 import type { HttpCeiling, StorageCeiling } from "./ceilings.ts";
+import type { RequestCost } from "./costs.ts";
 import type { ProfileResult } from "./profiles.ts";
 import type { PublisherUnderPoll } from "./scenarios.ts";
 
@@ -23,6 +24,8 @@ export interface RunReport {
   profiles: ProfileResult[];
   ceilings?: { http: HttpCeiling[]; storage: StorageCeiling | null };
   publisherUnderPoll?: PublisherUnderPoll;
+  /** Server CPU per kind of request (`--costs`). */
+  costs?: RequestCost[];
 }
 
 /** Where a run ran. */
@@ -236,4 +239,31 @@ export function progressBar(
   return `\r${label.padEnd(8)} [${"#".repeat(filled)}${
     ".".repeat(width - filled)
   }] ${done}/${total}`;
+}
+
+/**
+ * The request-cost table, and the intents/s one core allows at those costs.
+ *
+ * @param costs Rows from `requestCosts`.
+ * @returns The text.
+ */
+export function costText(costs: RequestCost[]): string {
+  const rows = costs.map((c) => [
+    c.op,
+    String(c.requests),
+    c.requestsPerSec.toFixed(0),
+    c.serverCpuPercent.toFixed(0),
+    c.cpuMicros.toFixed(0),
+  ]);
+  const micros = (op: string) => costs.find((c) => c.op === op)?.cpuMicros ?? 0;
+  const lifecycle = micros("publish") + micros("claim (hit)") +
+    micros("fulfil");
+  return [
+    table(["request", "n", "req/s", "server CPU %", "CPU µs/request"], rows),
+    `One lifecycle (publish + claim + fulfil): ${
+      lifecycle.toFixed(0)
+    } µs of server CPU, so at most ${
+      lifecycle > 0 ? (1e6 / lifecycle).toFixed(0) : "-"
+    } intents/s on one core with no empty polls.`,
+  ].join("\n");
 }

@@ -11,8 +11,10 @@ import { parseArgs } from "node:util";
 import { httpCeiling, storageCeiling } from "./ceilings.ts";
 import { writeChart } from "./chart.ts";
 import { type ProfileResult, PROFILES, runProfile } from "./profiles.ts";
+import { requestCosts } from "./costs.ts";
 import {
   ceilingText,
+  costText,
   loadAverage,
   machineInfo,
   profileTable,
@@ -40,6 +42,7 @@ Usage: deno task profiles [flags]
   --queued-goal <g>       other (default): backlog in another goal;
                           same: the profile's goal, priority 0
   --ceilings              also measure the HTTP and storage ceilings
+  --costs                 also measure server CPU per kind of request
   --publisher-under-poll  also run 1 publisher alone vs beside 200 pollers
   --pup-intents <n>       intents per phase of that scenario (default 20000)
   --pup-poll <ms>         pollers' sleep after an empty poll (default 0)
@@ -72,6 +75,7 @@ async function main(args: string[]): Promise<number> {
       queued: { type: "string", default: "0" },
       "queued-goal": { type: "string", default: "other" },
       ceilings: { type: "boolean", default: false },
+      costs: { type: "boolean", default: false },
       "publisher-under-poll": { type: "boolean", default: false },
       "pup-intents": { type: "string", default: "20000" },
       "pup-poll": { type: "string", default: "0" },
@@ -182,6 +186,10 @@ async function main(args: string[]): Promise<number> {
     const storage = await storageCeiling();
     report.ceilings = { http, storage };
     say("\n" + ceilingText(report));
+  }
+  if (f.costs) {
+    report.costs = await requestCosts();
+    say("\n" + costText(report.costs));
   }
   if (f["publisher-under-poll"]) {
     const pupIntents = num("pup-intents", f["pup-intents"])!;

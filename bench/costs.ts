@@ -1,0 +1,142 @@
+/**
+ * Server CPU per request, by kind of request: publish, claim that finds an
+ * intent, fulfil, and empty claim, each run alone against a freshly spawned
+ * server, with the CPU read from `/proc`. Dividing one core by these gives
+ * the most intents per second the server could do on it, whatever the load
+ * generator does; the Hono ceiling route gives the floor of the HTTP stack.
+ *
+ * @module
+ */
+
+import { BusConnection } from "./bus_client.ts";
+import { HttpConnection } from "./http_client.ts";
+import {
+  processUsage,
+  type ServerProcess,
+  spawnBusServer,
+  spawnServer,
+} from "./server_process.ts";
+
+/** The cost of one kind of request. */
+export interface RequestCost {
+  /** `publish`, `claim (hit)`, `fulfil`, `claim (empty)` or `hono ceiling`. */
+  op: string;
+  requests: number;
+  requestsPerSec: number;
+  /** Server CPU used, as a percentage of one core. */
+  serverCpuPercent: number;
+  /** Server CPU microseconds per request. */
+  cpuMicros: number;
+}
+
+async function phase(
+  server: ServerProcess,
+  op: string,
+  connections: number,
+  step: (conn: BusConnection) => Promise<boolean>,
+): Promise<RequestCost> {
+  const u0 = await processUsage(server.pid);
+  const t0 = performance.now();
+  let n = 0;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    const conn = new BusConnection(server);
+    while (await step(conn)) n++;
+    conn.close();
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = (await processUsage(server.pid)).cpuSeconds - u0.cpuSeconds;
+  return {
+    op,
+    requests: n,
+    requestsPerSec: n / seconds,
+    serverCpuPercent: cpu / seconds * 100,
+    cpuMicros: n > 0 ? cpu / n * 1e6 : 0,
+  };
+}
+
+/**
+ * Measures server CPU per request kind on a fresh server of ours, then the
+ * Hono ceiling route's.
+ *
+ * @param n Intents to publish, claim and fulfil.
+ * @param connections Concurrent connections per phase.
+ * @returns One row per kind of request.
+ */
+export async function requestCosts(
+  n = 10_000,
+  connections = 20,
+): Promise<RequestCost[]> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_costs_" });
+  const server = await spawnBusServer(`${dir}/bus.db`);
+  const out: RequestCost[] = [];
+  try {
+    const body = '{"goal":"costs","payload":{"n":1},"visibility":"public"}';
+    const query = "goal=costs&namespace=default";
+    let published = 0;
+    out.push(
+      await phase(server, "publish", connections, async (c) => {
+        if (published++ >= n) return false;
+        return (await c.publish(body)).kind === "ok";
+      }),
+    );
+    const leases: [string, string][] = [];
+    out.push(
+      await phase(server, "claim (hit)", connections, async (c) => {
+        const o = await c.claim(query);
+        if (o.kind !== "ok") return false;
+        leases.push([String(o.body.id), String(o.body.claim_token)]);
+        return true;
+      }),
+    );
+    out.push(
+      await phase(server, "fulfil", connections, async (c) => {
+        const lease = leases.pop();
+        return lease !== undefined &&
+          (await c.fulfil(lease[0], lease[1])).kind === "ok";
+      }),
+    );
+    let empty = 0;
+    out.push(
+      await phase(server, "claim (empty)", connections, async (c) => {
+        return empty++ < n && (await c.claim(query)).kind === "empty";
+      }),
+    );
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  out.push(await honoCost(n, connections));
+  return out;
+}
+
+async function honoCost(n: number, connections: number): Promise<RequestCost> {
+  const server = await spawnServer("bench/ceiling_server.ts", ["hono"]);
+  try {
+    const u0 = await processUsage(server.pid);
+    const t0 = performance.now();
+    let sent = 0;
+    await Promise.all(Array.from({ length: connections }, async () => {
+      const conn = new HttpConnection(server.url);
+      while (sent++ < n) {
+        await conn.request(
+          "POST",
+          "/json",
+          "Content-Type: application/json\r\n",
+          '{"goal":"costs","payload":{"n":1}}',
+        );
+      }
+      conn.close();
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = (await processUsage(server.pid)).cpuSeconds - u0.cpuSeconds;
+    return {
+      op: "hono ceiling",
+      requests: n,
+      requestsPerSec: n / seconds,
+      serverCpuPercent: cpu / seconds * 100,
+      cpuMicros: cpu / n * 1e6,
+    };
+  } finally {
+    await server.stop();
+  }
+}
