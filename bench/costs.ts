@@ -27,6 +27,8 @@ export interface RequestCost {
   serverCpuPercent: number;
   /** Server CPU microseconds per request. */
   cpuMicros: number;
+  /** The load generator's CPU, as a percentage of one core. */
+  generatorCpuPercent: number;
 }
 
 async function phase(
@@ -36,6 +38,7 @@ async function phase(
   step: (conn: BusConnection) => Promise<boolean>,
 ): Promise<RequestCost> {
   const u0 = await processUsage(server.pid);
+  const g0 = await processUsage(Deno.pid);
   const t0 = performance.now();
   let n = 0;
   await Promise.all(Array.from({ length: connections }, async () => {
@@ -45,12 +48,14 @@ async function phase(
   }));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = (await processUsage(server.pid)).cpuSeconds - u0.cpuSeconds;
+  const gen = (await processUsage(Deno.pid)).cpuSeconds - g0.cpuSeconds;
   return {
     op,
     requests: n,
     requestsPerSec: n / seconds,
     serverCpuPercent: cpu / seconds * 100,
     cpuMicros: n > 0 ? cpu / n * 1e6 : 0,
+    generatorCpuPercent: gen / seconds * 100,
   };
 }
 
@@ -113,6 +118,7 @@ async function honoCost(n: number, connections: number): Promise<RequestCost> {
   const server = await spawnServer("bench/ceiling_server.ts", ["hono"]);
   try {
     const u0 = await processUsage(server.pid);
+    const g0 = await processUsage(Deno.pid);
     const t0 = performance.now();
     let sent = 0;
     await Promise.all(Array.from({ length: connections }, async () => {
@@ -129,12 +135,14 @@ async function honoCost(n: number, connections: number): Promise<RequestCost> {
     }));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = (await processUsage(server.pid)).cpuSeconds - u0.cpuSeconds;
+    const gen = (await processUsage(Deno.pid)).cpuSeconds - g0.cpuSeconds;
     return {
       op: "hono ceiling",
       requests: n,
       requestsPerSec: n / seconds,
       serverCpuPercent: cpu / seconds * 100,
       cpuMicros: cpu / n * 1e6,
+      generatorCpuPercent: gen / seconds * 100,
     };
   } finally {
     await server.stop();

@@ -254,12 +254,20 @@ export function costText(costs: RequestCost[]): string {
     c.requestsPerSec.toFixed(0),
     c.serverCpuPercent.toFixed(0),
     c.cpuMicros.toFixed(0),
+    c.generatorCpuPercent.toFixed(0),
   ]);
   const micros = (op: string) => costs.find((c) => c.op === op)?.cpuMicros ?? 0;
   const lifecycle = micros("publish") + micros("claim (hit)") +
     micros("fulfil");
   return [
-    table(["request", "n", "req/s", "server CPU %", "CPU µs/request"], rows),
+    table([
+      "request",
+      "n",
+      "req/s",
+      "server CPU %",
+      "CPU µs/request",
+      "generator CPU %",
+    ], rows),
     `One lifecycle (publish + claim + fulfil): ${
       lifecycle.toFixed(0)
     } µs of server CPU, so at most ${

@@ -15,6 +15,7 @@ Deno.test("costText adds up one lifecycle and the rate one core allows", () => {
     requestsPerSec: 1000,
     serverCpuPercent: 50,
     cpuMicros,
+    generatorCpuPercent: 20,
   });
   const text = costText([
     row("publish", 100),
@@ -23,7 +24,7 @@ Deno.test("costText adds up one lifecycle and the rate one core allows", () => {
     row("claim (empty)", 50),
   ]);
   assert.match(text, /400 µs of server CPU, so at most 2500 intents\/s/);
-  assert.match(text, /claim \(empty\)\s+100\s+1000\s+50\s+50/);
+  assert.match(text, /claim \(empty\)\s+100\s+1000\s+50\s+50\s+20/);
 });
 
 Deno.test("progressBar fills in proportion and never overflows", () => {
