@@ -225,7 +225,9 @@ export interface Storage {
 
   /**
    * Finishes a claimed intent. Accepted with the current token even after the
-   * lease expired, as long as no other claim took over.
+   * lease expired, as long as no other claim took over. Idempotent: a replay
+   * with the token of the claim that fulfilled it returns the stored intent
+   * unchanged.
    * @throws {LeaseLostError} when the token is stale or the intent is not leased to the caller.
    * @throws {NotFoundError} when there is no such intent.
    */

@@ -139,7 +139,7 @@ Deno.test("target worker and capability route; worker headers win over the query
   assert.equal(withGpu.body.id, gpu);
 });
 
-Deno.test("fulfil with the token finishes the intent; the same token again is 404 lease_lost", async () => {
+Deno.test("fulfil with the token finishes the intent; a fail with that token is then 404 lease_lost", async () => {
   await using t = await makeTestApp();
   const id = await publish(t, { goal: "g" });
   const { claim_token } = (await t.call("POST", "/claim?goal=g")).body;
@@ -148,8 +148,9 @@ Deno.test("fulfil with the token finishes the intent; the same token again is 40
   });
   assert.equal(ok.status, 200);
   assert.deepEqual(ok.body, { ok: true, id });
-  const again = await t.call("POST", `/fulfill/${id}`, {
-    body: { claim_token },
+  // A fulfil replay is idempotent (fulfil_replay_test.ts); a fail is not.
+  const again = await t.call("POST", `/fail/${id}`, {
+    body: { claim_token, error: "late" },
   });
   assert.equal(again.status, 404);
   assert.equal(again.body.error.code, "lease_lost");

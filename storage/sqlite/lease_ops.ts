@@ -56,9 +56,16 @@ export function backoffMs(
  *
  * @param q Cached prepare. @param p The lease. @param allowOpen Accept an
  * open intent whose token still matches (fulfil after a reaped lease).
+ * @param allowFulfilled Accept a fulfilled intent whose token matches (a
+ * replayed fulfil whose first answer was lost).
  * @returns The live row.
  */
-function leasedRow(q: Prepare, p: LeaseParams, allowOpen: boolean): Row {
+function leasedRow(
+  q: Prepare,
+  p: LeaseParams,
+  allowOpen: boolean,
+  allowFulfilled = false,
+): Row {
   const row = q(
     `SELECT state, claim_token, claimed_by, lease_expires_at, claim_attempts,
        max_attempts, backoff_base FROM intents WHERE id = ?1`,
@@ -76,7 +83,8 @@ function leasedRow(q: Prepare, p: LeaseParams, allowOpen: boolean): Row {
       );
     }
     if (
-      row.state === "claimed" || (allowOpen && row.state === "open")
+      row.state === "claimed" || (allowOpen && row.state === "open") ||
+      (allowFulfilled && row.state === "fulfilled")
     ) return row;
     throw new LeaseLostError(
       `Intent is not claimed: "${p.id}" is ${row.state}`,
@@ -98,9 +106,14 @@ function killOne(q: Prepare, id: string, now: number, reason: string): Intent {
   return rowToIntent(row!);
 }
 
-/** Fulfils: state `fulfilled`, result stored. */
+/**
+ * Fulfils: state `fulfilled`, result stored. A replay with the token of the
+ * claim that fulfilled it changes nothing and returns the intent, so a client
+ * retrying after a lost answer learns that its work was stored.
+ */
 export function fulfilOne(q: Prepare, p: IntentFulfilParams): Intent {
-  leasedRow(q, p, true);
+  const live = leasedRow(q, p, true, true);
+  if (live.state === "fulfilled") return rowToIntent(q(INTENT_GET).get(p.id)!);
   const row = q(
     `UPDATE intents SET state = 'fulfilled', result = ?2, result_type = ?3,
        completed_at = ?4, updated_at = ?4, lease_expires_at = NULL

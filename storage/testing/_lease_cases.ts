@@ -112,11 +112,48 @@ export function leaseCases(test: Case): void {
     await assert.rejects(s.intentRelease(p), NotFoundError);
   });
 
-  test("fulfil of a fulfilled or dead intent is LeaseLostError", async (s) => {
+  test("a fulfil replayed with the fulfilling claim's token returns the stored intent unchanged", async (s) => {
     const c = await claimOne(s);
-    const p = { id: c.id, token: c.claimToken, caller: "worker", now: T0 };
-    await s.intentFulfil({ ...p, ...done });
-    await assert.rejects(s.intentFulfil({ ...p, ...done }), LeaseLostError);
+    const p = { id: c.id, token: c.claimToken, caller: "worker" };
+    const first = await s.intentFulfil({ ...p, now: T0 + 5, ...done });
+    const again = await s.intentFulfil({
+      ...p,
+      now: T0 + 9_000,
+      result: "a different result",
+      resultType: "text",
+    });
+    assert.deepEqual(again, first);
+    assert.deepEqual(await s.intentGet({ id: c.id }), first);
+    const [r] = await s.intentAckMany({
+      items: [{ kind: "fulfil", ...p, now: T0 + 10_000, ...done }],
+    });
+    assert.ok(r.ok);
+    assert.deepEqual(r.intent, first);
+  });
+
+  test("fulfil of a fulfilled intent with another claim's token is LeaseLostError", async (s) => {
+    const c = await claimOne(s);
+    await s.leaseReap({ now: T0 + 60_000, jitter: 0 });
+    const [c2] = await s.intentClaim(claim({ now: T0 + 70_000 }));
+    assert.equal(c2.id, c.id);
+    const p = { id: c.id, caller: "worker", now: T0 + 71_000, ...done };
+    await s.intentFulfil({ ...p, token: c2.claimToken });
+    await assert.rejects(
+      s.intentFulfil({ ...p, token: c.claimToken }),
+      LeaseLostError,
+    );
+    await assert.rejects(
+      s.intentFulfil({ ...p, token: "a".repeat(32) }),
+      LeaseLostError,
+    );
+    await assert.rejects(
+      s.intentFulfil({ ...p, token: null }),
+      LeaseLostError,
+      "the v1.1 form proves no claim, so it cannot replay",
+    );
+  });
+
+  test("fulfil of a dead intent is LeaseLostError", async (s) => {
     const d = await claimOne(s, { maxAttempts: 1 });
     const q = { id: d.id, token: d.claimToken, caller: "worker", now: T0 };
     await s.intentFail({ ...q, error: "boom", jitter: 0 });
