@@ -1,0 +1,319 @@
+#!/bin/sh
+# Installs Intent Bus on Termux (Android) as termux-services (runit) services
+# that Termux:Boot starts at boot. Safe to run again: an upgrade keeps the
+# database and the keys. See termux/README.md.
+#
+#   sh install.sh [--package FILE|SPEC] [--port N] [--host ADDR] [--db PATH]
+#                 [--driver auto|node:sqlite|better-sqlite3]
+#                 [--worker GOAL --command CMD [--worker-name NAME]]
+#                 [--no-server] [--url URL --api-key KEY]
+set -eu
+
+DEFAULT_PACKAGE="@intentbus/server"
+PREFIX="${PREFIX:-/data/data/com.termux/files/usr}"
+BASE="$HOME/.intentbus"
+APP="$BASE/app"
+ENV_FILE="$BASE/env"
+SV="$PREFIX/var/service"
+BOOT="$HOME/.termux/boot/intentbus"
+
+say() { printf 'intentbus: %s\n' "$*"; }
+die() {
+  printf 'intentbus: error: %s\n' "$*" >&2
+  exit 1
+}
+usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
+need_arg() { [ "$#" -ge 2 ] || die "$1 needs a value"; }
+
+package="" port="" host="" db="" driver="" url="" api_key=""
+worker_goal="" worker_cmd="" worker_name="" no_server=0
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --package) need_arg "$@"; package="$2"; shift 2 ;;
+    --port) need_arg "$@"; port="$2"; shift 2 ;;
+    --host) need_arg "$@"; host="$2"; shift 2 ;;
+    --db) need_arg "$@"; db="$2"; shift 2 ;;
+    --driver) need_arg "$@"; driver="$2"; shift 2 ;;
+    --worker) need_arg "$@"; worker_goal="$2"; shift 2 ;;
+    --command) need_arg "$@"; worker_cmd="$2"; shift 2 ;;
+    --worker-name) need_arg "$@"; worker_name="$2"; shift 2 ;;
+    --url) need_arg "$@"; url="$2"; shift 2 ;;
+    --api-key) need_arg "$@"; api_key="$2"; shift 2 ;;
+    --no-server) no_server=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option \"$1\" (see --help)" ;;
+  esac
+done
+
+case "$port" in
+  "" | *[!0-9]*) [ -z "$port" ] || die "invalid --port: \"$port\"" ;;
+esac
+case "$driver" in
+  "" | auto | node:sqlite | better-sqlite3) ;;
+  *) die "invalid --driver: \"$driver\" (auto, node:sqlite or better-sqlite3)" ;;
+esac
+if [ -n "$worker_goal" ] && [ -z "$worker_cmd" ]; then
+  die "--worker needs --command"
+fi
+if [ -n "$worker_cmd" ] && [ -z "$worker_goal" ]; then
+  die "--command needs --worker"
+fi
+if [ "$no_server" = 1 ] && [ -z "$worker_goal" ]; then
+  die "--no-server only makes sense with --worker"
+fi
+
+# Absolute form of a path whose last components may not exist yet, with the
+# existing part's symlinks resolved (~/storage/shared is a symlink).
+resolve() {
+  case "$1" in /*) p="$1" ;; *) p="$(pwd)/$1" ;; esac
+  tail=""
+  while [ ! -d "$p" ]; do
+    tail="/${p##*/}$tail"
+    p="${p%/*}"
+    [ -n "$p" ] || p="/"
+  done
+  printf '%s%s\n' "$(cd -P "$p" && pwd -P)" "$tail" | sed 's#^//#/#'
+}
+
+# SQLite's WAL needs shared-memory locking, which Android's shared storage
+# (FUSE/sdcardfs) does not provide: the database must stay in Termux's $HOME.
+refuse_shared_storage() {
+  case "$1" in
+    /sdcard | /sdcard/* | /storage | /storage/* | /mnt/sdcard* | /mnt/media_rw* | \
+      /data/media* | "$HOME"/storage | "$HOME"/storage/*)
+      die "refusing database on shared storage: \"$1\" (WAL locking fails there; keep it under \$HOME, e.g. $BASE/data/intentbus.db)"
+      ;;
+  esac
+}
+
+# Single-quoted shell word, safe to write into a sourced file.
+quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+random_key() {
+  node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))'
+}
+
+# Checked before anything is installed, on the path as given and resolved.
+if [ -n "$db" ]; then
+  case "$db" in /*) refuse_shared_storage "$db" ;; esac
+  refuse_shared_storage "$(resolve "$db")"
+fi
+
+# --- packages ---------------------------------------------------------------
+pkg_install() {
+  say "pkg install $*"
+  pkg install -y "$@"
+}
+command -v node >/dev/null 2>&1 || pkg_install nodejs-lts
+command -v npm >/dev/null 2>&1 || pkg_install npm
+if ! command -v sv >/dev/null 2>&1 || ! command -v sv-enable >/dev/null 2>&1 ||
+  ! command -v svlogd >/dev/null 2>&1; then
+  pkg_install termux-services
+fi
+command -v node >/dev/null 2>&1 || die "node is missing after pkg install"
+NODE="$(command -v node)"
+
+# --- settings: options win over the env file, which wins over defaults ------
+first_install=1
+unset BUS_SECRET BUS_ADMIN_SECRET BUS_DB_PATH INTENTBUS_HOST INTENTBUS_PORT \
+  INTENTBUS_DRIVER INTENTBUS_PACKAGE INTENT_BUS_URL INTENT_API_KEY 2>/dev/null || true
+if [ -f "$ENV_FILE" ]; then
+  # shellcheck disable=SC1090 # written by this script
+  . "$ENV_FILE"
+  [ -z "${BUS_SECRET:-}" ] || first_install=0
+fi
+[ -z "$package" ] || INTENTBUS_PACKAGE="$package"
+INTENTBUS_PACKAGE="${INTENTBUS_PACKAGE:-$DEFAULT_PACKAGE}"
+case "$INTENTBUS_PACKAGE" in
+  # A relative tarball path is made absolute: npm runs in $APP.
+  *.tgz | *.tar.gz) INTENTBUS_PACKAGE="$(resolve "$INTENTBUS_PACKAGE")" ;;
+esac
+[ -z "$host" ] || INTENTBUS_HOST="$host"
+[ -z "$port" ] || INTENTBUS_PORT="$port"
+[ -z "$db" ] || BUS_DB_PATH="$db"
+[ -z "$driver" ] || INTENTBUS_DRIVER="$driver"
+INTENTBUS_HOST="${INTENTBUS_HOST:-127.0.0.1}"
+INTENTBUS_PORT="${INTENTBUS_PORT:-8080}"
+BUS_DB_PATH="$(resolve "${BUS_DB_PATH:-$BASE/data/intentbus.db}")"
+refuse_shared_storage "$BUS_DB_PATH"
+INTENTBUS_DRIVER="${INTENTBUS_DRIVER:-auto}"
+if [ "$no_server" = 0 ]; then
+  BUS_SECRET="${BUS_SECRET:-$(random_key)}"
+  BUS_ADMIN_SECRET="${BUS_ADMIN_SECRET:-$(random_key)}"
+  INTENT_API_KEY="${INTENT_API_KEY:-$BUS_SECRET}"
+fi
+[ -z "$url" ] || INTENT_BUS_URL="$url"
+[ -z "$api_key" ] || INTENT_API_KEY="$api_key"
+case "$INTENTBUS_HOST" in
+  0.0.0.0 | ::) local_host=127.0.0.1 ;;
+  *:*) local_host="[$INTENTBUS_HOST]" ;;
+  *) local_host="$INTENTBUS_HOST" ;;
+esac
+INTENT_BUS_URL="${INTENT_BUS_URL:-http://$local_host:$INTENTBUS_PORT}"
+[ -n "${INTENT_API_KEY:-}" ] || die "--no-server needs --api-key (and --url)"
+
+# auto: node:sqlite when this Node has it (22.13+), else build better-sqlite3.
+use_driver="$INTENTBUS_DRIVER"
+if [ "$use_driver" = auto ]; then
+  if "$NODE" -e 'require("node:sqlite")' >/dev/null 2>&1; then
+    use_driver=node:sqlite
+  else
+    use_driver=better-sqlite3
+  fi
+fi
+if [ "$use_driver" = node:sqlite ] &&
+  ! "$NODE" -e 'require("node:sqlite")' >/dev/null 2>&1; then
+  die "this Node ($("$NODE" --version)) has no node:sqlite: use --driver better-sqlite3 or pkg upgrade nodejs-lts"
+fi
+if [ "$use_driver" = better-sqlite3 ]; then
+  missing=""
+  command -v python3 >/dev/null 2>&1 || missing="$missing python"
+  command -v make >/dev/null 2>&1 || missing="$missing make"
+  command -v c++ >/dev/null 2>&1 || missing="$missing clang"
+  # shellcheck disable=SC2086 # word splitting wanted: a list of packages
+  [ -z "$missing" ] || pkg_install $missing
+fi
+
+# --- the app, in its own npm prefix -----------------------------------------
+umask 077
+mkdir -p "$APP" "$(dirname "$BUS_DB_PATH")" "$HOME/.termux/boot"
+chmod 700 "$BASE"
+old="$(umask)"
+umask 022
+# Rewritten every time, so a rerun never accumulates dependencies. npm 11
+# runs a dependency's install script only when allowScripts names it.
+cat >"$APP/package.json" <<'EOF'
+{
+  "name": "intentbus-termux",
+  "private": true,
+  "description": "Intent Bus installed by termux/install.sh",
+  "allowScripts": { "better-sqlite3": true }
+}
+EOF
+omit=""
+[ "$use_driver" != node:sqlite ] || omit="--omit=optional"
+if [ "$use_driver" = better-sqlite3 ] && [ -d "$PREFIX/include/node" ] &&
+  [ -z "${npm_config_nodedir:-}" ]; then
+  # Termux's own Node headers are patched for building on the phone; the
+  # nodejs.org headers node-gyp downloads otherwise need android_ndk_path.
+  npm_config_nodedir="$PREFIX"
+  export npm_config_nodedir
+fi
+say "installing $INTENTBUS_PACKAGE into $APP (driver $use_driver)"
+# shellcheck disable=SC2086 # $omit is one flag or nothing
+(cd "$APP" && npm install --no-audit --no-fund --omit=dev $omit \
+  "$INTENTBUS_PACKAGE")
+BIN="$APP/node_modules/.bin/intentbus"
+[ -e "$BIN" ] || die "the package installed no intentbus command: $BIN"
+umask "$old"
+
+# --- the env file: secrets and settings, mode 600 ---------------------------
+tmp="$ENV_FILE.tmp.$$"
+(
+  umask 077
+  {
+    echo "# Intent Bus settings, written by termux/install.sh (mode 600)."
+    [ -z "${BUS_SECRET:-}" ] || echo "BUS_SECRET=$(quote "$BUS_SECRET")"
+    [ -z "${BUS_ADMIN_SECRET:-}" ] ||
+      echo "BUS_ADMIN_SECRET=$(quote "$BUS_ADMIN_SECRET")"
+    echo "BUS_DB_PATH=$(quote "$BUS_DB_PATH")"
+    echo "INTENTBUS_HOST=$(quote "$INTENTBUS_HOST")"
+    echo "INTENTBUS_PORT=$(quote "$INTENTBUS_PORT")"
+    echo "INTENTBUS_DRIVER=$(quote "$use_driver")"
+    echo "INTENTBUS_PACKAGE=$(quote "$INTENTBUS_PACKAGE")"
+    echo "INTENT_BUS_URL=$(quote "$INTENT_BUS_URL")"
+    echo "INTENT_API_KEY=$(quote "$INTENT_API_KEY")"
+  } >"$tmp"
+)
+chmod 600 "$tmp"
+mv -f "$tmp" "$ENV_FILE"
+
+# --- runit services ---------------------------------------------------------
+# write_service NAME: the run script comes on stdin; log/run is svlogd into
+# $PREFIX/var/log/sv/NAME, as termux-services' own services do.
+write_service() {
+  dir="$SV/$1"
+  mkdir -p "$dir/log"
+  # A new service stays down until sv-enable, so runsvdir cannot start it
+  # half-written.
+  [ -f "$dir/run" ] || : >"$dir/down"
+  cat >"$dir/run.tmp"
+  chmod 755 "$dir/run.tmp"
+  mv -f "$dir/run.tmp" "$dir/run"
+  cat >"$dir/log/run.tmp" <<EOF
+#!$PREFIX/bin/sh
+mkdir -p "$PREFIX/var/log/sv/$1"
+exec svlogd -tt "$PREFIX/var/log/sv/$1"
+EOF
+  chmod 755 "$dir/log/run.tmp"
+  mv -f "$dir/log/run.tmp" "$dir/log/run"
+}
+
+# enable_service NAME: start now and at every start of the service daemon; restart
+# when it was already running, so an upgrade runs the new code.
+enable_service() {
+  if [ -f "$SV/$1/down" ]; then
+    sv-enable "$1"
+  else
+    sv restart "$1" || sv up "$1"
+  fi
+}
+
+run_header="#!$PREFIX/bin/sh
+# Written by termux/install.sh. runit runs this in the foreground.
+exec 2>&1
+set -a
+. $(quote "$ENV_FILE")
+set +a
+PATH=$(quote "$(dirname "$NODE")"):\"\$PATH\"
+# Each open connection (a long-poll is one) holds a descriptor: use them all.
+ulimit -n \"\$(ulimit -Hn)\" 2>/dev/null || true"
+
+services=""
+if [ "$no_server" = 0 ]; then
+  write_service intentbus <<EOF
+$run_header
+exec $(quote "$BIN") serve --host "\$INTENTBUS_HOST" --port "\$INTENTBUS_PORT" \\
+  --db "\$BUS_DB_PATH" --driver "\$INTENTBUS_DRIVER"
+EOF
+  services="intentbus"
+fi
+
+if [ -n "$worker_goal" ]; then
+  # Every worker service is named intentbus-worker-*, so the boot script
+  # and uninstall.sh find them all.
+  worker_name="intentbus-worker-$(printf '%s' "${worker_name:-$worker_goal}" |
+    tr -c 'A-Za-z0-9_.-' '-')"
+  write_service "$worker_name" <<EOF
+$run_header
+exec $(quote "$BIN") work $(quote "$worker_goal") --url "\$INTENT_BUS_URL" \\
+  -- sh -c $(quote "$worker_cmd")
+EOF
+  services="$services $worker_name"
+fi
+
+# --- Termux:Boot: wake lock, then the service daemon -------------------------
+mkdir -p "$HOME/.termux/boot"
+cat >"$BOOT.tmp" <<EOF
+#!$PREFIX/bin/sh
+# Written by termux/install.sh: keeps the CPU awake and starts the services.
+termux-wake-lock
+if [ -f "$PREFIX/etc/profile.d/start-services.sh" ]; then
+  . "$PREFIX/etc/profile.d/start-services.sh"
+else
+  for d in "$SV"/intentbus "$SV"/intentbus-worker-*; do
+    [ ! -d "\$d" ] || sv up "\${d##*/}"
+  done
+fi
+EOF
+chmod 700 "$BOOT.tmp"
+mv -f "$BOOT.tmp" "$BOOT"
+
+for s in $services; do enable_service "$s"; done
+
+say "installed: services$services; database $BUS_DB_PATH; logs in $PREFIX/var/log/sv/"
+say "server URL: $INTENT_BUS_URL (settings in $ENV_FILE)"
+if [ "$first_install" = 1 ] && [ "$no_server" = 0 ]; then
+  say "API key (shown once; also kept in $ENV_FILE): $BUS_SECRET"
+  say "admin token (X-Admin-Token): $BUS_ADMIN_SECRET"
+fi
