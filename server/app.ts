@@ -49,6 +49,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { kvRoutes } from "./routes/kv.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { openApiRoutes } from "./routes/openapi.ts";
 
 /** What {@linkcode createApp} needs. */
 export interface AppDeps {
@@ -180,11 +181,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   healthRoutes(app, s);
   intentRoutes(app, s, auth);
   claimRoutes(app, s, auth);
-  batchRoutes(app, s, auth);
+  if (config.extensions) batchRoutes(app, s, auth);
   kvRoutes(app, s, auth);
   metricsRoutes(app, s);
   adminRoutes(app, s);
-  adminQueueRoutes(app, s);
+  if (config.extensions) adminQueueRoutes(app, s);
+  openApiRoutes(app, s);
 
   // A known path with the wrong method is 405, not 404.
   const paths = new Set(

@@ -43,6 +43,14 @@ export interface ServerConfig {
   bodyBytes: number;
   /** The version string `/health` reports. */
   version: string;
+  /**
+   * Offer the protocol extensions (`BUS_EXTENSIONS`, default true; the
+   * server's `--no-extensions` flag): long-poll, batch claim and lease
+   * length on `/claim`, `/intents`, `/ack`, `/release`, pause, resume and
+   * redrive, and `features` in `/health`. Off, the server answers like the
+   * original 2.1 server.
+   */
+  extensions: boolean;
 }
 
 /** The server's version, reported by `/health` and `/`. */
@@ -63,10 +71,15 @@ export const DEFAULT_CONFIG: ServerConfig = {
   retentionMs: 7 * 24 * 3600 * 1000,
   bodyBytes: LIMITS.bodyBytes,
   version: SERVER_VERSION,
+  extensions: true,
 };
 
 function flag(value: string | undefined): boolean {
   return /^(1|true|yes|on)$/i.test((value ?? "").trim());
+}
+
+function flagOn(value: string | undefined): boolean {
+  return !/^(0|false|no|off)$/i.test((value ?? "").trim());
 }
 
 function count(name: string, value: string | undefined, fallback: number) {
@@ -80,7 +93,7 @@ function count(name: string, value: string | undefined, fallback: number) {
 
 /**
  * Reads the protocol's environment variables, plus `BUS_RATE_LIMIT`,
- * `BUS_OPEN_QUOTA` and `BUS_RETENTION_DAYS`. Does not check that a master key
+ * `BUS_OPEN_QUOTA`, `BUS_RETENTION_DAYS` and `BUS_EXTENSIONS`. Does not check that a master key
  * is set: `main.ts` decides that.
  *
  * @param env The environment, such as `Deno.env.toObject()`.
@@ -110,6 +123,7 @@ export function configFromEnv(
     openQuota: count("BUS_OPEN_QUOTA", env.BUS_OPEN_QUOTA, LIMITS.openQuota),
     retentionMs: count("BUS_RETENTION_DAYS", env.BUS_RETENTION_DAYS, 7) *
       24 * 3600 * 1000,
+    extensions: flagOn(env.BUS_EXTENSIONS),
     ...overrides,
   };
 }

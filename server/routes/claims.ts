@@ -12,6 +12,9 @@
  * `POST /release/:id` (an addition) gives a claimed intent back, open and
  * due at once, without using up an attempt: for workers shutting down.
  *
+ * With extensions off (`config.extensions`), `lease`, `max` and `wait` are
+ * ignored, as the original server ignored them, and `/release` is absent.
+ *
  * Extend, fulfil and fail take the current `claim_token`; without one (the
  * v1.1 form) they are accepted only from the key holding a live lease. A
  * lost lease is 404, which clients read as "stop working on it".
@@ -98,27 +101,31 @@ export function claimRoutes(
   s: Services,
   auth: MiddlewareHandler<AppEnv>,
 ): void {
+  const ext = s.config.extensions;
   app.post("/claim", auth, async (c) => {
     const who = c.get("who");
     const q = c.req.query();
     if (q.goal === undefined) throw new ValidationError("Missing goal");
-    const lease = numberField(q, "lease", {
-      min: LIMITS.leaseMin,
-      max: LIMITS.leaseMax,
-      fallback: LIMITS.leaseDefault,
-      integer: true,
-    });
-    const max = numberField(q, "max", {
-      min: 1,
-      max: LIMITS.batchClaimMax,
-      fallback: 1,
-      integer: true,
-    });
-    const wait = numberField(q, "wait", {
-      min: 0,
-      max: LIMITS.waitMax,
-      fallback: 0,
-    });
+    // Extensions off: the original server ignored these parameters.
+    const lease = ext
+      ? numberField(q, "lease", {
+        min: LIMITS.leaseMin,
+        max: LIMITS.leaseMax,
+        fallback: LIMITS.leaseDefault,
+        integer: true,
+      })
+      : LIMITS.leaseDefault;
+    const max = ext
+      ? numberField(q, "max", {
+        min: 1,
+        max: LIMITS.batchClaimMax,
+        fallback: 1,
+        integer: true,
+      })
+      : 1;
+    const wait = ext
+      ? numberField(q, "wait", { min: 0, max: LIMITS.waitMax, fallback: 0 })
+      : 0;
     const namespace = namespaceValue(q.namespace);
     const goal = goalValue(q.goal);
     const params = {
@@ -149,10 +156,21 @@ export function claimRoutes(
     if (claimed.length === 0) {
       return c.body(null, 204, { "Retry-After": "1" });
     }
-    if (q.max === undefined) return c.json(claimView(claimed[0], lease));
+    if (!ext || q.max === undefined) {
+      return c.json(claimView(claimed[0], lease));
+    }
     return c.json({ intents: claimed.map((i) => claimView(i, lease)) });
   });
 
+  if (ext) releaseRoute(app, s, auth);
+  leaseRoutes(app, s, auth);
+}
+
+function releaseRoute(
+  app: Hono<AppEnv>,
+  s: Services,
+  auth: MiddlewareHandler<AppEnv>,
+): void {
   app.post("/release/:id", auth, async (c) => {
     const id = idParam(c);
     const intent = await s.store.intentRelease({
@@ -164,7 +182,13 @@ export function claimRoutes(
     s.waiters.notify(goalKey(intent.namespace, intent.goal));
     return c.json({ ok: true, id, status: intent.state });
   });
+}
 
+function leaseRoutes(
+  app: Hono<AppEnv>,
+  s: Services,
+  auth: MiddlewareHandler<AppEnv>,
+): void {
   app.post("/extend_claim/:id", auth, async (c) => {
     const id = idParam(c);
     const body = jsonBody(c);

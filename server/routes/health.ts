@@ -1,6 +1,7 @@
 /**
  * `GET /` (a small index) and `GET /health` (liveness, plus the `features`
- * this server adds to the protocol), both open to anyone.
+ * this server adds to the protocol, unless extensions are off), both open to
+ * anyone.
  *
  * @module
  */
@@ -34,11 +35,12 @@ export function healthRoutes(app: Hono<AppEnv>, s: Services): void {
       protocol: "2.1",
       health: "/health",
     }));
+  const features = s.config.extensions ? { features: FEATURES } : {};
   app.get("/health", (c) =>
     c.json({
       ok: true,
       ts: s.clock.now() / 1000,
       version: s.config.version,
-      features: FEATURES,
+      ...features,
     }));
 }
