@@ -30,7 +30,7 @@ export class ManualClock implements Clock {
   #now: number;
 
   /** @param start The starting time, unix milliseconds. */
-  constructor(start = Date.UTC(2026, 0, 1)) {
+  constructor(start: number = Date.UTC(2026, 0, 1)) {
     this.#now = start;
   }
 
