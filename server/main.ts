@@ -5,27 +5,33 @@
  * --port <n>        port, default 8080; 0 picks a free one
  * --host <addr>     interface, default 127.0.0.1
  * --db <path>       database file, default $BUS_DB_PATH or ./intentbus.db
- * --driver <name>   ffi | node:sqlite, default the measured fastest
+ * --driver <name>   ffi | node:sqlite (Deno); better-sqlite3 | node:sqlite
+ *                   (Node); default the measured fastest this runtime has
  * --durability <d>  normal (default) | full
  * --log-level <l>   debug | info (default) | warn | error
  * --dev             run without BUS_SECRET: generate and print a master key
+ * --no-extensions   answer like the original 2.1 server
  * --help            this text
  * ```
  *
- * Refuses to start without `BUS_SECRET` unless `--dev`.
+ * Refuses to start without `BUS_SECRET` unless `--dev`. Runs under Deno
+ * (`Deno.serve`) and Node 20+ (`node:http`): {@linkcode main} takes the
+ * arguments and environment, and picks the listener by runtime.
  *
  * @module
  */
 
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { systemClock } from "../core/clock.ts";
-import { defaultDriver, openSqliteStore } from "../storage/sqlite/mod.ts";
+import { defaultDriver, DRIVERS } from "../storage/sqlite/drivers/mod.ts";
+import { openSqliteStore } from "../storage/sqlite/mod.ts";
 import { createApp } from "./app.ts";
 import { generateApiKey } from "./auth/keys.ts";
 import { configFromEnv } from "./config.ts";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
-import { serveDeno } from "./runtime/deno.ts";
+import type { RunningServer, ServeOptions } from "./runtime/deno.ts";
 
 const HELP = `Intent Bus server
 
@@ -34,10 +40,13 @@ Usage: deno task start [flags]
   --port <n>        port, default 8080; 0 picks a free one
   --host <addr>     interface, default 127.0.0.1
   --db <path>       database file, default $BUS_DB_PATH or ./intentbus.db
-  --driver <name>   ffi | node:sqlite, default ${defaultDriver()}
+  --driver <name>   ${
+  Object.keys(DRIVERS).join(" | ")
+}, default ${defaultDriver()}
   --durability <d>  normal (default) | full
   --log-level <l>   debug | info (default) | warn | error
   --dev             run without BUS_SECRET: generate and print a master key
+  --no-extensions   answer like the original 2.1 server (or BUS_EXTENSIONS=false)
   --help            this text
 
 Environment: BUS_SECRET (required unless --dev), BUS_ADMIN_SECRET,
@@ -51,10 +60,28 @@ function fail(message: string): never {
     level: "error",
     msg: message,
   }));
-  Deno.exit(2);
+  process.exit(2);
 }
 
-async function main(args: string[]): Promise<void> {
+/**
+ * Starts the server from command-line flags and environment variables, and
+ * resolves when it has shut down (SIGINT, SIGTERM).
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ *
+ * await main(["--port", "0", "--dev"], { BUS_DB_PATH: "/tmp/bus.db" });
+ * ```
+ *
+ * @param args Flags, as in the help text (without the program name).
+ * @param env Environment variables, such as `Deno.env.toObject()` or
+ *   `process.env`.
+ */
+export async function main(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<void> {
   let flags;
   try {
     flags = parseArgs({
@@ -67,6 +94,7 @@ async function main(args: string[]): Promise<void> {
         durability: { type: "string", default: "normal" },
         "log-level": { type: "string", default: "info" },
         dev: { type: "boolean", default: false },
+        "no-extensions": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -89,8 +117,10 @@ async function main(args: string[]): Promise<void> {
   if (!LOG_LEVELS.includes(level)) fail(`Invalid --log-level: "${level}"`);
   const log = createLogger({ level });
 
-  const env = Deno.env.toObject();
-  const config = configFromEnv(env);
+  const config = configFromEnv(
+    env,
+    flags["no-extensions"] ? { extensions: false } : {},
+  );
   if (config.masterKey === "") {
     if (!flags.dev) {
       fail(
@@ -136,13 +166,18 @@ async function main(args: string[]): Promise<void> {
     signal: stopping.signal,
   });
   maintenance.start();
-  log.info("database open", { path, store: store.name });
+  log.info("database open", {
+    path,
+    store: store.name,
+    driver: store.db.driver,
+    sqlite: store.db.sqliteVersion,
+  });
   if (config.adminSecret === "" && config.dashboardPassword === "") {
     log.warn(
       "admin routes disabled: set BUS_ADMIN_SECRET or DASHBOARD_PASSWORD",
     );
   }
-  const server = serveDeno(app, {
+  const server = await serve(app, {
     host: flags.host,
     port,
     log,
@@ -156,4 +191,15 @@ async function main(args: string[]): Promise<void> {
   await server.finished;
 }
 
-if (import.meta.main) await main(Deno.args);
+/** The runtime's listener: `Deno.serve` on Deno, `node:http` on Node. */
+async function serve(
+  app: Parameters<typeof import("./runtime/deno.ts").serveDeno>[0],
+  options: ServeOptions,
+): Promise<RunningServer> {
+  if ("Deno" in globalThis && typeof Deno.serve === "function") {
+    return (await import("./runtime/deno.ts")).serveDeno(app, options);
+  }
+  return (await import("./runtime/node.ts")).serveNode(app, options);
+}
+
+if (import.meta.main) await main(Deno.args, Deno.env.toObject());
