@@ -1,0 +1,119 @@
+// Under Node, from the installed packages: start the server with its `bin`
+// (`intentbus serve`) on a free port with a temporary database, publish,
+// claim and fulfil with @intentbus/sdk, then stop it with SIGTERM.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { test } from "node:test";
+
+// Resolved at run time (by Node, through the package's export map), so that
+// `deno check .` in the repository does not look for the installed package.
+const { IntentClient, Worker } = await import(
+  import.meta.resolve("@intentbus/sdk")
+);
+
+const BIN = join(process.cwd(), "node_modules", ".bin", "intentbus");
+
+/** Starts `intentbus serve`; resolves with its URL and log lines. */
+async function startServer(db, extraArgs = []) {
+  const child = spawn(
+    process.execPath,
+    [BIN, "serve", "--port", "0", "--db", db, ...extraArgs],
+    {
+      env: { ...process.env, BUS_SECRET: "e2e-master-key" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const lines = [];
+  const exited = new Promise((r) => child.once("exit", (code) => r(code)));
+  // The listening line goes to stdout, the log to stderr: read both.
+  const url = await new Promise((resolve, reject) => {
+    for (const input of [child.stdout, child.stderr]) {
+      createInterface({ input }).on("line", (line) => {
+        const entry = JSON.parse(line);
+        lines.push(entry);
+        if (entry.msg === "listening") resolve(entry.url);
+      });
+    }
+    exited.then((code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, url, lines, exited };
+}
+
+test("intentbus serve under Node: publish, claim and fulfil with the SDK, then SIGTERM", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
+  const server = await startServer(join(dir, "bus.db"));
+  try {
+    const open = server.lines.find((l) => l.msg === "database open");
+    assert.equal(open.driver, "better-sqlite3");
+    const client = new IntentClient({
+      url: server.url,
+      apiKey: "e2e-master-key",
+    });
+    assert.equal((await client.health()).ok, true);
+    const { id } = await client.publish("resize", { file: "a.png" });
+    const leased = await client.claim("resize");
+    assert.equal(leased.id, id);
+    assert.deepEqual(leased.payload, { file: "a.png" });
+    await client.fulfil(leased.id, leased.claimToken, { width: 320 });
+    const done = await client.result(id);
+    assert.equal(done.status, "fulfilled");
+    assert.deepEqual(done.result, { width: 320 });
+    assert.equal(await client.claim("resize"), null);
+  } finally {
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    assert.ok(server.lines.some((l) => l.msg === "database closed"));
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("an SDK Worker under Node drains a batch from the Node server", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
+  const server = await startServer(join(dir, "bus.db"));
+  try {
+    const client = new IntentClient({
+      url: server.url,
+      apiKey: "e2e-master-key",
+    });
+    const ids = [];
+    for (let n = 0; n < 20; n++) {
+      ids.push((await client.publish("square", { n })).id);
+    }
+    const seen = new Set();
+    const worker = new Worker(client, {
+      goal: "square",
+      concurrency: 4,
+      signals: false,
+      waitSeconds: 1,
+      handler: (intent) => {
+        seen.add(intent.id);
+        return { square: intent.payload.n ** 2 };
+      },
+    });
+    const running = worker.start();
+    const deadline = Date.now() + 20_000;
+    let statuses = [];
+    while (Date.now() < deadline) {
+      statuses = await Promise.all(ids.map((id) => client.result(id)));
+      if (statuses.every((s) => s.status === "fulfilled")) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await worker.stop();
+    await running;
+    assert.deepEqual(statuses.map((s) => s.status), ids.map(() => "fulfilled"));
+    assert.deepEqual(
+      statuses.map((s) => s.result.square),
+      ids.map((_, n) => n * n),
+    );
+    assert.equal(seen.size, 20);
+  } finally {
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    rmSync(dir, { recursive: true });
+  }
+});
