@@ -2,7 +2,7 @@
  * The SDK against the real server, started as a child process per test.
  */
 import assert from "node:assert/strict";
-import { AuthError, LeaseLostError } from "../core/errors.ts";
+import { AuthError, IntentBusError, LeaseLostError } from "../core/errors.ts";
 import { IntentClient } from "./client.ts";
 import { startBusServer } from "./testing/bus_server.ts";
 import { Worker } from "./worker.ts";
@@ -195,24 +195,66 @@ Deno.test("signed requests are accepted and a tampered body is refused", async (
   );
 });
 
-Deno.test("a worker falls back to plain polling when /health lists no features", async () => {
-  await using bus = await startBusServer();
-  const seen: URL[] = [];
-  // The server is real; only its feature list is hidden from the client.
-  const hideFeatures: typeof fetch = async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    seen.push(url);
-    const res = await fetch(input, init);
-    if (url.pathname !== "/health") return res;
-    const { features: _, ...rest } = await res.json();
-    return Response.json(rest);
+/** A fetch that records every URL it sends; answers pass through unchanged. */
+function recording(seen: URL[]): typeof fetch {
+  return (input, init) => {
+    seen.push(new URL(input instanceof Request ? input.url : String(input)));
+    return fetch(input, init);
   };
+}
+
+Deno.test("against a server with extensions off the client publishes, claims and acks one by one", async () => {
+  await using bus = await startBusServer({ args: ["--no-extensions"] });
+  const seen: URL[] = [];
   const c = new IntentClient({
     url: bus.url,
     apiKey: bus.masterKey,
-    fetch: hideFeatures,
+    fetch: recording(seen),
   });
+  assert.equal((await c.health()).features, undefined);
   assert.deepEqual([...await c.features()], []);
+  const published = await c.publishMany(
+    Array.from({ length: 3 }, (_, i) => ({ goal: "e2e.off", payload: i })),
+  );
+  assert.ok(published.every((r) => r.ok));
+  await assert.rejects(
+    c.publishMany([{ goal: "e2e.off", payload: 9 }], { atomic: true }),
+    (e) => e instanceof IntentBusError && e.code === "unsupported",
+  );
+  const first = await c.claimMany("e2e.off", 10, { lease: 20, wait: 5 });
+  assert.equal(first.length, 1, "no batch claim: one at a time");
+  assert.equal(first[0].leaseSeconds, 60, "the server ignores lease");
+  const second = await c.claimMany("e2e.off", 10);
+  const acks = await c.ack([
+    { id: first[0].id, claimToken: first[0].claimToken, status: "fulfilled" },
+    {
+      id: second[0].id,
+      claimToken: second[0].claimToken,
+      status: "failed",
+      error: "nope",
+    },
+  ]);
+  assert.deepEqual(acks.map((a) => a.ok), [true, true]);
+  assert.equal((await c.status(first[0].id)).status, "fulfilled");
+  assert.equal((await c.status(second[0].id)).last_error, "nope");
+  const paths = seen.map((u) => u.pathname);
+  assert.equal(paths.filter((p) => p === "/intent").length, 3);
+  assert.ok(paths.includes(`/fulfill/${first[0].id}`));
+  assert.ok(paths.includes(`/fail/${second[0].id}`));
+  assert.ok(!paths.includes("/intents") && !paths.includes("/ack"));
+  for (const u of seen.filter((u) => u.pathname === "/claim")) {
+    assert.equal(u.searchParams.get("max"), null, "no batch asked");
+  }
+});
+
+Deno.test("against a server with extensions off a worker polls with backoff and acks one by one", async () => {
+  await using bus = await startBusServer({ env: { BUS_EXTENSIONS: "false" } });
+  const seen: URL[] = [];
+  const c = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    fetch: recording(seen),
+  });
   const results = await c.publishMany(
     Array.from({ length: 12 }, (_, i) => ({ goal: "e2e.plain", payload: i })),
   );
@@ -222,17 +264,31 @@ Deno.test("a worker falls back to plain polling when /health lists no features",
     concurrency: 3,
     signals: false,
     idleMinMs: 5,
+    idleMaxMs: 50,
     onError: quiet,
     handler: (i) => i.payload,
   });
   worker.start();
   await until(() => worker.stats.fulfilled === 12, "12 fulfilled");
+  // Idle now: the worker keeps polling plainly (no long-poll to wait in).
+  const claimsBefore = seen.filter((u) => u.pathname === "/claim").length;
+  await until(
+    () =>
+      seen.filter((u) => u.pathname === "/claim").length >= claimsBefore + 3,
+    "idle polls",
+  );
   await worker.stop();
-  const paths = new Set(seen.map((u) => u.pathname));
-  assert.ok(!paths.has("/intents") && !paths.has("/ack"), "no batch routes");
+  assert.equal(worker.stats.failed, 0);
+  const paths = seen.map((u) => u.pathname);
+  assert.equal(paths.filter((p) => p.startsWith("/fulfill/")).length, 12);
+  assert.ok(!paths.includes("/intents") && !paths.includes("/ack"));
   for (const u of seen.filter((u) => u.pathname === "/claim")) {
-    assert.equal(u.searchParams.get("wait"), null);
-    assert.equal(u.searchParams.get("max"), null);
+    assert.equal(u.searchParams.get("wait"), null, "no long-poll");
+    assert.equal(u.searchParams.get("max"), null, "no batch claim");
+  }
+  for (const r of results) {
+    assert.ok(r.ok);
+    assert.equal((await c.result(r.id)).status, "fulfilled");
   }
 });
 

@@ -1,0 +1,133 @@
+// publish, status, keys, dead and --help against a real server process.
+import assert from "node:assert/strict";
+import { IntentClient } from "../../sdk/client.ts";
+import { startBusServer } from "../../sdk/testing/bus_server.ts";
+import { runCli } from "./_testing.ts";
+
+Deno.test("publish prints the id and status prints the intent; exit codes 0, 2, 3 and 4", async () => {
+  await using bus = await startBusServer();
+  const env = { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey };
+  const pub = await runCli([
+    "publish",
+    "cli.pub",
+    '{"w":640}',
+    "--priority",
+    "500",
+    "--max-attempts",
+    "2",
+    "--idempotency-key",
+    "k1",
+  ], env);
+  assert.equal(pub.code, 0, pub.stderr);
+  const id = pub.stdout.trim();
+  assert.match(id, /^[0-9a-f]{32}$/);
+  const replay = await runCli(
+    ["publish", "cli.pub", '{"w":640}', "--priority", "500"].concat(
+      ["--max-attempts", "2", "--idempotency-key", "k1"],
+    ),
+    env,
+  );
+  assert.equal(replay.stdout.trim(), id, "same key, same intent");
+
+  const status = await runCli(["status", id], env);
+  assert.equal(status.code, 0, status.stderr);
+  const shown = JSON.parse(status.stdout);
+  assert.equal(shown.status, "open");
+  assert.equal(shown.priority, 500);
+  assert.equal(shown.max_attempts, 2);
+
+  const missing = await runCli(["status", "f".repeat(32)], env);
+  assert.equal(missing.code, 3);
+  assert.match(missing.stderr, /not_found/);
+  const refused = await runCli(["status", id, "--key", "wrong"], env);
+  assert.equal(refused.code, 4);
+  for (
+    const args of [
+      ["publish", "cli.pub", "{not json"],
+      ["publish", "cli.pub"],
+      ["publish", "cli.pub", "1", "--priority", "5000"],
+      ["publish", "cli.pub", "1", "--bogus"],
+      ["status"],
+      ["nonsense"],
+      [],
+    ]
+  ) {
+    const r = await runCli(args, env);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+  }
+  const noUrl = await runCli(["status", id], { INTENT_API_KEY: "k" });
+  assert.equal(noUrl.code, 2);
+  assert.match(noUrl.stderr, /INTENT_BUS_URL/);
+  const down = await runCli(["status", id], {
+    INTENT_BUS_URL: "http://127.0.0.1:1",
+    INTENT_API_KEY: "k",
+  });
+  assert.equal(down.code, 1, "an unreachable server is a failure");
+});
+
+Deno.test("keys create prints a working key and keys revoke refuses it from then on", async () => {
+  await using bus = await startBusServer();
+  const admin = { INTENT_BUS_URL: bus.url, BUS_ADMIN_SECRET: bus.adminToken };
+  const created = await runCli(["keys", "create", "billing"], admin);
+  assert.equal(created.code, 0, created.stderr);
+  const key = created.stdout.trim();
+  const env = { INTENT_BUS_URL: bus.url, INTENT_API_KEY: key };
+  assert.equal((await runCli(["publish", "cli.keys", "1"], env)).code, 0);
+  const revoked = await runCli(
+    ["keys", "revoke", key, "--admin-token", bus.adminToken],
+    { INTENT_BUS_URL: bus.url },
+  );
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.equal((await runCli(["publish", "cli.keys", "1"], env)).code, 4);
+  assert.equal((await runCli(["keys", "revoke", key], admin)).code, 3);
+  const noToken = await runCli(["keys", "create", "x"], {
+    INTENT_BUS_URL: bus.url,
+  });
+  assert.equal(noToken.code, 2);
+  const badToken = await runCli(["keys", "create", "x"], {
+    INTENT_BUS_URL: bus.url,
+    INTENT_ADMIN_TOKEN: "wrong",
+  });
+  assert.equal(badToken.code, 4);
+});
+
+Deno.test("dead list shows a dead intent and dead redrive brings it back", async () => {
+  await using bus = await startBusServer();
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.dead", 1, { maxAttempts: 1 });
+  const job = await client.claim("cli.dead");
+  await client.fail(id, job!.claimToken, "broken");
+  const env = { INTENT_BUS_URL: bus.url, BUS_ADMIN_SECRET: bus.adminToken };
+  const list = await runCli(["dead", "list", "--goal", "cli.dead"], env);
+  assert.equal(list.code, 0, list.stderr);
+  const dead = JSON.parse(list.stdout);
+  assert.deepEqual(dead.map((d: { id: string }) => d.id), [id]);
+  assert.equal(dead[0].last_error, "broken");
+  const none = await runCli(["dead", "list", "--goal", "other"], env);
+  assert.deepEqual(JSON.parse(none.stdout), []);
+  const redrive = await runCli(["dead", "redrive", "--id", id], env);
+  assert.equal(redrive.code, 0, redrive.stderr);
+  assert.deepEqual(JSON.parse(redrive.stdout).ids, [id]);
+  assert.equal((await client.status(id)).status, "open");
+  assert.equal((await runCli(["dead", "purge"], env)).code, 2);
+});
+
+Deno.test("every command has --help, and the help lists the exit codes", async () => {
+  const commands = ["publish", "work", "status", "dead", "keys"];
+  const runs = await Promise.all([
+    runCli(["--help"]),
+    ...commands.map((c) => runCli([c, "--help"])),
+    runCli(["serve", "--help"]),
+  ]);
+  const version = await runCli(["--", "--version"]);
+  assert.equal(version.code, 0, "a leading -- (deno task cli --) is dropped");
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  for (const r of runs.slice(0, -1)) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Exit codes: 0 ok, 1 failure.*2 usage error/s);
+  }
+  const serve = runs.at(-1)!;
+  assert.equal(serve.code, 0, serve.stderr);
+  assert.match(serve.stdout, /--port/);
+  assert.match(serve.stdout, /--no-extensions/);
+});

@@ -1,0 +1,21 @@
+/**
+ * `intentbus serve [flags]`: the server, with the flags of `server/main.ts`
+ * (`intentbus serve --help` lists them).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { main } from "../main.ts";
+import { EXIT } from "./_common.ts";
+
+/**
+ * Runs the server until SIGINT or SIGTERM.
+ *
+ * @param args The arguments after `serve`, passed through.
+ * @returns The exit code once the server has shut down.
+ */
+export async function serveCommand(args: string[]): Promise<number> {
+  await main(args, process.env);
+  return EXIT.ok;
+}

@@ -1,0 +1,145 @@
+// `intentbus work` running real shell commands against a real server.
+import assert from "node:assert/strict";
+import { IntentClient } from "../../sdk/client.ts";
+import { startBusServer } from "../../sdk/testing/bus_server.ts";
+import { spawnCli, until } from "./_testing.ts";
+
+async function stopped(child: Deno.ChildProcess) {
+  child.kill("SIGTERM");
+  const out = await child.output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+for (const extensions of [true, false]) {
+  const mode = extensions ? "" : " (extensions off)";
+
+  Deno.test(`work pipes each payload to sh -c 'cat; echo done' and stores stdout as the result${mode}`, async () => {
+    await using bus = await startBusServer({
+      env: extensions ? {} : { BUS_EXTENSIONS: "false" },
+    });
+    const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      ids.push((await client.publish("cli.echo", { n })).id);
+    }
+    const json = (await client.publish("cli.json", { n: 9 })).id;
+    const env = { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey };
+    const echo = spawnCli(
+      [
+        "work",
+        "cli.echo",
+        "--concurrency",
+        "2",
+        "--",
+        "sh",
+        "-c",
+        "cat; echo done",
+      ],
+      env,
+    );
+    // Stdout that parses as JSON is a JSON result; the env carries the intent.
+    const script = 'printf \'{"id":"%s","goal":"%s","payload":%s}\' ' +
+      '"$INTENT_ID" "$INTENT_GOAL" "$INTENT_PAYLOAD"';
+    const structured = spawnCli(
+      ["work", "cli.json", "--", "sh", "-c", script],
+      env,
+    );
+    await until(async () => {
+      const all = await Promise.all(
+        [...ids, json].map((id) => client.result(id)),
+      );
+      return all.every((r) => r.status === "fulfilled");
+    }, "all fulfilled");
+    for (const [n, id] of ids.entries()) {
+      const r = await client.result(id);
+      assert.equal(r.result, `{"n":${n}}done`);
+      assert.equal(r.result_type, "text");
+    }
+    const r = await client.result(json);
+    assert.deepEqual(r.result, {
+      id: json,
+      goal: "cli.json",
+      payload: { n: 9 },
+    });
+    assert.equal(r.result_type, "json");
+    for (const child of [echo, structured]) {
+      const end = await stopped(child);
+      assert.equal(end.code, 0, end.stderr);
+      assert.match(end.stderr, /stopped: \d fulfilled, 0 failed/);
+    }
+  });
+}
+
+Deno.test("a failing command fails its intent with the end of its stderr", async () => {
+  await using bus = await startBusServer();
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.fail", 1, { maxAttempts: 1 });
+  const loud = (await client.publish("cli.fail", 2, { maxAttempts: 1 })).id;
+  const quiet = (await client.publish("cli.fail", 3, { maxAttempts: 1 })).id;
+  const script =
+    'read p; if [ "$p" = 1 ]; then echo "disk full" >&2; exit 3; fi; ' +
+    'if [ "$p" = 2 ]; then head -c 2000 /dev/zero | tr "\\0" x >&2; echo END >&2; exit 1; fi; ' +
+    "kill -9 $$";
+  const worker = spawnCli(["work", "cli.fail", "--", "sh", "-c", script], {
+    INTENT_BUS_URL: bus.url,
+    INTENT_API_KEY: bus.masterKey,
+  });
+  await until(async () => {
+    const all = await Promise.all(
+      [id, loud, quiet].map((i) => client.status(i)),
+    );
+    return all.every((s) => s.status === "dead");
+  }, "all dead");
+  assert.equal((await client.status(id)).last_error, "disk full");
+  const long = (await client.status(loud)).last_error as string;
+  assert.equal(long.length, 500);
+  assert.ok(
+    long.endsWith("xxxEND"),
+    `the end of stderr is kept: ${long.slice(-20)}`,
+  );
+  assert.equal((await client.status(quiet)).last_error, "Exited with SIGKILL");
+  assert.equal((await stopped(worker)).code, 0);
+});
+
+Deno.test("a command running past --timeout is killed and its intent failed", async () => {
+  await using bus = await startBusServer();
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.slow", 1, { maxAttempts: 1 });
+  const marker = await Deno.makeTempFile();
+  // The shell starts a child sleep: the kill must reach the whole group,
+  // or the sleep would keep the output pipes open for 30 s.
+  const worker = spawnCli([
+    "work",
+    "cli.slow",
+    "--timeout",
+    "0.5",
+    "--",
+    "sh",
+    "-c",
+    `sleep 30; echo late > ${marker}`,
+  ], { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey });
+  await until(async () => (await client.status(id)).status === "dead", "dead");
+  assert.equal((await client.status(id)).last_error, "Timed out after 0.5 s");
+  assert.equal((await stopped(worker)).code, 0);
+  assert.equal(
+    await Deno.readTextFile(marker),
+    "",
+    "the command never finished",
+  );
+  await Deno.remove(marker);
+});
+
+Deno.test("work exits 4 when its key is refused and 2 without a command", async () => {
+  await using bus = await startBusServer();
+  const refused = await spawnCli(["work", "g", "--", "true"], {
+    INTENT_BUS_URL: bus.url,
+    INTENT_API_KEY: "not-a-key",
+  }).output();
+  assert.equal(refused.code, 4);
+  const env = { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey };
+  for (
+    const args of [["work", "g"], ["work", "g", "--"], ["work", "--", "true"]]
+  ) {
+    assert.equal((await spawnCli(args, env).output()).code, 2, args.join(" "));
+  }
+});
