@@ -65,16 +65,19 @@ export async function loadAverage(): Promise<number> {
  */
 export async function machineInfo(): Promise<MachineInfo> {
   const cpu = /model name\s*:\s*(.*)/.exec(await readOr("/proc/cpuinfo"));
-  let commit = "";
-  try {
-    const out = await new Deno.Command("git", {
-      args: ["describe", "--always", "--dirty"],
-      cwd: new URL("../", import.meta.url),
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    commit = new TextDecoder().decode(out.stdout).trim();
-  } catch { /* no git */ }
+  // A snapshot without .git (see RESULTS.md) names its commit in BENCH_COMMIT.
+  let commit = Deno.env.get("BENCH_COMMIT") ?? "";
+  if (!commit) {
+    try {
+      const out = await new Deno.Command("git", {
+        args: ["describe", "--always", "--dirty"],
+        cwd: new URL("../", import.meta.url),
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      commit = new TextDecoder().decode(out.stdout).trim();
+    } catch { /* no git */ }
+  }
   return {
     cores: navigator.hardwareConcurrency,
     cpu: cpu?.[1] ?? "unknown",
