@@ -6,7 +6,6 @@
  */
 
 import process from "node:process";
-import { main } from "../main.ts";
 import { EXIT } from "./_common.ts";
 
 /**
@@ -16,6 +15,9 @@ import { EXIT } from "./_common.ts";
  * @returns The exit code once the server has shut down.
  */
 export async function serveCommand(args: string[]): Promise<number> {
+  // Loaded on demand: the client commands never load the server, its
+  // storage drivers or Hono.
+  const { main } = await import("../main.ts");
   await main(args, process.env);
   return EXIT.ok;
 }
