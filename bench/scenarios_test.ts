@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { prefillDirect } from "./scenarios.ts";
+import { explainClaim } from "./claim_plan.ts";
+import { openSqliteStore } from "../storage/sqlite/mod.ts";
+
+Deno.test("prefillDirect leaves exactly n open, claimable intents of the goal", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/bus.db`;
+    await prefillDirect(path, "backlog", 5000);
+    const db = new DatabaseSync(path);
+    const row = db.prepare(
+      "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM intents WHERE goal = 'backlog' AND state = 'open'",
+    ).get()!;
+    db.close();
+    assert.equal(Number(row.n), 5000);
+    assert.equal(Number(row.ids), 5000);
+    const store = await openSqliteStore({ path });
+    try {
+      const claimed = await store.intentClaim({
+        namespace: "default",
+        goal: "backlog",
+        caller: "someone",
+        master: false,
+        publisher: null,
+        workerId: null,
+        capabilities: [],
+        leaseMs: 60_000,
+        max: 3,
+        now: Date.now(),
+      });
+      assert.equal(claimed.length, 3);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("explainClaim reports the store's claim and the form forced onto intents_claim", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/bus.db`;
+    await prefillDirect(path, "bench.claim", 2000);
+    const [store, forced] = explainClaim(path, "bench.claim");
+    assert.equal(store.form, "store");
+    assert.ok(store.plan.length > 0);
+    assert.match(forced.plan.join("\n"), /USING INDEX intents_claim/);
+    assert.ok(forced.msPerClaim > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
