@@ -21,7 +21,9 @@ import {
 export interface RequestCost {
   /** `publish`, `claim (hit)`, `fulfil`, `claim (empty)` or `hono ceiling`. */
   op: string;
+  /** Requests of this kind that were sent. */
   requests: number;
+  /** Their rate over the phase. */
   requestsPerSec: number;
   /** Server CPU used, as a percentage of one core. */
   serverCpuPercent: number;
