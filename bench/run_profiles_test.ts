@@ -136,3 +136,50 @@ Deno.test("a server that never answers ends the run at its timeout", async () =>
     await accepting.catch(() => {});
   }
 });
+
+Deno.test("a server that delivers an intent twice is caught as a duplicate", async () => {
+  // A deliberately wrong server: it hands its one intent to two claimers,
+  // holding the first fulfil until the second claim, and accepts both fulfils.
+  const id = "a".repeat(32);
+  let published = false;
+  let claims = 0;
+  let secondClaim!: () => void;
+  const claimedTwice = new Promise<void>((r) => secondClaim = r);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      const path = new URL(req.url).pathname;
+      await req.body?.cancel();
+      if (path === "/intent") {
+        published = true;
+        return Response.json({ id, status: "published" }, { status: 201 });
+      }
+      if (path === "/claim") {
+        if (!published || claims >= 2) {
+          return new Response(null, { status: 204 });
+        }
+        if (++claims === 2) secondClaim();
+        return Response.json({ id, claim_token: `t${claims}` });
+      }
+      await claimedTwice;
+      return Response.json({ ok: true, id });
+    },
+  );
+  try {
+    const r = await runProfile({
+      profile: "low",
+      intents: 1,
+      workers: 2,
+      target: { url: `http://127.0.0.1:${server.addr.port}`, key: "k" },
+      timeoutMs: 5000,
+    });
+    assert.equal(r.published, 1);
+    assert.equal(r.duplicateDeliveries, 1);
+    assert.equal(r.duplicateFulfils, 1);
+    assert.equal(r.fulfilled, 1);
+    assert.equal(r.lost, 0);
+    assert.equal(r.timedOut, false);
+  } finally {
+    await server.shutdown();
+  }
+});
