@@ -87,6 +87,8 @@ export class BusConnection {
     }
     if (res.status === 204) return { kind: "empty", status: 204 };
     if (res.status >= 200 && res.status < 300) {
+      // A fulfil's answer carries nothing the load loop reads.
+      if (op === "fulfil") return { kind: "ok", status: res.status, body: {} };
       try {
         return { kind: "ok", status: res.status, body: JSON.parse(res.body) };
       } catch {

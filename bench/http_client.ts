@@ -44,7 +44,10 @@ const decoder = new TextDecoder();
  * @returns The trimmed value, or null when absent.
  */
 export function headerValue(head: string, name: string): string | null {
-  const lower = head.toLowerCase();
+  return valueIn(head, head.toLowerCase(), name);
+}
+
+function valueIn(head: string, lower: string, name: string): string | null {
   const at = lower.indexOf(`\r\n${name.toLowerCase()}:`);
   if (at < 0) return null;
   const start = at + name.length + 3;
@@ -166,16 +169,17 @@ export class HttpConnection {
     const lineEnd = buf.indexOf(13);
     const head = decoder.decode(buf.subarray(lineEnd, headEnd));
     const bodyStart = headEnd + 4;
-    const closeAfter = /\r\nconnection:\s*close/i.test(head);
+    const lower = head.toLowerCase();
+    const closeAfter = /\r\nconnection:\s*close/.test(lower);
     let body = "";
     if (!noBody && status !== 204 && status !== 304 && status >= 200) {
-      const length = headerValue(head, "content-length");
+      const length = valueIn(head, lower, "content-length");
       if (length !== null) {
         const total = bodyStart + Number(length);
         while (end < total) end = await this.#fill(conn, end);
         body = decoder.decode(this.#read.subarray(bodyStart, total));
       } else if (
-        /chunked/i.test(headerValue(head, "transfer-encoding") ?? "")
+        /chunked/.test(valueIn(head, lower, "transfer-encoding") ?? "")
       ) {
         let parsed = parseChunked(this.#read, bodyStart, end);
         while (parsed === null) {
