@@ -210,13 +210,13 @@ async function buildOne(
   if (Object.keys(spec.optionalDependencies).length > 0) {
     pkg.optionalDependencies = spec.optionalDependencies;
   }
-  if (Object.keys(spec.bin).length > 0) {
+  if (spec.bin.length > 0) {
     pkg.bin = {};
     await Deno.mkdir(join(unpacked, "package", "bin"));
-    for (const [name, target] of Object.entries(spec.bin)) {
+    for (const name of spec.bin) {
       await Deno.writeTextFile(
         join(unpacked, "package", "bin", `${name}.js`),
-        binScript(target.module, target.exportName),
+        binScript(jsrExports),
         { mode: 0o755 },
       );
       pkg.bin[name] = `./bin/${name}.js`;
@@ -228,21 +228,31 @@ async function buildOne(
 }
 
 /**
- * The executable: imports the module's export and calls it with the
- * arguments and environment. `server/main.ts` takes server flags only, so a
- * leading `serve` (the CLI's subcommand) is dropped until the CLI lands.
+ * The executable. With the CLI in the export map (`./cli`), it runs
+ * `cli(argv)` and exits with its code, as server/cli/bin.ts does; before
+ * the CLI existed it ran `server/main.ts`'s `main` with server flags (a
+ * leading `serve` dropped).
  */
-function binScript(module: string, exportName: string): string {
-  const js = module.replace(/\.ts$/, ".js").replace(/^\.\//, "../");
-  const strip = module === "./server/main.ts"
-    ? 'if (args[0] === "serve") args.shift();\n'
-    : "";
+function binScript(exportsMap: Record<string, string>): string {
+  if (exportsMap["./cli"]) {
+    const js = exportsMap["./cli"].replace(/\.ts$/, ".js").replace(
+      /^\.\//,
+      "../",
+    );
+    return `#!/usr/bin/env node
+import process from "node:process";
+import { cli } from "${js}";
+
+process.exitCode = await cli(process.argv.slice(2));
+`;
+  }
   return `#!/usr/bin/env node
 import process from "node:process";
-import { ${exportName} } from "${js}";
+import { main } from "../server/main.js";
 
 const args = process.argv.slice(2);
-${strip}await ${exportName}(args, process.env);
+if (args[0] === "serve") args.shift();
+await main(args, process.env);
 `;
 }
 

@@ -29,8 +29,8 @@ export interface PackageSpec {
   dependencies: Record<string, string>;
   /** npm optional dependencies: name → range. */
   optionalDependencies: Record<string, string>;
-  /** Executables: name → module (as in the JSR map) to run with argv. */
-  bin: Record<string, { module: string; exportName: string }>;
+  /** Executables: each runs the CLI (`./cli` of the export map). */
+  bin: string[];
   /** Extra files copied verbatim (repo path → package path). */
   files: Record<string, string>;
 }
@@ -57,7 +57,7 @@ export const PACKAGES: PackageSpec[] = [
     imports: [],
     dependencies: {},
     optionalDependencies: {},
-    bin: {},
+    bin: [],
     files: { "sdk/README.md": "README.md" },
   },
   {
@@ -69,9 +69,7 @@ export const PACKAGES: PackageSpec[] = [
     imports: ["hono", "hono/"],
     dependencies: { hono: "root" },
     optionalDependencies: { "better-sqlite3": "^12.4.1" },
-    bin: {
-      intentbus: { module: "./server/main.ts", exportName: "main" },
-    },
+    bin: ["intentbus"],
     files: {},
   },
 ];

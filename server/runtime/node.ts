@@ -6,10 +6,9 @@
  *
  * It is a thin adapter rather than `@hono/node-server`: the body is read
  * from the Node request into one buffer before the web `Request` is built
- * (at most `maxBodyBytes`; the app enforces its own, smaller limit), which
- * avoids bridging a Node stream into a web stream; bytes and string bodies of
- * the response are written straight to the socket. Measured against
- * `@hono/node-server` in npm-build/README.md.
+ * (at most `maxBodyBytes`, past which it answers 413 itself; the app
+ * enforces its own, smaller limit), which avoids bridging a Node stream into
+ * a web stream. Measured against `@hono/node-server` in npm-build/README.md.
  *
  * @example
  * ```ts ignore
@@ -30,32 +29,53 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
+import { Buffer } from "node:buffer";
+import {
+  installLightResponse,
+  LightRequest,
+  LightResponse,
+} from "./_node_web.ts";
 import type { FetchApp, RunningServer, ServeOptions } from "./deno.ts";
 
 /** Options of {@linkcode serveNode}: those of the Deno listener, and more. */
 export interface NodeServeOptions extends ServeOptions {
-  /** Largest body buffered before the app sees it; default 16 MiB. */
+  /**
+   * Largest body buffered before the app sees it (413 past it); default
+   * 16 MiB, well above the app's own limit.
+   */
   maxBodyBytes?: number;
 }
 
 const INTERNAL =
   '{"error":{"code":"internal_error","message":"An internal error occurred"}}';
+const TOO_LARGE = Symbol("too large");
 
+/** The app's own 413 body, for bodies past the listener's cap. */
+function tooLarge(cap: number): string {
+  return JSON.stringify({
+    error: {
+      code: "payload_too_large",
+      message: `Request body is too large: the limit is ${cap} bytes`,
+    },
+  });
+}
+
+/** Resolves with the body, or with `TOO_LARGE` past `cap` bytes. */
 function readBody(
   req: IncomingMessage,
   cap: number,
-): Promise<Uint8Array | null> {
+): Promise<Uint8Array | null | typeof TOO_LARGE> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > cap) return Promise.resolve(TOO_LARGE);
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let total = 0;
     const onData = (chunk: Uint8Array) => {
       total += chunk.length;
       chunks.push(chunk);
-      // Past the cap, hand the app cap + 1 bytes: it answers 413 itself.
       if (total > cap) {
         req.off("data", onData);
-        req.pause();
-        resolve(concat(chunks, total).subarray(0, cap + 1));
+        resolve(TOO_LARGE);
       }
     };
     req.on("data", onData);
@@ -77,24 +97,6 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-function toRequest(
-  req: IncomingMessage,
-  body: Uint8Array | null,
-  origin: string,
-): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  const method = req.method ?? "GET";
-  return new Request(origin + (req.url ?? "/"), {
-    method,
-    headers,
-    body: method === "GET" || method === "HEAD"
-      ? null
-      : body as Uint8Array<ArrayBuffer> | null,
-  });
-}
-
 async function writeResponse(res: ServerResponse, r: Response): Promise<void> {
   const head: Record<string, string | string[]> = {};
   r.headers.forEach((value, key) => {
@@ -102,13 +104,16 @@ async function writeResponse(res: ServerResponse, r: Response): Promise<void> {
   });
   const cookies = r.headers.getSetCookie();
   if (cookies.length > 0) head["set-cookie"] = cookies;
-  if (r.body === null) {
+  const direct = r instanceof LightResponse ? r.directBody() : undefined;
+  if (direct === null || (direct === undefined && r.body === null)) {
     res.writeHead(r.status, head).end();
     return;
   }
-  const bytes = new Uint8Array(await r.arrayBuffer());
-  head["content-length"] = String(bytes.length);
-  res.writeHead(r.status, head).end(bytes);
+  const body = direct ?? new Uint8Array(await r.arrayBuffer());
+  head["content-length"] = String(
+    typeof body === "string" ? Buffer.byteLength(body) : body.length,
+  );
+  res.writeHead(r.status, head).end(body);
 }
 
 /**
@@ -125,9 +130,18 @@ export async function serveNode(
   const host = options.host ?? "127.0.0.1";
   const cap = options.maxBodyBytes ?? 16 * 1024 * 1024;
   let origin = "";
+  installLightResponse();
   const server = createServer(async (req, res) => {
     try {
       const body = await readBody(req, cap);
+      if (body === TOO_LARGE) {
+        // Unread bytes may follow: answer and close the connection.
+        res.writeHead(413, {
+          "content-type": "application/json",
+          "connection": "close",
+        }).end(tooLarge(cap));
+        return;
+      }
       const env = {
         remoteAddr: {
           transport: "tcp",
@@ -136,10 +150,13 @@ export async function serveNode(
         },
         incoming: req,
       };
-      await writeResponse(
-        res,
-        await app.fetch(toRequest(req, body, origin), env),
-      );
+      const request = new LightRequest(
+        req.method ?? "GET",
+        origin + (req.url ?? "/"),
+        req.headers,
+        body,
+      ) as unknown as Request;
+      await writeResponse(res, await app.fetch(request, env));
     } catch (err) {
       options.log?.error("unhandled", { err });
       if (!res.headersSent) {

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { systemClock } from "../../core/clock.ts";
+import { openSqliteStore } from "../../storage/sqlite/mod.ts";
+import { createApp } from "../app.ts";
+import { DEFAULT_CONFIG } from "../config.ts";
+import { serveNode } from "./node.ts";
+
+// Deno runs node:http too; the packed build runs this listener under Node 20
+// in npm-build/node_test/ (deno task test:node).
+
+async function withApp(
+  fn: (app: ReturnType<typeof createApp>) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const store = await openSqliteStore({ path: `${dir}/bus.db` });
+  try {
+    await fn(
+      createApp({
+        store,
+        clock: systemClock,
+        config: { ...DEFAULT_CONFIG, masterKey: "k" },
+      }),
+    );
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("node listener: serves the app on a free port, finishes in-flight requests on shutdown, then closes", async () => {
+  await withApp(async (app) => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => release = r);
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => entered = r);
+    const slowApp = {
+      fetch: async (req: Request, env?: unknown) => {
+        if (new URL(req.url).pathname === "/slow") {
+          entered();
+          await gate;
+          return new Response("done");
+        }
+        return app.fetch(req, env);
+      },
+    };
+    const controller = new AbortController();
+    let closed = false;
+    const server = await serveNode(slowApp, {
+      port: 0,
+      signal: controller.signal,
+      handleSignals: false,
+      onClose: () => {
+        closed = true;
+      },
+    });
+    assert.ok(server.port > 0);
+    const base = `http://127.0.0.1:${server.port}`;
+    const health = await fetch(`${base}/health`);
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).ok, true);
+    const published = await fetch(`${base}/intent`, {
+      method: "POST",
+      headers: { "X-API-KEY": "k" },
+      body: '{"goal":"g","payload":{"text":"héllo"}}',
+    });
+    assert.equal(published.status, 201);
+    const { id } = await published.json();
+    const claimed = await fetch(`${base}/claim?goal=g`, {
+      method: "POST",
+      headers: { "X-API-KEY": "k" },
+    });
+    assert.equal(claimed.status, 200);
+    const body = await claimed.json();
+    assert.equal(body.id, id);
+    assert.deepEqual(body.payload, { text: "héllo" });
+
+    const slow = fetch(`${base}/slow`);
+    await inside;
+    controller.abort();
+    assert.equal(closed, false);
+    release();
+    assert.equal(await (await slow).text(), "done");
+    await server.finished;
+    assert.equal(closed, true);
+  });
+});
+
+Deno.test("node listener: bad JSON, bodies over the app's limit or the listener's cap, and an unknown route get protocol errors", async () => {
+  await withApp(async (app) => {
+    const server = await serveNode(app, {
+      port: 0,
+      handleSignals: false,
+      maxBodyBytes: 400_000,
+    });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const headers = { "X-API-KEY": "k" };
+      const bad = await fetch(`${base}/intent`, {
+        method: "POST",
+        headers,
+        body: "{not json",
+      });
+      assert.equal(bad.status, 400);
+      assert.equal((await bad.json()).error.code, "invalid_json");
+      const big = await fetch(`${base}/intent`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ goal: "g", payload: "x".repeat(300_000) }),
+      });
+      assert.equal(big.status, 413);
+      assert.equal((await big.json()).error.code, "payload_too_large");
+      const huge = await fetch(`${base}/intent`, {
+        method: "POST",
+        headers,
+        body: "x".repeat(500_000),
+      });
+      assert.equal(huge.status, 413);
+      assert.equal((await huge.json()).error.code, "payload_too_large");
+      const missing = await fetch(`${base}/nope`);
+      assert.equal(missing.status, 404);
+      await missing.body?.cancel();
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
