@@ -53,7 +53,8 @@ Deno.test("50 claimers and 5 publishers over 2,000 intents: each fulfilled exact
       assert.equal(done.status, 200);
       await done.body?.cancel();
       fulfilled.set(job.id, (fulfilled.get(job.id) ?? 0) + 1);
-      // The same token a second time must be refused.
+      // The same token a second time is a replay (a retry after a lost
+      // answer): accepted, and it changes nothing.
       const again = await fetch(`${server.url}/fulfill/${job.id}`, {
         method: "POST",
         headers: H,
@@ -72,7 +73,7 @@ Deno.test("50 claimers and 5 publishers over 2,000 intents: each fulfilled exact
   assert.equal(published.size, TOTAL);
   assert.equal(fulfilled.size, TOTAL);
   for (const id of published) assert.equal(fulfilled.get(id), 1, id);
-  assert.equal(replaysAccepted, 0);
+  assert.equal(replaysAccepted, TOTAL);
   assert.equal(tokens.size, TOTAL);
   assert.equal(await server.stop(), 0);
 

@@ -72,8 +72,11 @@ check(st == 200 and ext["ok"] is True, f"extend {st} {ext}")
 
 st, _, done = call("POST", f"/fulfill/{job['id']}", body={"claim_token": job["claim_token"], "result_type": "json", "result": {"ok": True}})
 check(st == 200 and done == {"ok": True, "id": job["id"]}, f"fulfil {st} {done}")
-st, _, lost = call("POST", f"/fulfill/{job['id']}", body={"claim_token": job["claim_token"], "result_type": "json"})
-check(st == 404 and isinstance(lost["error"], dict), "second fulfil is lease lost")
+# A retry after a lost answer: the same token again is an idempotent 200.
+st, _, again = call("POST", f"/fulfill/{job['id']}", body={"claim_token": job["claim_token"], "result_type": "json"})
+check(st == 200 and again == {"ok": True, "id": job["id"]}, f"fulfil replay {st} {again}")
+st, _, lost = call("POST", f"/fail/{job['id']}", body={"claim_token": job["claim_token"], "error": "late"})
+check(st == 404 and isinstance(lost["error"], dict), "fail after fulfil is lease lost")
 
 st, _, r = call("GET", f"/result/{first['id']}")
 check(st == 200 and r["status"] == "fulfilled" and r["result"] == {"ok": True} and r["result_type"] == "json", f"result {r}")
