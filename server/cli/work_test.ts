@@ -143,3 +143,63 @@ Deno.test("work exits 4 when its key is refused and 2 without a command", async 
     assert.equal((await spawnCli(args, env).output()).code, 2, args.join(" "));
   }
 });
+
+Deno.test("SIGTERM lets a running command finish within --grace, then kills it and releases its intent", async () => {
+  await using bus = await startBusServer();
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.grace", 1);
+  const worker = spawnCli(
+    ["work", "cli.grace", "--grace", "0.3", "--", "sleep", "30"],
+    { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey },
+  );
+  await until(
+    async () => (await client.status(id)).status === "claimed",
+    "claimed",
+  );
+  const end = await stopped(worker);
+  assert.equal(end.code, 0, end.stderr);
+  assert.match(end.stderr, /0 fulfilled, 0 failed, 1 released/);
+  const s = await client.status(id);
+  assert.equal(s.status, "open", "given back");
+  assert.equal(s.claim_attempts, 0, "without using up an attempt");
+});
+
+Deno.test("a lost lease kills the running command and acknowledges nothing", async () => {
+  await using bus = await startBusServer();
+  const admin = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    adminToken: bus.adminToken,
+  });
+  const { id } = await admin.publish("cli.lost", 1);
+  const dir = await Deno.makeTempDir();
+  const worker = spawnCli(
+    [
+      "work",
+      "cli.lost",
+      "--lease",
+      "10",
+      "--",
+      "sh",
+      "-c",
+      `echo $$ > ${dir}/pid; exec sleep 30`,
+    ],
+    { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey },
+  );
+  let pid = "";
+  await until(async () => {
+    pid = await Deno.readTextFile(`${dir}/pid`).catch(() => "");
+    return pid.trim() !== "";
+  }, "command started");
+  const alive = () =>
+    Deno.stat(`/proc/${pid.trim()}`).then(() => true, () => false);
+  assert.ok(await alive());
+  await admin.adminCancel(id);
+  // The next heartbeat (a third of the 10 s lease) finds the lease gone.
+  await until(async () => !(await alive()), "command killed", 15_000);
+  const end = await stopped(worker);
+  assert.equal(end.code, 0, end.stderr);
+  assert.match(end.stderr, /0 fulfilled, 0 failed, 0 released, 1 lost/);
+  assert.equal((await admin.status(id)).status, "dead");
+  await Deno.remove(dir, { recursive: true });
+});
