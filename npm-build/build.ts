@@ -103,7 +103,10 @@ async function stageAndPack(
   await Deno.writeTextFile(
     join(stage, "deno.json"),
     JSON.stringify(
-      { ...config, publish: { exclude: PUBLISH_EXCLUDE } },
+      {
+        ...config,
+        publish: { exclude: [...PUBLISH_EXCLUDE, "node_modules"] },
+      },
       null,
       2,
     ) +

@@ -40,6 +40,7 @@ export const PUBLISH_EXCLUDE: string[] = [
   "**/*_test.ts",
   "**/testing/",
   "**/testing.ts",
+  "**/_testing.ts",
   "**/_temp.ts",
   "**/_claim_worker.ts",
   "**/schema_snapshot.ts",
