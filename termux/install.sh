@@ -116,7 +116,7 @@ NODE="$(command -v node)"
 # --- settings: options win over the env file, which wins over defaults ------
 first_install=1
 unset BUS_SECRET BUS_ADMIN_SECRET BUS_DB_PATH INTENTBUS_HOST INTENTBUS_PORT \
-  INTENTBUS_DRIVER INTENTBUS_PACKAGE INTENT_BUS_URL INTENT_API_KEY 2>/dev/null || true
+  INTENTBUS_DRIVER INTENTBUS_DRIVER_OPTION INTENTBUS_PACKAGE INTENT_BUS_URL INTENT_API_KEY 2>/dev/null || true
 if [ -f "$ENV_FILE" ]; then
   # shellcheck disable=SC1090 # written by this script
   . "$ENV_FILE"
@@ -131,12 +131,14 @@ esac
 [ -z "$host" ] || INTENTBUS_HOST="$host"
 [ -z "$port" ] || INTENTBUS_PORT="$port"
 [ -z "$db" ] || BUS_DB_PATH="$db"
-[ -z "$driver" ] || INTENTBUS_DRIVER="$driver"
+[ -z "$driver" ] || INTENTBUS_DRIVER_OPTION="$driver"
 INTENTBUS_HOST="${INTENTBUS_HOST:-127.0.0.1}"
 INTENTBUS_PORT="${INTENTBUS_PORT:-8080}"
 BUS_DB_PATH="$(resolve "${BUS_DB_PATH:-$BASE/data/intentbus.db}")"
 refuse_shared_storage "$BUS_DB_PATH"
-INTENTBUS_DRIVER="${INTENTBUS_DRIVER:-auto}"
+# The option as given is kept apart from the driver it chose, so "auto"
+# chooses again after Node is upgraded.
+INTENTBUS_DRIVER_OPTION="${INTENTBUS_DRIVER_OPTION:-auto}"
 if [ "$no_server" = 0 ]; then
   BUS_SECRET="${BUS_SECRET:-$(random_key)}"
   BUS_ADMIN_SECRET="${BUS_ADMIN_SECRET:-$(random_key)}"
@@ -153,7 +155,7 @@ INTENT_BUS_URL="${INTENT_BUS_URL:-http://$local_host:$INTENTBUS_PORT}"
 [ -n "${INTENT_API_KEY:-}" ] || die "--no-server needs --api-key (and --url)"
 
 # auto: node:sqlite when this Node has it (22.13+), else build better-sqlite3.
-use_driver="$INTENTBUS_DRIVER"
+use_driver="$INTENTBUS_DRIVER_OPTION"
 if [ "$use_driver" = auto ]; then
   if "$NODE" -e 'require("node:sqlite")' >/dev/null 2>&1; then
     use_driver=node:sqlite
@@ -219,6 +221,7 @@ tmp="$ENV_FILE.tmp.$$"
     echo "BUS_DB_PATH=$(quote "$BUS_DB_PATH")"
     echo "INTENTBUS_HOST=$(quote "$INTENTBUS_HOST")"
     echo "INTENTBUS_PORT=$(quote "$INTENTBUS_PORT")"
+    echo "INTENTBUS_DRIVER_OPTION=$(quote "$INTENTBUS_DRIVER_OPTION")"
     echo "INTENTBUS_DRIVER=$(quote "$use_driver")"
     echo "INTENTBUS_PACKAGE=$(quote "$INTENTBUS_PACKAGE")"
     echo "INTENT_BUS_URL=$(quote "$INTENT_BUS_URL")"
@@ -261,6 +264,7 @@ enable_service() {
 
 run_header="#!$PREFIX/bin/sh
 # Written by termux/install.sh. runit runs this in the foreground.
+# shellcheck disable=SC1091,SC3045 # the env file; ulimit -n is in every sh here
 exec 2>&1
 set -a
 . $(quote "$ENV_FILE")
@@ -276,7 +280,7 @@ $run_header
 exec $(quote "$BIN") serve --host "\$INTENTBUS_HOST" --port "\$INTENTBUS_PORT" \\
   --db "\$BUS_DB_PATH" --driver "\$INTENTBUS_DRIVER"
 EOF
-  services="intentbus"
+  services=" intentbus"
 fi
 
 if [ -n "$worker_goal" ]; then
@@ -286,8 +290,7 @@ if [ -n "$worker_goal" ]; then
     tr -c 'A-Za-z0-9_.-' '-')"
   write_service "$worker_name" <<EOF
 $run_header
-exec $(quote "$BIN") work $(quote "$worker_goal") --url "\$INTENT_BUS_URL" \\
-  -- sh -c $(quote "$worker_cmd")
+exec $(quote "$BIN") work $(quote "$worker_goal") -- sh -c $(quote "$worker_cmd")
 EOF
   services="$services $worker_name"
 fi
@@ -311,7 +314,7 @@ mv -f "$BOOT.tmp" "$BOOT"
 
 for s in $services; do enable_service "$s"; done
 
-say "installed: services$services; database $BUS_DB_PATH; logs in $PREFIX/var/log/sv/"
+say "services:$services; database $BUS_DB_PATH; logs in $PREFIX/var/log/sv/"
 say "server URL: $INTENT_BUS_URL (settings in $ENV_FILE)"
 if [ "$first_install" = 1 ] && [ "$no_server" = 0 ]; then
   say "API key (shown once; also kept in $ENV_FILE): $BUS_SECRET"

@@ -1,0 +1,371 @@
+/**
+ * Runs `install.sh` and `uninstall.sh` against a fake Termux (see
+ * `_fake_termux.ts`) with the locally packed server tarball, then runs the
+ * runit service's `run` script as runit would and talks to the server.
+ *
+ * Needs `npm-build/dist/` (built by `deno task build:npm` when missing), npm
+ * and a C++ compiler: Node 20 has no `node:sqlite`, so the installer builds
+ * better-sqlite3 here, as it would on a phone with an old Node.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { makeFakeTermux } from "./_fake_termux.ts";
+import {
+  call,
+  freePort,
+  snapshot,
+  startService,
+  waitHealthy,
+} from "./_service.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const INSTALL = join(ROOT, "termux", "install.sh");
+const UNINSTALL = join(ROOT, "termux", "uninstall.sh");
+const DIST = join(ROOT, "npm-build", "dist");
+
+/** The packed server tarball: the one whose package has an intentbus bin. */
+async function serverTarball(): Promise<string> {
+  const find = async () => {
+    try {
+      for await (const entry of Deno.readDir(DIST)) {
+        if (!entry.name.endsWith(".tgz")) continue;
+        const file = join(DIST, entry.name);
+        const pkg = JSON.parse(execFileSync("tar", [
+          "-xzOf",
+          file,
+          "package/package.json",
+        ], { encoding: "utf8" }));
+        if (pkg.bin?.intentbus) return file;
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    return undefined;
+  };
+  const found = await find();
+  if (found) return found;
+  const build = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "build:npm"],
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  assert.equal(build.code, 0, "deno task build:npm failed");
+  const built = await find();
+  assert.ok(built, `no tarball with bin "intentbus" in ${DIST}`);
+  return built;
+}
+
+/** Values of `NAME='value'` lines of the env file. */
+function envValues(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const m of text.matchAll(/^([A-Z_]+)='([^']*)'$/gm)) values[m[1]] = m[2];
+  return values;
+}
+
+/** Polls `/result/<id>` until the intent is fulfilled; returns its result. */
+async function pollResult(url: string, key: string): Promise<unknown> {
+  const deadline = Date.now() + 30_000;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    const res = await call("GET", url, key);
+    last = res.json;
+    if (res.json?.status === "fulfilled") return res.json.result;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not fulfilled within 30 s: ${JSON.stringify(last)}`);
+}
+
+function sorted(files: string[][]): string[][] {
+  return files.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+}
+
+function assertNoDuplicateLines(file: string, text: string) {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  const seen = new Set<string>();
+  for (const line of lines) {
+    // Shell block keywords legitimately repeat; settings and commands do not.
+    if (/^\s*(fi|done|else|esac|;;|\})\s*$/.test(line)) continue;
+    assert.ok(!seen.has(line), `${file} repeats the line ${line}`);
+    seen.add(line);
+  }
+}
+
+Deno.test("install.sh refuses a database on shared storage before installing anything", async () => {
+  const fake = await makeFakeTermux();
+  try {
+    // Termux's ~/storage/shared is a symlink into shared storage.
+    await Deno.mkdir(join(fake.root, "emulated"));
+    await Deno.mkdir(join(fake.home, "storage"));
+    await Deno.symlink(
+      join(fake.root, "emulated"),
+      join(fake.home, "storage", "shared"),
+    );
+    for (
+      const db of [
+        "/sdcard/intentbus.db",
+        "/storage/emulated/0/bus/intentbus.db",
+        join(fake.home, "storage", "shared", "intentbus.db"),
+      ]
+    ) {
+      const run = await fake.sh(INSTALL, ["--db", db]);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(run.stderr, /refusing database on shared storage/);
+    }
+    assert.deepEqual(await fake.calls(), []);
+    await assert.rejects(Deno.stat(join(fake.home, ".intentbus")));
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("install.sh installs a server that runit can run, and a second run keeps the key and the data", async (t) => {
+  const fake = await makeFakeTermux();
+  // A copy, so a rebuild of npm-build/dist during the test changes nothing.
+  const tarball = join(fake.root, "intentbus-server.tgz");
+  await Deno.copyFile(await serverTarball(), tarball);
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const base = join(fake.home, ".intentbus");
+  const envFile = join(base, "env");
+  const service = join(fake.prefix, "var", "service", "intentbus");
+  const boot = join(fake.home, ".termux", "boot", "intentbus");
+  const db = join(base, "data", "intentbus.db");
+  let key = "";
+  let id = "";
+  try {
+    await t.step(
+      "the first run installs, enables the service and prints the key",
+      async () => {
+        const started = performance.now();
+        const run = await fake.sh(INSTALL, [
+          "--package",
+          tarball,
+          "--port",
+          String(port),
+        ]);
+        const seconds = (performance.now() - started) / 1000;
+        const addon = join(base, "app", "node_modules", "better-sqlite3");
+        const compiled = await Deno.stat(join(addon, "build", "Makefile"))
+          .then(() => true, () => false);
+        console.log(
+          `first install.sh run: ${seconds.toFixed(1)} s (better-sqlite3 ${
+            compiled ? "compiled" : "unpacked from the local prebuild"
+          })`,
+        );
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        const shown = run.stdout.match(/API key \(shown once[^)]*\): (\S+)/);
+        assert.ok(shown, run.stdout);
+        key = shown[1];
+        const env = envValues(await Deno.readTextFile(envFile));
+        assert.equal(env.BUS_SECRET, key);
+        assert.equal(env.INTENT_API_KEY, key);
+        assert.equal(env.INTENT_BUS_URL, url);
+        assert.equal(env.BUS_DB_PATH, db);
+        // Node 20 has no node:sqlite: the better-sqlite3 path was taken.
+        assert.equal(env.INTENTBUS_DRIVER, "better-sqlite3");
+        assert.equal((await Deno.stat(envFile)).mode! & 0o777, 0o600);
+        const calls = await fake.calls();
+        // node, npm and a compiler are there: only termux-services is missing.
+        assert.deepEqual(calls.filter((c) => c.startsWith("pkg ")), [
+          "pkg install -y termux-services",
+        ]);
+        assert.deepEqual(calls.filter((c) => !c.startsWith("pkg ")), [
+          "sv-enable intentbus",
+        ]);
+        const runScript = await Deno.readTextFile(join(service, "run"));
+        assert.ok(runScript.startsWith(`#!${fake.prefix}/bin/sh\n`));
+        assert.match(runScript, /^exec .*intentbus' serve /m);
+        assert.match(
+          await Deno.readTextFile(join(service, "log", "run")),
+          /^exec svlogd -tt .*\/var\/log\/sv\/intentbus"$/m,
+        );
+        await assert.rejects(Deno.stat(join(service, "down")));
+        const bootScript = await Deno.readTextFile(boot);
+        assert.match(bootScript, /^termux-wake-lock$/m);
+        assert.match(bootScript, /start-services\.sh"$/m);
+      },
+    );
+
+    await t.step(
+      "the run script execs the server, which takes the printed key",
+      async () => {
+        const server = startService(fake, "intentbus");
+        try {
+          await waitHealthy(url, server);
+          // runit supervises the process it started: run must exec node.
+          const cmdline = await Deno.readTextFile(
+            `/proc/${server.child.pid}/cmdline`,
+          );
+          assert.match(cmdline, /node\0.*intentbus\0serve\0/);
+          const published = await call("POST", `${url}/intent`, key, {
+            goal: "termux.test",
+            payload: { n: 1 },
+          });
+          assert.equal(published.status, 201, JSON.stringify(published.json));
+          id = String(published.json?.id);
+          const claim = await call(
+            "POST",
+            `${url}/claim?goal=termux.test`,
+            key,
+          );
+          assert.equal(claim.status, 200);
+          assert.equal(claim.json?.id, id);
+          assert.deepEqual(claim.json?.payload, { n: 1 });
+          const done = await call("POST", `${url}/fulfill/${id}`, key, {
+            claim_token: claim.json?.claim_token,
+            result: { ok: true },
+          });
+          assert.equal(done.status, 200);
+        } finally {
+          const status = await server.stop();
+          assert.equal(status.code, 0, server.output());
+        }
+        assert.ok((await Deno.stat(db)).isFile);
+      },
+    );
+
+    await t.step(
+      "a second run changes no file, asks pkg for nothing, restarts the service",
+      async () => {
+        const before = sorted([
+          ...await snapshot(join(fake.prefix, "var")),
+          [boot, await Deno.readTextFile(boot)],
+          [envFile, await Deno.readTextFile(envFile)],
+        ]);
+        const callsBefore = (await fake.calls()).length;
+        const started = performance.now();
+        const run = await fake.sh(INSTALL, []); // the options are remembered
+        const seconds = (performance.now() - started) / 1000;
+        console.log(`second install.sh run: ${seconds.toFixed(1)} s`);
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.doesNotMatch(run.stdout, /API key/);
+        const after = sorted([
+          ...await snapshot(join(fake.prefix, "var")),
+          [boot, await Deno.readTextFile(boot)],
+          [envFile, await Deno.readTextFile(envFile)],
+        ]);
+        assert.deepEqual(after, before);
+        for (const [file, text] of after) assertNoDuplicateLines(file, text);
+        assert.deepEqual((await fake.calls()).slice(callsBefore), [
+          "sv restart intentbus",
+        ]);
+      },
+    );
+
+    await t.step(
+      "after the upgrade the server still has the key and the intent",
+      async () => {
+        const server = startService(fake, "intentbus");
+        try {
+          await waitHealthy(url, server);
+          const status = await call("GET", `${url}/status/${id}`, key);
+          assert.equal(status.status, 200);
+          assert.equal(status.json?.status, "fulfilled");
+        } finally {
+          await server.stop();
+        }
+      },
+    );
+
+    const worker = "intentbus-worker-termux.echo";
+    await t.step(
+      "--worker adds an intentbus work service that runs the command per intent",
+      async () => {
+        const callsBefore = (await fake.calls()).length;
+        const run = await fake.sh(INSTALL, [
+          "--worker",
+          "termux.echo",
+          "--command",
+          "cat",
+        ]);
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.match(
+          await Deno.readTextFile(
+            join(fake.prefix, "var", "service", worker, "run"),
+          ),
+          /^exec .*intentbus' work 'termux\.echo' -- sh -c 'cat'$/m,
+        );
+        assert.deepEqual((await fake.calls()).slice(callsBefore), [
+          "sv restart intentbus",
+          `sv-enable ${worker}`,
+        ]);
+        const server = startService(fake, "intentbus");
+        const work = startService(fake, worker);
+        try {
+          await waitHealthy(url, server);
+          const published = await call("POST", `${url}/intent`, key, {
+            goal: "termux.echo",
+            payload: { echo: "hi" },
+          });
+          assert.equal(published.status, 201);
+          const result = await pollResult(
+            `${url}/result/${published.json?.id}`,
+            key,
+          );
+          assert.deepEqual(result, { echo: "hi" });
+        } finally {
+          const status = await work.stop();
+          await server.stop();
+          assert.equal(status.code, 0, work.output());
+        }
+      },
+    );
+
+    await t.step(
+      "the boot script takes the wake lock and starts every service",
+      async () => {
+        const callsBefore = (await fake.calls()).length;
+        // Run through its own #! line, as Termux:Boot does.
+        const out = await new Deno.Command(boot, {
+          env: fake.env,
+          clearEnv: true,
+          stdin: "null",
+        }).output();
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        assert.deepEqual((await fake.calls()).slice(callsBefore), [
+          "termux-wake-lock",
+          "sv up intentbus",
+          `sv up ${worker}`,
+        ]);
+      },
+    );
+
+    await t.step(
+      "uninstall.sh keeps data and key; --purge removes them",
+      async () => {
+        const callsBefore = (await fake.calls()).length;
+        const run = await fake.sh(UNINSTALL, []);
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.deepEqual((await fake.calls()).slice(callsBefore), [
+          "sv down intentbus",
+          "sv exit intentbus/log",
+          "sv exit intentbus",
+          `sv down ${worker}`,
+          `sv exit ${worker}/log`,
+          `sv exit ${worker}`,
+        ]);
+        await assert.rejects(Deno.stat(service));
+        await assert.rejects(
+          Deno.stat(join(fake.prefix, "var", "service", worker)),
+        );
+        await assert.rejects(Deno.stat(boot));
+        await assert.rejects(Deno.stat(join(base, "app")));
+        assert.ok((await Deno.stat(db)).isFile);
+        assert.equal(
+          envValues(await Deno.readTextFile(envFile)).BUS_SECRET,
+          key,
+        );
+        const purge = await fake.sh(UNINSTALL, ["--purge"]);
+        assert.equal(purge.code, 0, purge.stdout + purge.stderr);
+        await assert.rejects(Deno.stat(base));
+      },
+    );
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
