@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { IntentClient } from "./client.ts";
+import { startBusServer } from "./testing/bus_server.ts";
 import { type Recorded, scriptedServer } from "./testing/scripted_server.ts";
 import { Worker } from "./worker.ts";
 
@@ -58,9 +59,27 @@ function oneIntentServer(features: string[], lease = 60) {
 const client = (url: string) =>
   new IntentClient({ url, apiKey: "k", retryBaseMs: 1, retryMaxMs: 5 });
 
-Deno.test("against a plain server the worker polls, honours Retry-After and fulfils", async () => {
-  await using server = oneIntentServer([]);
-  const worker = new Worker(client(server.url), {
+Deno.test("against a real server with extensions off the worker polls plainly and fulfils with the handler's result", async () => {
+  await using bus = await startBusServer({ args: ["--no-extensions"] });
+  const sent: { url: URL; body: unknown }[] = [];
+  const recording: typeof fetch = (input, init) => {
+    const raw = init?.body;
+    const text = raw instanceof Uint8Array
+      ? new TextDecoder().decode(raw)
+      : typeof raw === "string"
+      ? raw
+      : "";
+    const body = text === "" ? null : JSON.parse(text);
+    sent.push({ url: new URL(String(input)), body });
+    return fetch(input, init);
+  };
+  const c = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    fetch: recording,
+  });
+  const { id } = await c.publish("g", { n: 1 });
+  const worker = new Worker(c, {
     goal: "g",
     signals: false,
     idleMinMs: 1,
@@ -70,24 +89,25 @@ Deno.test("against a plain server the worker polls, honours Retry-After and fulf
   const done = worker.start();
   await until(() => worker.stats.fulfilled === 1, "fulfil");
   await until(
-    () =>
-      server.requests.filter((r) => r.url.pathname === "/claim").length >= 3,
+    () => sent.filter((r) => r.url.pathname === "/claim").length >= 2,
     "polling after the intent",
   );
   await worker.stop();
   await done;
-  const fulfil = server.requests.find((r) =>
-    r.url.pathname === `/fulfill/${ID}`
+  const fulfil = sent.find((r) => r.url.pathname === `/fulfill/${id}`);
+  assert.equal(
+    (fulfil?.body as { claim_token?: string }).claim_token?.length,
+    32,
   );
-  assert.deepEqual(fulfil?.json, {
-    claim_token: `tok-${ID}`,
-    result: { doubled: 2 },
-    result_type: "json",
-  });
-  for (const r of server.requests.filter((r) => r.url.pathname === "/claim")) {
+  assert.deepEqual(
+    { ...(fulfil?.body as object), claim_token: "t" },
+    { claim_token: "t", result: { doubled: 2 }, result_type: "json" },
+  );
+  for (const r of sent.filter((r) => r.url.pathname === "/claim")) {
     assert.equal(r.url.searchParams.get("wait"), null, "no long-poll");
     assert.equal(r.url.searchParams.get("max"), null, "no batch claim");
   }
+  assert.deepEqual((await c.result(id)).result, { doubled: 2 });
 });
 
 Deno.test("with extensions the worker long-polls, batch-claims and acks through /ack", async () => {
