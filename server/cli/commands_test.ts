@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { IntentClient } from "../../sdk/client.ts";
 import { startBusServer } from "../../sdk/testing/bus_server.ts";
-import { runCli } from "./_testing.ts";
+import { runCli, spawnCli } from "./_testing.ts";
 
 Deno.test("publish prints the id and status prints the intent; exit codes 0, 2, 3 and 4", async () => {
   await using bus = await startBusServer();
@@ -130,4 +130,38 @@ Deno.test("every command has --help, and the help lists the exit codes", async (
   assert.equal(serve.code, 0, serve.stderr);
   assert.match(serve.stdout, /--port/);
   assert.match(serve.stdout, /--no-extensions/);
+});
+
+Deno.test("serve runs the server with its flags and stops cleanly on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = spawnCli([
+    "serve",
+    "--dev",
+    "--port",
+    "0",
+    "--db",
+    `${dir}/bus.db`,
+    "--no-extensions",
+  ]);
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let url = "";
+  while (url === "") {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`serve exited: ${seen}`);
+    seen += value;
+    url = /"url":"([^"]+)"/.exec(seen)?.[1] ?? "";
+  }
+  const health = await (await fetch(`${url}/health`)).json();
+  assert.equal(health.ok, true);
+  assert.equal(health.features, undefined, "--no-extensions passed through");
+  child.kill("SIGTERM");
+  const drained = (async () => {
+    while (!(await lines.read()).done) { /* discard */ }
+  })();
+  const status = await child.status;
+  await drained;
+  await child.stderr.cancel();
+  assert.equal(status.code, 0);
+  await Deno.remove(dir, { recursive: true });
 });
