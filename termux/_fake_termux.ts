@@ -34,8 +34,9 @@ export interface ShResult {
 }
 
 // `pkg install termux-services` makes the service commands appear, as the
-// real package does. They only record, except that `sv-enable` also removes
-// the service's `down` file, which is what the real one is for.
+// real package does, with the profile script that starts the service daemon.
+// They only record, except that `sv-enable` also removes the service's `down`
+// file, which is what the real one is for.
 const PKG = `#!/bin/sh
 echo "pkg $*" >>"$FAKE_TERMUX_CALLS"
 case " $* " in *" termux-services "*)
@@ -46,9 +47,16 @@ case " $* " in *" termux-services "*)
   cat >"$PREFIX/bin/sv-enable" <<'END'
 #!/bin/sh
 echo "sv-enable $*" >>"$FAKE_TERMUX_CALLS"
-rm -f "$PREFIX/var/service/$1/down"
+rm -f "$SVDIR/$1/down"
 END
-  chmod 755 "$PREFIX/bin/sv-enable" ;;
+  chmod 755 "$PREFIX/bin/sv-enable"
+  mkdir -p "$PREFIX/etc/profile.d"
+  cat >"$PREFIX/etc/profile.d/start-services.sh" <<'END'
+echo "start-services.sh" >>"$FAKE_TERMUX_CALLS"
+export SVDIR=$PREFIX/var/service
+export LOGDIR=$PREFIX/var/log
+END
+  ;;
 esac
 `;
 const RECORDER = (name: string) =>

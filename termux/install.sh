@@ -156,6 +156,8 @@ INTENT_BUS_URL="${INTENT_BUS_URL:-http://$local_host:$INTENTBUS_PORT}"
 
 # auto: node:sqlite when this Node has it (22.13+), else build better-sqlite3.
 use_driver="$INTENTBUS_DRIVER_OPTION"
+# A worker alone needs no SQLite driver at all.
+if [ "$no_server" = 1 ] && [ ! -d "$SV/intentbus" ]; then use_driver=none; fi
 if [ "$use_driver" = auto ]; then
   if "$NODE" -e 'require("node:sqlite")' >/dev/null 2>&1; then
     use_driver=node:sqlite
@@ -193,7 +195,7 @@ cat >"$APP/package.json" <<'EOF'
 }
 EOF
 omit=""
-[ "$use_driver" != node:sqlite ] || omit="--omit=optional"
+[ "$use_driver" = better-sqlite3 ] || omit="--omit=optional"
 if [ "$use_driver" = better-sqlite3 ] && [ -d "$PREFIX/include/node" ] &&
   [ -z "${npm_config_nodedir:-}" ]; then
   # Termux's own Node headers are patched for building on the phone; the
@@ -252,13 +254,16 @@ EOF
   mv -f "$dir/log/run.tmp" "$dir/log/run"
 }
 
-# enable_service NAME: start now and at every start of the service daemon; restart
-# when it was already running, so an upgrade runs the new code.
+# enable_service NAME: start now and at every start of the service daemon;
+# restart when it was already running, so an upgrade runs the new code. sv
+# fails while runsvdir has not yet seen a new service (it looks every 5 s) or
+# the daemon is not running: without the down file, runsv starts it anyway.
 enable_service() {
   if [ -f "$SV/$1/down" ]; then
-    sv-enable "$1"
+    rm -f "$SV/$1/down"
+    sv-enable "$1" >/dev/null 2>&1 || later="$later $1"
   else
-    sv restart "$1" || sv up "$1"
+    sv restart "$1" >/dev/null 2>&1 || later="$later $1"
   fi
 }
 
@@ -304,6 +309,7 @@ termux-wake-lock
 if [ -f "$PREFIX/etc/profile.d/start-services.sh" ]; then
   . "$PREFIX/etc/profile.d/start-services.sh"
 else
+  export SVDIR="$SV"
   for d in "$SV"/intentbus "$SV"/intentbus-worker-*; do
     [ ! -d "\$d" ] || sv up "\${d##*/}"
   done
@@ -312,10 +318,21 @@ EOF
 chmod 700 "$BOOT.tmp"
 mv -f "$BOOT.tmp" "$BOOT"
 
+# start-services.sh (termux-services) sets SVDIR and LOGDIR and starts the
+# daemon unless it runs: right after pkg install termux-services it does not.
+if [ -f "$PREFIX/etc/profile.d/start-services.sh" ]; then
+  # shellcheck disable=SC1091 # termux-services' own script
+  . "$PREFIX/etc/profile.d/start-services.sh"
+fi
+SVDIR="$SV"
+export SVDIR
+later=""
 for s in $services; do enable_service "$s"; done
 
 say "services:$services; database $BUS_DB_PATH; logs in $PREFIX/var/log/sv/"
 say "server URL: $INTENT_BUS_URL (settings in $ENV_FILE)"
+[ -z "$later" ] ||
+  say "starting within seconds:$later (sv status intentbus; if the service daemon is not running, open a new Termux session)"
 if [ "$first_install" = 1 ] && [ "$no_server" = 0 ]; then
   say "API key (shown once; also kept in $ENV_FILE): $BUS_SECRET"
   say "admin token (X-Admin-Token): $BUS_ADMIN_SECRET"

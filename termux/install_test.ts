@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { startServer } from "../tests/_server.ts";
 import { makeFakeTermux } from "./_fake_termux.ts";
 import {
   call,
@@ -175,6 +176,7 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
           "pkg install -y termux-services",
         ]);
         assert.deepEqual(calls.filter((c) => !c.startsWith("pkg ")), [
+          "start-services.sh",
           "sv-enable intentbus",
         ]);
         const runScript = await Deno.readTextFile(join(service, "run"));
@@ -252,6 +254,7 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
         assert.deepEqual(after, before);
         for (const [file, text] of after) assertNoDuplicateLines(file, text);
         assert.deepEqual((await fake.calls()).slice(callsBefore), [
+          "start-services.sh",
           "sv restart intentbus",
         ]);
       },
@@ -291,6 +294,7 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
           /^exec .*intentbus' work 'termux\.echo' -- sh -c 'cat'$/m,
         );
         assert.deepEqual((await fake.calls()).slice(callsBefore), [
+          "start-services.sh",
           "sv restart intentbus",
           `sv-enable ${worker}`,
         ]);
@@ -329,8 +333,7 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
         assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
         assert.deepEqual((await fake.calls()).slice(callsBefore), [
           "termux-wake-lock",
-          "sv up intentbus",
-          `sv up ${worker}`,
+          "start-services.sh",
         ]);
       },
     );
@@ -366,6 +369,69 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
       },
     );
   } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("install.sh --no-server installs only a worker, without a SQLite driver, for a server elsewhere", async () => {
+  const fake = await makeFakeTermux();
+  const dir = await Deno.makeTempDir();
+  const server = await startServer(join(dir, "bus.db"), {
+    BUS_SECRET: "elsewhere-key",
+  });
+  try {
+    const tarball = join(fake.root, "intentbus-server.tgz");
+    await Deno.copyFile(await serverTarball(), tarball);
+    const worker = "intentbus-worker-upper";
+    const run = await fake.sh(INSTALL, [
+      "--package",
+      tarball,
+      "--no-server",
+      "--url",
+      server.url,
+      "--api-key",
+      "elsewhere-key",
+      "--worker",
+      "upper",
+      "--command",
+      "tr a-z A-Z",
+    ]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout, /API key/);
+    const sv = join(fake.prefix, "var", "service");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(sv))).map((e) => e.name),
+      [worker],
+    );
+    const app = join(fake.home, ".intentbus", "app", "node_modules");
+    await assert.rejects(Deno.stat(join(app, "better-sqlite3")));
+    const env = envValues(
+      await Deno.readTextFile(join(fake.home, ".intentbus", "env")),
+    );
+    assert.equal(env.INTENT_BUS_URL, server.url);
+    assert.equal(env.INTENT_API_KEY, "elsewhere-key");
+    assert.equal(env.BUS_SECRET, undefined);
+    const work = startService(fake, worker);
+    try {
+      const published = await call(
+        "POST",
+        `${server.url}/intent`,
+        "elsewhere-key",
+        { goal: "upper", payload: "shout" },
+      );
+      assert.equal(published.status, 201);
+      const result = await pollResult(
+        `${server.url}/result/${published.json?.id}`,
+        "elsewhere-key",
+      );
+      assert.equal(result, "SHOUT");
+    } finally {
+      const status = await work.stop();
+      assert.equal(status.code, 0, work.output());
+    }
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
     await Deno.remove(fake.root, { recursive: true });
   }
 });

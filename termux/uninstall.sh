@@ -10,6 +10,9 @@ PREFIX="${PREFIX:-/data/data/com.termux/files/usr}"
 BASE="$HOME/.intentbus"
 ENV_FILE="$BASE/env"
 SV="$PREFIX/var/service"
+# sv finds services by name in SVDIR, which only login shells set.
+SVDIR="$SV"
+export SVDIR
 BOOT="$HOME/.termux/boot/intentbus"
 
 say() { printf 'intentbus: %s\n' "$*"; }
