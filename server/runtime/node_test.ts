@@ -27,63 +27,66 @@ async function withApp(
   }
 }
 
-Deno.test("node listener: serves the app on a free port, finishes in-flight requests on shutdown, then closes", async () => {
-  await withApp(async (app) => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => release = r);
-    let entered!: () => void;
-    const inside = new Promise<void>((r) => entered = r);
-    const slowApp = {
-      fetch: async (req: Request, env?: unknown) => {
-        if (new URL(req.url).pathname === "/slow") {
-          entered();
-          await gate;
-          return new Response("done");
-        }
-        return app.fetch(req, env);
-      },
-    };
-    const controller = new AbortController();
-    let closed = false;
-    const server = await serveNode(slowApp, {
-      port: 0,
-      signal: controller.signal,
-      handleSignals: false,
-      onClose: () => {
-        closed = true;
-      },
-    });
-    assert.ok(server.port > 0);
-    const base = `http://127.0.0.1:${server.port}`;
-    const health = await fetch(`${base}/health`);
-    assert.equal(health.status, 200);
-    assert.equal((await health.json()).ok, true);
-    const published = await fetch(`${base}/intent`, {
-      method: "POST",
-      headers: { "X-API-KEY": "k" },
-      body: '{"goal":"g","payload":{"text":"héllo"}}',
-    });
-    assert.equal(published.status, 201);
-    const { id } = await published.json();
-    const claimed = await fetch(`${base}/claim?goal=g`, {
-      method: "POST",
-      headers: { "X-API-KEY": "k" },
-    });
-    assert.equal(claimed.status, 200);
-    const body = await claimed.json();
-    assert.equal(body.id, id);
-    assert.deepEqual(body.payload, { text: "héllo" });
+for (const lightObjects of [true, false]) {
+  Deno.test(`node listener (light objects ${lightObjects}): serves the app on a free port, finishes in-flight requests on shutdown, then closes`, async () => {
+    await withApp(async (app) => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => release = r);
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => entered = r);
+      const slowApp = {
+        fetch: async (req: Request, env?: unknown) => {
+          if (new URL(req.url).pathname === "/slow") {
+            entered();
+            await gate;
+            return new Response("done");
+          }
+          return app.fetch(req, env);
+        },
+      };
+      const controller = new AbortController();
+      let closed = false;
+      const server = await serveNode(slowApp, {
+        port: 0,
+        lightObjects,
+        signal: controller.signal,
+        handleSignals: false,
+        onClose: () => {
+          closed = true;
+        },
+      });
+      assert.ok(server.port > 0);
+      const base = `http://127.0.0.1:${server.port}`;
+      const health = await fetch(`${base}/health`);
+      assert.equal(health.status, 200);
+      assert.equal((await health.json()).ok, true);
+      const published = await fetch(`${base}/intent`, {
+        method: "POST",
+        headers: { "X-API-KEY": "k" },
+        body: '{"goal":"g","payload":{"text":"héllo"}}',
+      });
+      assert.equal(published.status, 201);
+      const { id } = await published.json();
+      const claimed = await fetch(`${base}/claim?goal=g`, {
+        method: "POST",
+        headers: { "X-API-KEY": "k" },
+      });
+      assert.equal(claimed.status, 200);
+      const body = await claimed.json();
+      assert.equal(body.id, id);
+      assert.deepEqual(body.payload, { text: "héllo" });
 
-    const slow = fetch(`${base}/slow`);
-    await inside;
-    controller.abort();
-    assert.equal(closed, false);
-    release();
-    assert.equal(await (await slow).text(), "done");
-    await server.finished;
-    assert.equal(closed, true);
+      const slow = fetch(`${base}/slow`);
+      await inside;
+      controller.abort();
+      assert.equal(closed, false);
+      release();
+      assert.equal(await (await slow).text(), "done");
+      await server.finished;
+      assert.equal(closed, true);
+    });
   });
-});
+}
 
 Deno.test("node listener: bad JSON, bodies over the app's limit or the listener's cap, and an unknown route get protocol errors", async () => {
   await withApp(async (app) => {
