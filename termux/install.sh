@@ -174,6 +174,7 @@ if [ "$use_driver" = better-sqlite3 ]; then
   command -v python3 >/dev/null 2>&1 || missing="$missing python"
   command -v make >/dev/null 2>&1 || missing="$missing make"
   command -v c++ >/dev/null 2>&1 || missing="$missing clang"
+  command -v ar >/dev/null 2>&1 || missing="$missing binutils"
   # shellcheck disable=SC2086 # word splitting wanted: a list of packages
   [ -z "$missing" ] || pkg_install $missing
 fi
