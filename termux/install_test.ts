@@ -435,3 +435,31 @@ Deno.test("install.sh --no-server installs only a worker, without a SQLite drive
     await Deno.remove(fake.root, { recursive: true });
   }
 });
+
+Deno.test("install.sh still finishes and prints the key when runsv has not picked up the service yet", async () => {
+  const fake = await makeFakeTermux();
+  try {
+    const tarball = join(fake.root, "intentbus-server.tgz");
+    await Deno.copyFile(await serverTarball(), tarball);
+    // As on a phone whose service daemon has not scanned the new directory.
+    for (const name of ["sv", "sv-enable", "svlogd"]) {
+      await Deno.writeTextFile(
+        join(fake.prefix, "bin", name),
+        `#!/bin/sh\necho "${name} $*" >>"$FAKE_TERMUX_CALLS"\n` +
+          `echo "fail: $1: runsv not running" >&2\nexit 1\n`,
+        { mode: 0o755 },
+      );
+    }
+    const run = await fake.sh(INSTALL, ["--package", tarball]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /API key \(shown once/);
+    assert.match(run.stdout, /starting within seconds: intentbus/);
+    assert.deepEqual(await fake.calls(), ["sv-enable intentbus"]);
+    // Without its down file, runsv starts the service as soon as it sees it.
+    const service = join(fake.prefix, "var", "service", "intentbus");
+    await assert.rejects(Deno.stat(join(service, "down")));
+    assert.ok((await Deno.stat(join(service, "run"))).isFile);
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
