@@ -1,10 +1,13 @@
 /**
- * Test helpers for the Termux installer: a runit service's `run` script
- * started by hand, a wait for `/health`, one HTTP call, a directory snapshot.
+ * Test helpers for the Termux installer: the packed tarball, a runit
+ * service's `run` script started by hand, a wait for `/health`, HTTP calls,
+ * the env file's values, a directory snapshot.
  *
  * @module
  */
 
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import type { FakeTermux } from "./_fake_termux.ts";
 
@@ -113,4 +116,80 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
     } else if (entry.isFile) files.set(path, await Deno.readTextFile(path));
   }
   return files;
+}
+
+/** The repository root. */
+export const ROOT = new URL("..", import.meta.url).pathname;
+/** The installer under test. */
+export const INSTALL = join(ROOT, "termux", "install.sh");
+/** The uninstaller under test. */
+export const UNINSTALL = join(ROOT, "termux", "uninstall.sh");
+/** Where `deno task build:npm` puts the tarballs. */
+export const DIST = join(ROOT, "npm-build", "dist");
+
+/**
+ * The packed server tarball: the one whose package has an intentbus bin;
+ * `deno task build:npm` makes it first when `npm-build/dist/` has none.
+ */
+export async function serverTarball(): Promise<string> {
+  const find = async () => {
+    try {
+      for await (const entry of Deno.readDir(DIST)) {
+        if (!entry.name.endsWith(".tgz")) continue;
+        const file = join(DIST, entry.name);
+        const pkg = JSON.parse(execFileSync("tar", [
+          "-xzOf",
+          file,
+          "package/package.json",
+        ], { encoding: "utf8" }));
+        if (pkg.bin?.intentbus) return file;
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    return undefined;
+  };
+  // Test files run in parallel: one builds while the others wait, so none
+  // reads a tarball half written.
+  const lock = await Deno.open(
+    join(Deno.env.get("TMPDIR") ?? "/tmp", "intentbus_termux_build.lock"),
+    { create: true, write: true },
+  );
+  try {
+    await lock.lock(true);
+    const found = await find();
+    if (found) return found;
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "build:npm"],
+      cwd: ROOT,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    assert.equal(build.code, 0, "deno task build:npm failed");
+    const built = await find();
+    assert.ok(built, `no tarball with bin "intentbus" in ${DIST}`);
+    return built;
+  } finally {
+    lock.close();
+  }
+}
+
+/** Values of `NAME='value'` lines of the env file. */
+export function envValues(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const m of text.matchAll(/^([A-Z_]+)='([^']*)'$/gm)) values[m[1]] = m[2];
+  return values;
+}
+
+/** Polls `/result/<id>` until the intent is fulfilled; returns its result. */
+export async function pollResult(url: string, key: string): Promise<unknown> {
+  const deadline = Date.now() + 30_000;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    const res = await call("GET", url, key);
+    last = res.json;
+    if (res.json?.status === "fulfilled") return res.json.result;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not fulfilled within 30 s: ${JSON.stringify(last)}`);
 }

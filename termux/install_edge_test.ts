@@ -1,0 +1,139 @@
+/**
+ * The Termux installer's edge cases, each on its own fake Termux (see
+ * `_fake_termux.ts`): a database on shared storage, a worker for a server
+ * elsewhere, and a service daemon that has not seen the new service yet.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startServer } from "../tests/_server.ts";
+import { makeFakeTermux } from "./_fake_termux.ts";
+import {
+  call,
+  envValues,
+  INSTALL,
+  pollResult,
+  serverTarball,
+  startService,
+} from "./_service.ts";
+
+Deno.test("install.sh refuses a database on shared storage before installing anything", async () => {
+  const fake = await makeFakeTermux();
+  try {
+    // Termux's ~/storage/shared is a symlink into shared storage.
+    await Deno.mkdir(join(fake.root, "emulated"));
+    await Deno.mkdir(join(fake.home, "storage"));
+    await Deno.symlink(
+      join(fake.root, "emulated"),
+      join(fake.home, "storage", "shared"),
+    );
+    for (
+      const db of [
+        "/sdcard/intentbus.db",
+        "/storage/emulated/0/bus/intentbus.db",
+        join(fake.home, "storage", "shared", "intentbus.db"),
+      ]
+    ) {
+      const run = await fake.sh(INSTALL, ["--db", db]);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(run.stderr, /refusing database on shared storage/);
+    }
+    assert.deepEqual(await fake.calls(), []);
+    await assert.rejects(Deno.stat(join(fake.home, ".intentbus")));
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("install.sh --no-server installs only a worker, without a SQLite driver, for a server elsewhere", async () => {
+  const fake = await makeFakeTermux();
+  const dir = await Deno.makeTempDir();
+  const server = await startServer(join(dir, "bus.db"), {
+    BUS_SECRET: "elsewhere-key",
+  });
+  try {
+    const tarball = join(fake.root, "intentbus-server.tgz");
+    await Deno.copyFile(await serverTarball(), tarball);
+    const worker = "intentbus-worker-upper";
+    const run = await fake.sh(INSTALL, [
+      "--package",
+      tarball,
+      "--no-server",
+      "--url",
+      server.url,
+      "--api-key",
+      "elsewhere-key",
+      "--worker",
+      "upper",
+      "--command",
+      "tr a-z A-Z",
+    ]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout, /API key/);
+    const sv = join(fake.prefix, "var", "service");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(sv))).map((e) => e.name),
+      [worker],
+    );
+    const app = join(fake.home, ".intentbus", "app", "node_modules");
+    await assert.rejects(Deno.stat(join(app, "better-sqlite3")));
+    const env = envValues(
+      await Deno.readTextFile(join(fake.home, ".intentbus", "env")),
+    );
+    assert.equal(env.INTENT_BUS_URL, server.url);
+    assert.equal(env.INTENT_API_KEY, "elsewhere-key");
+    assert.equal(env.BUS_SECRET, undefined);
+    const work = startService(fake, worker);
+    try {
+      const published = await call(
+        "POST",
+        `${server.url}/intent`,
+        "elsewhere-key",
+        { goal: "upper", payload: "shout" },
+      );
+      assert.equal(published.status, 201);
+      const result = await pollResult(
+        `${server.url}/result/${published.json?.id}`,
+        "elsewhere-key",
+      );
+      assert.equal(result, "SHOUT");
+    } finally {
+      const status = await work.stop();
+      assert.equal(status.code, 0, work.output());
+    }
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("install.sh still finishes and prints the key when runsv has not picked up the service yet", async () => {
+  const fake = await makeFakeTermux();
+  try {
+    const tarball = join(fake.root, "intentbus-server.tgz");
+    await Deno.copyFile(await serverTarball(), tarball);
+    // As on a phone whose service daemon has not scanned the new directory.
+    for (const name of ["sv", "sv-enable", "svlogd"]) {
+      await Deno.writeTextFile(
+        join(fake.prefix, "bin", name),
+        `#!/bin/sh\necho "${name} $*" >>"$FAKE_TERMUX_CALLS"\n` +
+          `echo "fail: $1: runsv not running" >&2\nexit 1\n`,
+        { mode: 0o755 },
+      );
+    }
+    const run = await fake.sh(INSTALL, ["--package", tarball]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /API key \(shown once/);
+    assert.match(run.stdout, /starting within seconds: intentbus/);
+    assert.deepEqual(await fake.calls(), ["sv-enable intentbus"]);
+    // Without its down file, runsv starts the service as soon as it sees it.
+    const service = join(fake.prefix, "var", "service", "intentbus");
+    await assert.rejects(Deno.stat(join(service, "down")));
+    assert.ok((await Deno.stat(join(service, "run"))).isFile);
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
