@@ -270,6 +270,17 @@ export class LightResponse {
     return this.#headers;
   }
 
+  /**
+   * The body of a light response when it is a string, bytes or absent and
+   * nothing read it yet; undefined otherwise (and for real responses, which
+   * `instanceof` cannot tell apart, see `Symbol.hasInstance`).
+   */
+  static directBodyOf(r: unknown): DirectBody | undefined {
+    return r !== null && typeof r === "object" && #body in r
+      ? (r as LightResponse).directBody()
+      : undefined;
+  }
+
   /** The body when it is a string, bytes or absent, before any read. */
   directBody(): DirectBody | undefined {
     if (this.#real) return undefined;

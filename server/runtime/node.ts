@@ -109,7 +109,7 @@ async function writeResponse(res: ServerResponse, r: Response): Promise<void> {
   });
   const cookies = r.headers.getSetCookie();
   if (cookies.length > 0) head["set-cookie"] = cookies;
-  const direct = r instanceof LightResponse ? r.directBody() : undefined;
+  const direct = LightResponse.directBodyOf(r);
   if (direct === null || (direct === undefined && r.body === null)) {
     res.writeHead(r.status, head).end();
     return;
