@@ -46,7 +46,13 @@ for dir in "$SV"/intentbus "$SV"/intentbus-worker-*; do
     sv exit "$name/log" || true
     sv exit "$name" || true
   fi
-  rm -rf "$dir"
+  # runsv writes into supervise/ until it has exited: retry for up to 10 s.
+  i=0
+  until rm -rf "$dir" 2>/dev/null; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || rm -rf "$dir"
+    sleep 0.1
+  done
   [ "$purge" = 0 ] || rm -rf "$PREFIX/var/log/sv/$name"
 done
 
