@@ -20,6 +20,8 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { exportMapMismatches, type NpmExports } from "./export_map.ts";
 import { PACKAGES, type PackageSpec, PUBLISH_EXCLUDE } from "./packages.ts";
 
+export type { PackageSpec };
+
 /** The repository root. */
 export const ROOT: string = fromFileUrl(new URL("../", import.meta.url));
 /** Where tarballs go. */

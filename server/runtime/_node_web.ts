@@ -114,6 +114,8 @@ export class LightRequest {
   #real: Request | undefined;
 
   /**
+   * Wraps what the Node listener read.
+   *
    * @param method The request method.
    * @param url The absolute URL.
    * @param headers Node's `IncomingMessage.headers`.
@@ -139,14 +141,17 @@ export class LightRequest {
     });
   }
 
+  /** The request method. */
   get method(): string {
     return this.#method;
   }
 
+  /** The absolute URL. */
   get url(): string {
     return this.#url;
   }
 
+  /** The request headers, read from Node's header object. */
   get headers(): Headers {
     return (this.#headers ??= new LightHeaders(
       this.#rawHeaders,
@@ -172,6 +177,7 @@ export class LightRequest {
     return this.#stream;
   }
 
+  /** Whether the body was read. */
   get bodyUsed(): boolean {
     return this.#used;
   }
@@ -183,6 +189,7 @@ export class LightRequest {
     return this.#bytes;
   }
 
+  /** Reads the body, once. @returns Its bytes. */
   arrayBuffer(): Promise<ArrayBuffer> {
     if (this.#used || this.#stream?.locked) {
       return Promise.reject(new TypeError("Body is unusable"));
@@ -194,14 +201,17 @@ export class LightRequest {
     );
   }
 
+  /** Reads the body, once. @returns Its bytes. */
   bytes(): Promise<Uint8Array> {
     return this.arrayBuffer().then((b) => new Uint8Array(b));
   }
 
+  /** Reads the body, once. @returns It as UTF-8 text. */
   text(): Promise<string> {
     return this.arrayBuffer().then((b) => new TextDecoder().decode(b));
   }
 
+  /** Reads the body, once. @returns It parsed as JSON. */
   json(): Promise<unknown> {
     return this.text().then((t) => JSON.parse(t));
   }
@@ -229,6 +239,8 @@ export class LightResponse {
   }
 
   /**
+   * Keeps the body and init; builds nothing yet.
+   *
    * @param body As for `Response`.
    * @param init As for `Response`.
    */
@@ -246,18 +258,22 @@ export class LightResponse {
     });
   }
 
+  /** The status code; default 200. */
   get status(): number {
     return this.#init?.status ?? 200;
   }
 
+  /** The status text. */
   get statusText(): string {
     return this.#init?.statusText ?? "";
   }
 
+  /** Whether the status is 2xx. */
   get ok(): boolean {
     return this.status >= 200 && this.status < 300;
   }
 
+  /** The response headers, built on first use from the init. */
   get headers(): Headers {
     if (!this.#headers) {
       this.#headers = new Headers(this.#init?.headers);

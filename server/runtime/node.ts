@@ -37,6 +37,8 @@ import {
 } from "./_node_web.ts";
 import type { FetchApp, RunningServer, ServeOptions } from "./deno.ts";
 
+export type { FetchApp, RunningServer, ServeOptions };
+
 /** Options of {@linkcode serveNode}: those of the Deno listener, and more. */
 export interface NodeServeOptions extends ServeOptions {
   /**

@@ -32,21 +32,37 @@ import {
   type Statement,
 } from "../connection.ts";
 
+export type {
+  Connection,
+  OpenConnection,
+  OpenOptions,
+  Row,
+  SqlValue,
+  Statement,
+} from "../connection.ts";
+
 /** The slice of better-sqlite3's statement this driver uses. */
-interface BsqStatement {
+export interface BsqStatement {
+  /** Whether the statement returns rows. */
   readonly reader: boolean;
+  /** Runs it; reports the rows changed. */
   run(...params: unknown[]): { changes: number | bigint };
+  /** Runs it; returns every row. */
   all(...params: unknown[]): Record<string, unknown>[];
 }
 
 /** The slice of better-sqlite3's database this driver uses. */
-interface BsqDatabase {
+export interface BsqDatabase {
+  /** Compiles a statement. */
   prepare(sql: string): BsqStatement;
+  /** Runs statements without parameters or results. */
   exec(sql: string): unknown;
+  /** Closes the database. */
   close(): unknown;
 }
 
-type BsqConstructor = new (path: string) => BsqDatabase;
+/** better-sqlite3's `Database` class, as far as this driver uses it. */
+export type BsqConstructor = new (path: string) => BsqDatabase;
 
 /** Primary result codes by the name better-sqlite3 puts in `err.code`. */
 const PRIMARY_CODES: Record<string, number> = {

@@ -20,6 +20,15 @@ import { createRequire } from "node:module";
 import process from "node:process";
 import type { OpenConnection } from "../connection.ts";
 
+export type {
+  Connection,
+  OpenConnection,
+  OpenOptions,
+  Row,
+  SqlValue,
+  Statement,
+} from "../connection.ts";
+
 /** Whether this process is Deno (a Node shim may define a partial `Deno`). */
 export const IS_DENO: boolean = typeof (globalThis as {
   Deno?: { version?: { deno?: unknown } };
