@@ -104,8 +104,14 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-async function writeResponse(res: ServerResponse, r: Response): Promise<void> {
+async function writeResponse(
+  res: ServerResponse,
+  r: Response,
+  last: boolean,
+): Promise<void> {
   const head: Record<string, string | string[]> = {};
+  // While shutting down, no connection stays open for another request.
+  if (last) head["connection"] = "close";
   r.headers.forEach((value, key) => {
     if (key !== "set-cookie") head[key] = value;
   });
@@ -137,6 +143,7 @@ export async function serveNode(
   const host = options.host ?? "127.0.0.1";
   const cap = options.maxBodyBytes ?? 16 * 1024 * 1024;
   let origin = "";
+  let closing: Promise<void> | null = null;
   const light = options.lightObjects !== false;
   if (light) installLightResponse();
   const server = createServer(async (req, res) => {
@@ -169,7 +176,8 @@ export async function serveNode(
             ? null
             : body as Uint8Array<ArrayBuffer> | null,
         });
-      await writeResponse(res, await app.fetch(request, env));
+      const response = await app.fetch(request, env);
+      await writeResponse(res, response, closing !== null);
     } catch (err) {
       options.log?.error("unhandled", { err });
       if (!res.headersSent) {
@@ -200,7 +208,6 @@ export async function serveNode(
     url: origin,
   }));
 
-  let closing: Promise<void> | null = null;
   let done!: () => void;
   const finished = new Promise<void>((r) => done = r);
   const signals = options.handleSignals === false

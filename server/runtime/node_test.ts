@@ -82,7 +82,9 @@ for (const lightObjects of [false, true]) {
       controller.abort();
       assert.equal(closed, false);
       release();
-      assert.equal(await (await slow).text(), "done");
+      const last = await slow;
+      assert.equal(await last.text(), "done");
+      assert.equal(last.headers.get("connection"), "close");
       await server.finished;
       assert.equal(closed, true);
     });

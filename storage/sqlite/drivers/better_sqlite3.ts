@@ -219,6 +219,16 @@ export async function loadBetterSqlite3(): Promise<OpenConnection> {
   // A computed specifier keeps bundlers and `deno check` from requiring the
   // package: it is optional, and absent from Deno's module graph.
   const specifier = ["better", "sqlite3"].join("-");
-  const mod = await import(specifier) as { default: BsqConstructor };
+  let mod: { default: BsqConstructor };
+  try {
+    mod = await import(specifier);
+  } catch (err) {
+    throw new Error(
+      `The better-sqlite3 driver cannot load better-sqlite3 12 (install it with "npm install better-sqlite3@12", or use Node 22.13+ for node:sqlite): ${
+        (err as Error).message
+      }`,
+      { cause: err },
+    );
+  }
   return betterSqlite3Driver(mod.default);
 }
