@@ -228,7 +228,11 @@ async function buildOne(
     }
   }
   await Deno.writeTextFile(pkgPath, JSON.stringify(pkg, null, 2) + "\n");
-  await run("tar", ["czf", tarball, "-C", unpacked, "package"], work);
+  // Written beside, then renamed: a reader never sees half a tarball.
+  const partial = join(work, `${spec.id}.tgz`);
+  await run("tar", ["czf", partial, "-C", unpacked, "package"], work);
+  await Deno.copyFile(partial, `${tarball}.partial`);
+  await Deno.rename(`${tarball}.partial`, tarball);
   return { spec, tarball, stage };
 }
 
