@@ -71,6 +71,6 @@ export const PACKAGES: PackageSpec[] = [
     dependencies: { hono: "root" },
     optionalDependencies: { "better-sqlite3": "^12.4.1" },
     bin: ["intentbus"],
-    files: {},
+    files: { "README.md": "README.md" },
   },
 ];
