@@ -13,8 +13,8 @@ import { HttpConnection } from "./http_client.ts";
 import {
   processUsage,
   type ServerProcess,
-  spawnBusServer,
   spawnServer,
+  withBusServer,
 } from "./server_process.ts";
 
 /** The cost of one kind of request. */
@@ -73,10 +73,8 @@ export async function requestCosts(
   n = 10_000,
   connections = 20,
 ): Promise<RequestCost[]> {
-  const dir = await Deno.makeTempDir({ prefix: "bench_costs_" });
-  const server = await spawnBusServer(`${dir}/bus.db`);
   const out: RequestCost[] = [];
-  try {
+  await withBusServer(async (server) => {
     const body = '{"goal":"costs","payload":{"n":1},"visibility":"public"}';
     const query = "goal=costs&namespace=default";
     let published = 0;
@@ -108,10 +106,7 @@ export async function requestCosts(
         return empty++ < n && (await c.claim(query)).kind === "empty";
       }),
     );
-  } finally {
-    await server.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  });
   out.push(await honoCost(n, connections));
   return out;
 }

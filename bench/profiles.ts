@@ -17,7 +17,9 @@ import { type LoadResult, runLoad } from "./load.ts";
 import {
   type ProcessUsage,
   processUsage,
+  type ServerProcess,
   spawnBusServer,
+  withBusServer,
 } from "./server_process.ts";
 
 /** One profile: workers claiming and fulfilling, intents to publish. */
@@ -99,36 +101,45 @@ export function profileNamed(name: string): Profile {
  */
 export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
   const p = profileNamed(o.profile);
-  let dir: string | null = null;
-  const server = o.target ? null : await spawnBusServer(
-    o.db ?? `${dir = await Deno.makeTempDir({ prefix: "bench_" })}/bus.db`,
-    [],
+  if (o.target) return await loadProfile(p, o, o.target, null);
+  if (o.db) {
+    const server = await spawnBusServer(o.db, [], o.serverDenoFlags);
+    try {
+      return await loadProfile(p, o, server, server);
+    } finally {
+      await server.stop();
+    }
+  }
+  return await withBusServer(
+    (server) => loadProfile(p, o, server, server),
     o.serverDenoFlags,
   );
-  const target = o.target ?? server!;
-  try {
-    const before = await processUsage(Deno.pid);
-    const result = await runLoad({
-      url: target.url,
-      key: target.key,
-      goal: o.goal ?? `bench.${p.name}.${crypto.randomUUID().slice(0, 8)}`,
-      intents: o.intents ?? p.intents,
-      workers: o.workers ?? p.workers,
-      publishers: o.publishers ?? p.publishers,
-      pollMs: o.pollMs ?? 0,
-      waitS: o.waitS ?? 0,
-      timeoutMs: o.timeoutMs,
-      onProgress: o.onProgress,
-    });
-    const after = await processUsage(Deno.pid);
-    return {
-      profile: p.name,
-      ...result,
-      generatorCpuSeconds: after.cpuSeconds - before.cpuSeconds,
-      ...(server ? { server: await server.usage() } : {}),
-    };
-  } finally {
-    await server?.stop();
-    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+}
+
+async function loadProfile(
+  p: Profile,
+  o: ProfileOptions,
+  target: { url: string; key: string },
+  server: ServerProcess | null,
+): Promise<ProfileResult> {
+  const before = await processUsage(Deno.pid);
+  const result = await runLoad({
+    url: target.url,
+    key: target.key,
+    goal: o.goal ?? `bench.${p.name}.${crypto.randomUUID().slice(0, 8)}`,
+    intents: o.intents ?? p.intents,
+    workers: o.workers ?? p.workers,
+    publishers: o.publishers ?? p.publishers,
+    pollMs: o.pollMs ?? 0,
+    waitS: o.waitS ?? 0,
+    timeoutMs: o.timeoutMs,
+    onProgress: o.onProgress,
+  });
+  const after = await processUsage(Deno.pid);
+  return {
+    profile: p.name,
+    ...result,
+    generatorCpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    ...(server ? { server: await server.usage() } : {}),
+  };
 }

@@ -8,7 +8,7 @@
  */
 
 import { PROFILES, runProfile } from "./profiles.ts";
-import { spawnBusServer } from "./server_process.ts";
+import { withBusServer } from "./server_process.ts";
 
 for (const name of Object.keys(PROFILES)) {
   Deno.bench({
@@ -21,17 +21,12 @@ for (const name of Object.keys(PROFILES)) {
     warmup: 0,
     async fn(b) {
       // Spawning the server is outside the timed part.
-      const dir = await Deno.makeTempDir({ prefix: "bench_profiles_" });
-      const server = await spawnBusServer(`${dir}/bus.db`);
-      let r;
-      try {
+      const r = await withBusServer(async (server) => {
         b.start();
-        r = await runProfile({ profile: name, target: server });
+        const r = await runProfile({ profile: name, target: server });
         b.end();
-      } finally {
-        await server.stop();
-        await Deno.remove(dir, { recursive: true }).catch(() => {});
-      }
+        return r;
+      });
       if (r.lost > 0 || r.duplicateDeliveries > 0) {
         throw new Error(
           `Profile ${name}: ${r.lost} lost, ${r.duplicateDeliveries} duplicates`,

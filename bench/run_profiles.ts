@@ -23,7 +23,7 @@ import {
   type RunReport,
 } from "./report.ts";
 import { prefillDirect, prefillHttp, publisherUnderPoll } from "./scenarios.ts";
-import { spawnBusServer } from "./server_process.ts";
+import { withBusServer } from "./server_process.ts";
 
 const HELP = `Intent Bus profile runner
 
@@ -141,14 +141,14 @@ async function main(args: string[]): Promise<number> {
     const goal = `bench.${name}.${crypto.randomUUID().slice(0, 8)}`;
     let dir: string | null = null;
     let db: string | undefined;
-    if (!target && queued > 0) {
-      dir = await Deno.makeTempDir({ prefix: "bench_queued_" });
-      db = `${dir}/bus.db`;
-      const backlog = f["queued-goal"] === "same" ? goal : "bench.backlog";
-      const seconds = await prefillDirect(db, backlog, queued);
-      report.queued = { n: queued, seconds, via: "sqlite" };
-    }
     try {
+      if (!target && queued > 0) {
+        dir = await Deno.makeTempDir({ prefix: "bench_queued_" });
+        db = `${dir}/bus.db`;
+        const backlog = f["queued-goal"] === "same" ? goal : "bench.backlog";
+        const seconds = await prefillDirect(db, backlog, queued);
+        report.queued = { n: queued, seconds, via: "sqlite" };
+      }
       const result: ProfileResult = await runProfile({
         profile: name,
         goal,
@@ -204,24 +204,11 @@ async function main(args: string[]): Promise<number> {
         pupLimit,
       );
     } else {
-      const dir = await Deno.makeTempDir({ prefix: "bench_pup_" });
-      const server = await spawnBusServer(
-        `${dir}/bus.db`,
-        [],
+      report.publisherUnderPoll = await withBusServer(
+        (server) =>
+          publisherUnderPoll(server, pupIntents, 200, pupPoll, pupLimit),
         serverDenoFlags,
       );
-      try {
-        report.publisherUnderPoll = await publisherUnderPoll(
-          server,
-          pupIntents,
-          200,
-          pupPoll,
-          pupLimit,
-        );
-      } finally {
-        await server.stop();
-        await Deno.remove(dir, { recursive: true }).catch(() => {});
-      }
     }
     say("\n" + pupText(report.publisherUnderPoll));
   }

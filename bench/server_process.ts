@@ -204,3 +204,28 @@ export function spawnBusServer(
     denoFlags,
   );
 }
+
+/**
+ * Runs `fn` against our server spawned on a fresh temporary database, then
+ * stops the server and removes the database, whatever happens.
+ *
+ * @param fn What to do with the running server.
+ * @param denoFlags Flags for `deno run` itself, such as `--cpu-prof`.
+ * @returns What `fn` returned.
+ */
+export async function withBusServer<T>(
+  fn: (server: ServerProcess) => Promise<T>,
+  denoFlags: string[] = [],
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_server_" });
+  try {
+    const server = await spawnBusServer(`${dir}/bus.db`, [], denoFlags);
+    try {
+      return await fn(server);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
