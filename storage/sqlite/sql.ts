@@ -55,6 +55,23 @@ function claimable(max: number): string {
   LIMIT ${max}`;
 }
 
+/**
+ * Whether any open intent of a goal is due: ?1 namespace, ?2 goal, ?3 now.
+ * Asked only after a claim found nothing, to learn whether "nothing" holds
+ * for every caller (see `empty_goals.ts`).
+ */
+export const GOAL_DUE = `SELECT 1 AS due FROM intents INDEXED BY intents_claim
+  WHERE state = 'open' AND namespace = ?1 AND goal = ?2 AND +run_at <= ?3
+  LIMIT 1`;
+
+/** The earliest future `run_at` of a goal's open intents, or NULL. */
+export const GOAL_NEXT = `SELECT min(run_at) AS next
+  FROM intents INDEXED BY intents_claim
+  WHERE state = 'open' AND namespace = ?1 AND goal = ?2 AND +run_at > ?3`;
+
+/** Changes whenever another connection commits to the file. */
+export const DATA_VERSION = `PRAGMA data_version`;
+
 /** What a claim reads back: the claimed intent plus the claim-order keys. */
 const CLAIMED_COLUMNS = `id, namespace, goal, payload, claim_attempts,
   max_attempts, priority, target_worker, required_capability, claim_token,

@@ -51,6 +51,7 @@ import {
 import { claimOrder, rowToClaimed, rowToIntent } from "./rows.ts";
 import * as SQL from "./sql.ts";
 import { WriteQueue } from "./write_queue.ts";
+import { EmptyGoals } from "./empty_goals.ts";
 import * as admin from "./admin_ops.ts";
 
 /**
@@ -82,6 +83,7 @@ export class SqliteStore implements Storage {
   #cache = new Map<string, Statement>();
   #closed = false;
   #queue: WriteQueue;
+  #empty = new EmptyGoals();
   #q: SQL.Prepare = (sql) => {
     let stmt = this.#cache.get(sql);
     if (!stmt) {
@@ -98,8 +100,12 @@ export class SqliteStore implements Storage {
     this.#queue = new WriteQueue(db, mapSqliteError);
   }
 
-  #write<T>(fn: (q: SQL.Prepare) => T): Promise<T> {
-    return this.#queue.run(() => fn(this.#q));
+  /**
+   * Queues a write. `single`: `fn` writes with one statement at most, after
+   * any reads, so it needs no savepoint (see `write_queue.ts`).
+   */
+  #write<T>(fn: (q: SQL.Prepare) => T, single = false): Promise<T> {
+    return this.#queue.run(() => fn(this.#q), single);
   }
 
   #read<T>(fn: (q: SQL.Prepare) => T): Promise<T> {
@@ -112,16 +118,20 @@ export class SqliteStore implements Storage {
 
   /** @inheritdoc */
   intentInsert(params: IntentInsertParams): Promise<IntentInsertResult> {
-    return this.#write((q) => insertOne(q, params));
+    return this.#write((q) => {
+      this.#touch(params);
+      return insertOne(q, params);
+    }, params.idempotencyKey === null);
   }
 
   /** @inheritdoc */
   intentInsertMany(
     params: IntentInsertManyParams,
   ): Promise<IntentInsertManyResult[]> {
-    return this.#write((q) =>
-      insertMany(q, params.items, params.atomic, mapSqliteError)
-    );
+    return this.#write((q) => {
+      for (const item of params.items) this.#touch(item);
+      return insertMany(q, params.items, params.atomic, mapSqliteError);
+    });
   }
 
   /** @inheritdoc */
@@ -129,6 +139,7 @@ export class SqliteStore implements Storage {
     if (!Number.isInteger(p.max) || p.max < 1) {
       return Promise.reject(new RangeError(`Invalid max: ${p.max}`));
     }
+    const key = `${p.namespace}\n${p.goal}`;
     const args: SqlValue[] = [
       p.namespace,
       p.goal,
@@ -139,28 +150,58 @@ export class SqliteStore implements Storage {
       p.workerId,
       JSON.stringify(p.capabilities),
     ];
-    let found: boolean;
     try {
+      // Read before the peek: a commit by another process in between then
+      // changes it, and the memory below is not trusted.
+      const version = Number(this.#q(SQL.DATA_VERSION).get()!.data_version);
+      if (this.#empty.isEmpty(key, version, p.now)) {
+        return Promise.resolve([]);
+      }
       // A read first: an empty poll never takes the write lock.
-      found = this.#q(SQL.claimPeek(p.max)).all(...args).length > 0;
+      if (this.#q(SQL.claimPeek(p.max)).all(...args).length === 0) {
+        this.#rememberEmpty(key, version, p);
+        return Promise.resolve([]);
+      }
     } catch (err) {
       return Promise.reject(mapSqliteError(err));
     }
-    if (!found) return Promise.resolve([]);
-    return this.#write((q) =>
-      q(SQL.claimUpdate(p.max)).all(...args, p.now + p.leaseMs)
-        .sort(claimOrder).map(rowToClaimed)
+    return this.#queue.run(
+      () =>
+        this.#q(SQL.claimUpdate(p.max)).all(...args, p.now + p.leaseMs)
+          .sort(claimOrder).map(rowToClaimed),
+      true,
     );
+  }
+
+  /** After an empty peek: remember the goal if nothing at all is due. */
+  #rememberEmpty(key: string, version: number, p: IntentClaimParams): void {
+    if (this.#q(SQL.GOAL_DUE).get(p.namespace, p.goal, p.now)) return;
+    const next = this.#q(SQL.GOAL_NEXT).get(p.namespace, p.goal, p.now)?.next;
+    this.#empty.remember(
+      key,
+      version,
+      p.now,
+      next === null || next === undefined ? Infinity : Number(next),
+    );
+  }
+
+  /** Within a write: a goal may have a newly claimable intent. */
+  #touch(intent: { namespace: string; goal: string }): void {
+    this.#empty.touch(`${intent.namespace}\n${intent.goal}`);
   }
 
   /** @inheritdoc */
   intentFulfil(params: IntentFulfilParams): Promise<Intent> {
-    return this.#write((q) => fulfilOne(q, params));
+    return this.#write((q) => fulfilOne(q, params), true);
   }
 
   /** @inheritdoc */
   intentFail(params: IntentFailParams): Promise<Intent> {
-    return this.#write((q) => failOne(q, params));
+    return this.#write((q) => {
+      const intent = failOne(q, params);
+      this.#touch(intent);
+      return intent;
+    });
   }
 
   /** @inheritdoc */
@@ -172,6 +213,7 @@ export class SqliteStore implements Storage {
           const intent = item.kind === "fulfil"
             ? fulfilOne(q, item)
             : failOne(q, item);
+          if (item.kind === "fail") this.#touch(intent);
           q("RELEASE ack").run();
           return { ok: true, intent };
         } catch (err) {
@@ -185,12 +227,16 @@ export class SqliteStore implements Storage {
 
   /** @inheritdoc */
   leaseExtend(params: LeaseExtendParams): Promise<Intent> {
-    return this.#write((q) => extendOne(q, params));
+    return this.#write((q) => extendOne(q, params), true);
   }
 
   /** @inheritdoc */
   intentRelease(params: LeaseParams): Promise<Intent> {
-    return this.#write((q) => releaseOne(q, params));
+    return this.#write((q) => {
+      const intent = releaseOne(q, params);
+      this.#touch(intent);
+      return intent;
+    }, true);
   }
 
   /** @inheritdoc */
@@ -209,12 +255,19 @@ export class SqliteStore implements Storage {
 
   /** @inheritdoc */
   intentRetry(params: { id: string; now: number }): Promise<Intent> {
-    return this.#write((q) => restoreOne(q, params.id, params.now));
+    return this.#write((q) => {
+      const intent = restoreOne(q, params.id, params.now);
+      this.#touch(intent);
+      return intent;
+    });
   }
 
   /** @inheritdoc */
   intentPurge(params: { namespace: string | null }): Promise<number> {
-    return this.#write((q) => admin.purge(q, params.namespace));
+    return this.#write((q) => {
+      this.#empty.clear();
+      return admin.purge(q, params.namespace);
+    });
   }
 
   /** @inheritdoc */
@@ -228,18 +281,28 @@ export class SqliteStore implements Storage {
   ): Promise<Intent[]> {
     return this.#write((q) =>
       admin.deadList(q, { ...params, before: undefined })
-        .map((dead) => restoreOne(q, dead.id, params.now))
+        .map((dead) => {
+          const intent = restoreOne(q, dead.id, params.now);
+          this.#touch(intent);
+          return intent;
+        })
     );
   }
 
   /** @inheritdoc */
   leaseReap(params: { now: number; jitter: number }): Promise<LeaseReapResult> {
-    return this.#write((q) => admin.reap(q, params.now, params.jitter));
+    return this.#write((q) => {
+      this.#empty.clear();
+      return admin.reap(q, params.now, params.jitter);
+    });
   }
 
   /** @inheritdoc */
   maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult> {
-    return this.#write((q) => admin.maintenance(q, params));
+    return this.#write((q) => {
+      this.#empty.clear();
+      return admin.maintenance(q, params);
+    });
   }
 
   /** @inheritdoc */
@@ -310,6 +373,7 @@ export class SqliteStore implements Storage {
   /** @inheritdoc */
   goalResume(params: GoalParams): Promise<void> {
     return this.#write((q) => {
+      this.#touch(params);
       q(`DELETE FROM paused_goals WHERE namespace = ?1 AND goal = ?2`)
         .run(params.namespace, params.goal);
     });

@@ -2,7 +2,10 @@
  * Group commit: write operations requested in the same event-loop iteration
  * (flushed by `setImmediate`) run together in one `BEGIN IMMEDIATE …
  * COMMIT`, each inside its own savepoint so one failing operation does not
- * undo the others. Each promise settles
+ * undo the others. An operation of one statement (a claim) needs no
+ * savepoint: SQLite undoes a failed statement by itself. Should one fail in
+ * a way that ends the whole transaction, the batch is rolled back and run
+ * again with a savepoint around every operation. Each promise settles
  * only after `COMMIT`, so an acknowledged write is durable.
  *
  * One transaction per batch instead of one per operation is where SQLite's
@@ -20,6 +23,13 @@ interface Job {
   // deno-lint-ignore no-explicit-any
   resolve: (value: any) => void;
   reject: (err: unknown) => void;
+  /** One statement: atomic without a savepoint. */
+  single: boolean;
+}
+
+/** A one-statement job failed: redo the batch with savepoints. */
+class RetrySafely {
+  constructor(readonly cause: unknown) {}
 }
 
 /** Serialises synchronous write operations into batched transactions. */
@@ -53,14 +63,16 @@ export class WriteQueue {
    * Queues a write; it runs in the next batch.
    *
    * @param fn Synchronous work using the connection; throwing undoes only it.
+   * @param single `fn` runs exactly one statement (or throws before it):
+   *   SQLite makes it atomic, so it skips the savepoint.
    * @returns What `fn` returned, once the batch committed.
    */
-  run<T>(fn: () => T): Promise<T> {
+  run<T>(fn: () => T, single = false): Promise<T> {
     if (this.#closed) {
       return Promise.reject(new Error("Store is closed"));
     }
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ fn, resolve, reject });
+      this.#pending.push({ fn, resolve, reject, single });
       if (!this.#scheduled) {
         this.#scheduled = true;
         // After this turn's I/O callbacks, not at its microtask checkpoint:
@@ -80,7 +92,15 @@ export class WriteQueue {
     if (jobs.length === 0) return;
     let outcomes: { ok: boolean; value: unknown }[];
     try {
-      outcomes = this.#runBatch(jobs);
+      try {
+        outcomes = this.#runBatch(jobs, false);
+      } catch (err) {
+        if (!(err instanceof RetrySafely)) throw err;
+        // A one-statement job failed and may have ended the transaction:
+        // nothing is committed, so run the batch again, every job guarded.
+        this.#safeRollback();
+        outcomes = this.#runBatch(jobs, true);
+      }
     } catch (err) {
       // BEGIN or COMMIT failed (busy, disk full): nothing of the batch stands.
       this.#safeRollback();
@@ -95,7 +115,7 @@ export class WriteQueue {
     });
   }
 
-  #runBatch(jobs: Job[]): { ok: boolean; value: unknown }[] {
+  #runBatch(jobs: Job[], guarded: boolean): { ok: boolean; value: unknown }[] {
     this.#begin.run();
     // A lone job needs no savepoint: its failure rolls back the transaction.
     if (jobs.length === 1) {
@@ -110,6 +130,14 @@ export class WriteQueue {
     }
     const outcomes: { ok: boolean; value: unknown }[] = [];
     for (const job of jobs) {
+      if (job.single && !guarded) {
+        try {
+          outcomes.push({ ok: true, value: job.fn() });
+        } catch (err) {
+          throw new RetrySafely(err);
+        }
+        continue;
+      }
       this.#savepoint.run();
       try {
         const value = job.fn();

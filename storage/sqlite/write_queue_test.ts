@@ -127,3 +127,27 @@ Deno.test("a closed queue refuses writes after flushing what it had", async () =
     await assert.rejects(queue.run(() => 0), /closed/);
   });
 });
+
+Deno.test("a failing one-statement write is undone alone, without a savepoint of its own", async () => {
+  await withDb(async (db) => {
+    const queue = new WriteQueue(db, identity);
+    const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
+    const outcomes = await Promise.allSettled([
+      queue.run(() => insert.run(1), true),
+      queue.run(() => insert.run(1), true),
+      queue.run(() => {
+        insert.run(2);
+        insert.run(3);
+      }),
+      queue.run(() => insert.run(4), true),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), [
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    const rows = db.prepare("SELECT x FROM t ORDER BY x").all();
+    assert.deepEqual(rows.map((r) => r.x), [1, 2, 3, 4]);
+  });
+});
