@@ -127,45 +127,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   const app = new Hono<AppEnv>();
 
-  app.onError((err, c) => {
+  const answerError = (err: unknown, method: string, path: string) => {
     const a = toHttp(err);
-    if (a.internal) {
-      log.error("request failed", {
-        method: c.req.method,
-        path: c.req.path,
-        err,
-      });
-    }
+    if (a.internal) log.error("request failed", { method, path, err });
     return jsonError(a.status, a.code, a.message, a.headers);
-  });
-  app.notFound(() => jsonError(404, "not_found", "No such route"));
-
-  app.use("*", async (c, next) => {
-    const start = performance.now();
-    await next();
-    const h = c.res.headers;
-    for (const name in SECURITY_HEADERS) h.set(name, SECURITY_HEADERS[name]);
-    const ms = performance.now() - start;
-    s.metrics.observe(c.req.path, c.req.method, c.res.status, ms);
-    if (log.debugEnabled) {
-      log.debug("request", {
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round(ms * 100) / 100,
-      });
-    }
-  });
-
-  app.use("*", async (c, next) => {
-    const path = c.req.path;
-    if (path === "/" || path === "/health") return await next();
-    if (config.enforceHttps && !isSecure(c.req.raw, c.env, config.trustProxy)) {
+  };
+  const gate = (req: Request, env: unknown, path: string): void => {
+    if (config.enforceHttps && !isSecure(req, env, config.trustProxy)) {
       throw new HttpError(403, "https_required", "HTTPS is required");
     }
     if (
-      config.maintenanceMode && c.req.method !== "GET" &&
-      c.req.method !== "HEAD" && !path.startsWith("/admin/")
+      config.maintenanceMode && req.method !== "GET" &&
+      req.method !== "HEAD" && !path.startsWith("/admin/")
     ) {
       throw new HttpError(
         503,
@@ -174,7 +147,36 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         { "Retry-After": "60" },
       );
     }
-    await next();
+  };
+  app.onError((err, c) => answerError(err, c.req.method, c.req.path));
+  app.notFound(() => jsonError(404, "not_found", "No such route"));
+
+  // One middleware for every request (each level of Hono's dispatch costs):
+  // the HTTPS and maintenance gates, then headers, metrics and the log.
+  app.use("*", async (c, next) => {
+    const start = performance.now();
+    const path = c.req.path;
+    const method = c.req.method;
+    try {
+      if (path !== "/" && path !== "/health") gate(c.req.raw, c.env, path);
+      await next();
+    } catch (err) {
+      // What Hono's onError would answer, so headers and metrics see it.
+      c.res = answerError(err, method, path);
+    }
+    const res = c.res;
+    const h = res.headers;
+    for (const name in SECURITY_HEADERS) h.set(name, SECURITY_HEADERS[name]);
+    const ms = performance.now() - start;
+    s.metrics.observe(path, method, res.status, ms);
+    if (log.debugEnabled) {
+      log.debug("request", {
+        method,
+        path,
+        status: res.status,
+        ms: Math.round(ms * 100) / 100,
+      });
+    }
   });
 
   const auth = apiKeyAuth(s);

@@ -42,8 +42,10 @@ export async function readBody(
   req: Request,
   limit: number,
 ): Promise<Uint8Array> {
-  if (req.body === null) return EMPTY;
+  // Headers first: asking for `req.body` builds a stream even for none.
   const declared = req.headers.get("content-length");
+  if (declared === "0") return EMPTY;
+  if (req.body === null) return EMPTY;
   if (declared !== null) {
     const n = Number(declared);
     if (n > limit) throw tooLarge(limit);
