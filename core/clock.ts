@@ -29,17 +29,29 @@ export const systemClock: Clock = { now: () => Date.now() };
 export class ManualClock implements Clock {
   #now: number;
 
-  /** @param start The starting time, unix milliseconds. */
+  /**
+   * Creates a clock stopped at `start`.
+   *
+   * @param start The starting time, unix milliseconds.
+   */
   constructor(start: number = Date.UTC(2026, 0, 1)) {
     this.#now = start;
   }
 
-  /** @returns The current manual time. */
+  /**
+   * The current manual time.
+   *
+   * @returns The current manual time, unix milliseconds.
+   */
   now(): number {
     return this.#now;
   }
 
-  /** @param ms Milliseconds to move forward. */
+  /**
+   * Moves the clock forward.
+   *
+   * @param ms Milliseconds to move forward.
+   */
   advance(ms: number): void {
     this.#now += ms;
   }

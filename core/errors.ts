@@ -22,6 +22,8 @@ export class IntentBusError extends Error {
   readonly details?: Record<string, unknown>;
 
   /**
+   * Creates an error with a protocol code and a message.
+   *
    * @param code The protocol's error code.
    * @param message A sentence-case message; detail after a colon.
    * @param details Extra fields to include in the error body.
@@ -48,6 +50,8 @@ export type ValidationCode =
 /** The request is malformed or a field is out of range. Nothing was changed. */
 export class ValidationError extends IntentBusError {
   /**
+   * Creates a validation error.
+   *
    * @param message What is wrong, naming the field.
    * @param code `invalid_request` unless a more precise code applies.
    */
@@ -58,7 +62,11 @@ export class ValidationError extends IntentBusError {
 
 /** The intent, key or value does not exist, or the caller may not see it. */
 export class NotFoundError extends IntentBusError {
-  /** @param message What was not found. */
+  /**
+   * Creates a `not_found` error.
+   *
+   * @param message What was not found.
+   */
   constructor(message: string) {
     super("not_found", message);
   }
@@ -69,7 +77,11 @@ export class NotFoundError extends IntentBusError {
  * longer claimed by it. Clients stop working on the intent.
  */
 export class LeaseLostError extends IntentBusError {
-  /** @param message Why the lease is lost. */
+  /**
+   * Creates a `lease_lost` error.
+   *
+   * @param message Why the lease is lost.
+   */
   constructor(message: string) {
     super("lease_lost", message);
   }
@@ -84,6 +96,8 @@ export type ConflictCode =
 /** The request conflicts with the current state, or reuses an idempotency key. */
 export class ConflictError extends IntentBusError {
   /**
+   * Creates a conflict error.
+   *
    * @param message What conflicts.
    * @param code `conflict`, `invalid_state` or `idempotency_conflict`.
    */
@@ -94,7 +108,11 @@ export class ConflictError extends IntentBusError {
 
 /** A quota was reached, such as the open-intent cap of a key. */
 export class LimitError extends IntentBusError {
-  /** @param message Which limit, and its value. */
+  /**
+   * Creates a `limit_exceeded` error.
+   *
+   * @param message Which limit, and its value.
+   */
   constructor(message: string) {
     super("limit_exceeded", message);
   }
@@ -106,6 +124,8 @@ export class RateLimitedError extends IntentBusError {
   readonly retryAfter: number;
 
   /**
+   * Creates a `rate_limited` error.
+   *
    * @param message The limit that was hit.
    * @param retryAfter Seconds until a retry may succeed.
    */
@@ -121,6 +141,8 @@ export class BusyError extends IntentBusError {
   readonly retryAfter: number;
 
   /**
+   * Creates a `database_busy` error.
+   *
    * @param message What was busy.
    * @param retryAfter Seconds until a retry may succeed.
    */
@@ -139,6 +161,8 @@ export type AuthCode = "unauthorized" | "invalid_signature" | "forbidden";
  */
 export class AuthError extends IntentBusError {
   /**
+   * Creates an authentication or authorisation error.
+   *
    * @param message Why the request was refused.
    * @param code `unauthorized`, `invalid_signature` or `forbidden`.
    */

@@ -45,12 +45,17 @@ export type JsonValue =
 export interface Intent {
   /** 32 lowercase hex characters. */
   id: string;
+  /** The queue space it lives in, such as `default`. */
   namespace: string;
+  /** The kind of work, chosen by the publisher; workers claim by goal. */
   goal: string;
+  /** The publisher's input for the worker. */
   payload: JsonValue;
+  /** Where it is in its life; see {@linkcode INTENT_STATES}. */
   state: IntentState;
   /** Higher is claimed first; 0 to 1000. */
   priority: number;
+  /** Who may claim it; see {@linkcode VISIBILITIES}. */
   visibility: Visibility;
   /** Only a claimer with this worker id may claim it. */
   targetWorker: string | null;
@@ -60,6 +65,7 @@ export interface Intent {
   publisher: string;
   /** How many times it was claimed. */
   claimAttempts: number;
+  /** Claims allowed before a failure or expired lease dead-letters it; 1 to 20. */
   maxAttempts: number;
   /** Seconds; a failure waits `backoffBase × 2^attempts` plus jitter. */
   backoffBase: number;
@@ -67,7 +73,9 @@ export interface Intent {
   runAt: number;
   /** Never claimable after this time; it goes dead instead. */
   expiresAt: number;
+  /** When it was published. */
   createdAt: number;
+  /** When it last changed. */
   updatedAt: number;
   /** Hash of the key holding the current lease, if claimed. */
   claimedBy: string | null;
@@ -77,10 +85,15 @@ export interface Intent {
   claimToken: string | null;
   /** Fencing token: increments on every claim. */
   leaseEpoch: number;
+  /** When the current lease ends, if claimed. */
   leaseExpiresAt: number | null;
+  /** The error of the last failure (or `Lease expired`), if any. */
   lastError: string | null;
+  /** What the worker returned on fulfil, if fulfilled. */
   result: JsonValue | null;
+  /** How `result` is stored, if fulfilled. */
   resultType: ResultType | null;
+  /** When it was fulfilled, if it was. */
   completedAt: number | null;
   /** Why it is dead: `attempts_exhausted`, `expired`, `cancelled` or `purged`. */
   deadReason: string | null;
@@ -88,16 +101,28 @@ export interface Intent {
 
 /** What a successful claim hands to a worker. */
 export interface ClaimedIntent {
+  /** 32 lowercase hex characters. */
   id: string;
+  /** The queue space it lives in. */
   namespace: string;
+  /** The kind of work. */
   goal: string;
+  /** The publisher's input for the worker. */
   payload: JsonValue;
+  /** How many times it was claimed, this claim included. */
   claimAttempts: number;
+  /** Claims allowed before a failure or expired lease dead-letters it. */
   maxAttempts: number;
+  /** Higher is claimed first; 0 to 1000. */
   priority: number;
+  /** Only a claimer with this worker id may claim it. */
   targetWorker: string | null;
+  /** Only a claimer listing this capability may claim it. */
   requiredCapability: string | null;
+  /** The token proving this lease; fulfil, fail, extend and release send it. */
   claimToken: string;
+  /** Fencing token: increments on every claim. */
   leaseEpoch: number;
+  /** When this lease ends, unix milliseconds. */
   leaseExpiresAt: number;
 }

@@ -66,4 +66,10 @@ export {
   RateLimitedError,
   ValidationError,
 } from "../core/errors.ts";
-export type { JsonValue, ResultType, Visibility } from "../core/intent.ts";
+export {
+  type JsonValue,
+  RESULT_TYPES,
+  type ResultType,
+  VISIBILITIES,
+  type Visibility,
+} from "../core/intent.ts";

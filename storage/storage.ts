@@ -23,13 +23,21 @@ import type {
 export interface IntentInsertParams {
   /** 32 lowercase hex characters, made by the caller. */
   id: string;
+  /** The queue space, such as `default`. */
   namespace: string;
+  /** The kind of work; workers claim by goal. */
   goal: string;
+  /** The publisher's input for the worker. */
   payload: JsonValue;
+  /** Higher is claimed first; 0 to 1000. */
   priority: number;
+  /** Who may claim it: only the publisher's key (`private`) or any key. */
   visibility: Visibility;
+  /** Only a claimer with this worker id may claim it, if set. */
   targetWorker: string | null;
+  /** Only a claimer listing this capability may claim it, if set. */
   requiredCapability: string | null;
+  /** Claims allowed before a failure or expired lease dead-letters it. */
   maxAttempts: number;
   /** Seconds. */
   backoffBase: number;
@@ -41,13 +49,17 @@ export interface IntentInsertParams {
   idempotencyKey: string | null;
   /** A hash of the request body, to tell a replay from a conflicting reuse. */
   requestHash: string | null;
+  /** Not claimable before this time, unix ms. */
   runAt: number;
+  /** Dead-lettered (`expired`) if still unfinished at this time, unix ms. */
   expiresAt: number;
+  /** The current time, unix ms. */
   now: number;
 }
 
 /** The outcome of an insert: the intent, and whether it already existed. */
 export interface IntentInsertResult {
+  /** The stored intent: the new one, or the earlier one on a replay. */
   intent: Intent;
   /** True when an idempotency key matched an earlier identical request. */
   replayed: boolean;
@@ -67,7 +79,9 @@ export type IntentInsertManyResult =
 
 /** Who may claim what, and for how long. */
 export interface IntentClaimParams {
+  /** The queue space to claim from. */
   namespace: string;
+  /** The goal to claim. */
   goal: string;
   /** Hash of the claiming key. */
   caller: string;
@@ -79,31 +93,37 @@ export interface IntentClaimParams {
   workerId: string | null;
   /** Intents with a `requiredCapability` need it to be in this list. */
   capabilities: string[];
-  /** Lease length. */
+  /** Lease length, ms. */
   leaseMs: number;
   /** Most intents to claim, at least 1. */
   max: number;
+  /** The current time, unix ms. */
   now: number;
 }
 
 /** Identifies a lease: by token, or (token null) by the key holding a live lease. */
 export interface LeaseParams {
+  /** The intent's id. */
   id: string;
   /** The claim token; null only for the v1.1 form, valid while `caller` holds a live lease. */
   token: string | null;
   /** Hash of the calling key. */
   caller: string;
+  /** The current time, unix ms. */
   now: number;
 }
 
 /** Fulfil: store the result and finish the intent. */
 export interface IntentFulfilParams extends LeaseParams {
+  /** What the worker returned, stored with the intent. */
   result: JsonValue | null;
+  /** How `result` is stored: `json`, or `text` for a string. */
   resultType: ResultType;
 }
 
 /** Fail: record the error, then retry after backoff or dead-letter. */
 export interface IntentFailParams extends LeaseParams {
+  /** The worker's error message, kept as `lastError`. */
   error: string;
   /** A number in [0, 1) scaling the random part of the backoff. */
   jitter: number;
@@ -111,6 +131,7 @@ export interface IntentFailParams extends LeaseParams {
 
 /** Extend: the lease ends `leaseMs` after `now`. */
 export interface LeaseExtendParams extends LeaseParams {
+  /** New lease length from `now`, ms. */
   leaseMs: number;
 }
 
@@ -127,7 +148,9 @@ export type AckResult = { ok: true; intent: Intent } | {
 
 /** Filter for dead-letter listing and redrive. */
 export interface DeadFilter {
+  /** Only this queue space. */
   namespace?: string;
+  /** Only this goal. */
   goal?: string;
   /** Only these ids. */
   ids?: string[];
@@ -135,8 +158,9 @@ export interface DeadFilter {
 
 /** A page of the dead-letter table, newest first. */
 export interface DeadListParams extends DeadFilter {
+  /** Most intents to return. */
   limit: number;
-  /** Only intents that died before this time (for paging). */
+  /** Only intents that died before this time, unix ms (for paging). */
   before?: number;
 }
 
@@ -150,25 +174,35 @@ export interface LeaseReapResult {
 
 /** Retention settings for {@linkcode Storage.maintenanceRun}. */
 export interface MaintenanceParams {
+  /** The current time, unix ms. */
   now: number;
-  /** Fulfilled and dead intents, and idempotency keys, older than this are deleted. */
+  /** Fulfilled and dead intents, and idempotency keys, older than this (ms) are deleted. */
   retentionMs: number;
 }
 
 /** What maintenance deleted. */
 export interface MaintenanceResult {
+  /** Fulfilled intents deleted. */
   intents: number;
+  /** Dead-letter rows deleted. */
   dead: number;
+  /** Expired signing nonces deleted. */
   nonces: number;
+  /** Idempotency keys deleted. */
   idempotencyKeys: number;
+  /** Expired KV values deleted. */
   kv: number;
 }
 
 /** An issued API key; only its hash is stored. */
 export interface ApiKey {
+  /** SHA-256 hex of the key. */
   hash: string;
+  /** Who the key was issued to, as given at issue. */
   owner: string;
+  /** When it was issued, unix ms. */
   createdAt: number;
+  /** When it was revoked, unix ms, or null while live. */
   revokedAt: number | null;
 }
 
@@ -182,18 +216,27 @@ export interface QueueStats {
 
 /** Counts for one goal. */
 export interface GoalStats {
+  /** The queue space. */
   namespace: string;
+  /** The goal. */
   goal: string;
+  /** Open intents, due or not. */
   open: number;
+  /** Open intents not yet due (part of `open`). */
   delayed: number;
+  /** Intents under lease. */
   claimed: number;
+  /** Intents in the dead-letter table. */
   dead: number;
+  /** Whether claims are stopped by {@linkcode Storage.goalPause}. */
   paused: boolean;
 }
 
 /** Names one goal. */
 export interface GoalParams {
+  /** The queue space. */
   namespace: string;
+  /** The goal. */
   goal: string;
 }
 
