@@ -49,6 +49,17 @@ export class EmptyGoals {
   #goals = new Map<string, Entry>();
 
   /**
+   * Whether anything is remembered of the goal (then read the version and
+   * ask {@linkcode isEmpty}).
+   *
+   * @param key `namespace\ngoal`.
+   * @returns True when an entry exists.
+   */
+  has(key: string): boolean {
+    return this.#goals.has(key);
+  }
+
+  /**
    * Whether the goal is known to have no open intent due at `now`.
    *
    * @param key `namespace\ngoal`.

@@ -13,8 +13,8 @@ import type {
   IntentInsertResult,
 } from "../storage.ts";
 import { SQLITE_CONSTRAINT, SqliteError } from "./connection.ts";
-import { intentValues, rowToIntent } from "./rows.ts";
-import { DEAD_GET, INTENT_GET, INTENT_INSERT, type Prepare } from "./sql.ts";
+import { rowToIntent } from "./rows.ts";
+import { DEAD_GET, INTENT_GET, INTENT_PUBLISH, type Prepare } from "./sql.ts";
 
 /** Inserts one intent; see {@linkcode Storage.intentInsert}. */
 export function insertOne(
@@ -94,7 +94,22 @@ export function insertOne(
   // The row is built here rather than read back with RETURNING *, which
   // cost about 20 µs per insert to turn 26 columns into an object.
   try {
-    q(INTENT_INSERT).run(...intentValues(intent));
+    q(INTENT_PUBLISH).run(
+      p.id,
+      p.namespace,
+      p.goal,
+      JSON.stringify(p.payload),
+      p.priority,
+      p.visibility,
+      p.targetWorker,
+      p.requiredCapability,
+      p.publisher,
+      p.maxAttempts,
+      p.backoffBase,
+      p.runAt,
+      p.expiresAt,
+      p.now,
+    );
   } catch (err) {
     if (err instanceof SqliteError && err.code === SQLITE_CONSTRAINT) {
       throw new ConflictError(`Intent id already exists: "${p.id}"`);

@@ -25,6 +25,7 @@ import {
   DEAD_GET,
   DEAD_MOVE_ONE,
   DEAD_RESTORE_ONE,
+  FULFIL_BY_TOKEN,
   INTENT_DELETE,
   INTENT_GET,
   type Prepare,
@@ -112,6 +113,17 @@ function killOne(q: Prepare, id: string, now: number, reason: string): Intent {
  * retrying after a lost answer learns that its work was stored.
  */
 export function fulfilOne(q: Prepare, p: IntentFulfilParams): Intent {
+  if (p.token !== null) {
+    // The common case in one statement; anything else takes the checks.
+    const row = q(FULFIL_BY_TOKEN).get(
+      p.id,
+      jsonText(p.result),
+      p.resultType,
+      p.now,
+      p.token,
+    );
+    if (row) return rowToIntent(row);
+  }
   const live = leasedRow(q, p, true, true);
   if (live.state === "fulfilled") return rowToIntent(q(INTENT_GET).get(p.id)!);
   const row = q(

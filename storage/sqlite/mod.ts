@@ -17,4 +17,25 @@
 export { openSqliteStore, type SqliteStoreOptions } from "./open.ts";
 export { mapSqliteError, SqliteStore } from "./store.ts";
 export { defaultDriver, DRIVERS, loadDriver } from "./drivers/mod.ts";
-export { migrate, MIGRATIONS } from "./migrations.ts";
+export { migrate, type Migration, MIGRATIONS } from "./migrations.ts";
+export {
+  type Connection,
+  type OpenConnection,
+  type OpenOptions,
+  type Row,
+  SqliteError,
+  type SqlValue,
+  type Statement,
+} from "./connection.ts";
+export type * from "../storage.ts";
+export {
+  type ClaimedIntent,
+  type Intent,
+  INTENT_STATES,
+  type IntentState,
+  type JsonValue,
+  RESULT_TYPES,
+  type ResultType,
+  VISIBILITIES,
+  type Visibility,
+} from "../../core/intent.ts";

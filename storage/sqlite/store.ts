@@ -151,15 +151,19 @@ export class SqliteStore implements Storage {
       JSON.stringify(p.capabilities),
     ];
     try {
-      // Read before the peek: a commit by another process in between then
-      // changes it, and the memory below is not trusted.
-      const version = Number(this.#q(SQL.DATA_VERSION).get()!.data_version);
-      if (this.#empty.isEmpty(key, version, p.now)) {
-        return Promise.resolve([]);
-      }
-      // A read first: an empty poll never takes the write lock.
-      if (this.#q(SQL.claimPeek(p.max)).all(...args).length === 0) {
-        this.#rememberEmpty(key, version, p);
+      if (
+        this.#empty.has(key) && this.#empty.isEmpty(
+          key,
+          Number(this.#q(SQL.DATA_VERSION).get()!.data_version),
+          p.now,
+        )
+      ) return Promise.resolve([]);
+      // A read first: an empty poll never takes the write lock. The version
+      // is read in the same snapshot, so a commit by another process after
+      // it changes the version and the memory below is not trusted.
+      const peek = this.#q(SQL.claimPeekVersion(p.max)).all(...args);
+      if (peek[0].id === null) {
+        this.#rememberEmpty(key, Number(peek[0].dv), p);
         return Promise.resolve([]);
       }
     } catch (err) {
