@@ -64,6 +64,8 @@ export class SqliteError extends Error {
   readonly code: number;
 
   /**
+   * Creates an error from SQLite's result code and message.
+   *
    * @param code SQLite's result code; reduced to the primary code.
    * @param message SQLite's message.
    */
