@@ -53,9 +53,13 @@ import { openApiRoutes } from "./routes/openapi.ts";
 
 /** What {@linkcode createApp} needs. */
 export interface AppDeps {
+  /** The store every route reads and writes. */
   store: Storage;
+  /** The source of `now` for leases, backoff and expiry. */
   clock: Clock;
+  /** Keys, limits and features. */
   config: ServerConfig;
+  /** Where request errors and events go; default silent. */
   log?: Logger;
   /** Jitter source in [0, 1); default `Math.random`. */
   random?: () => number;
