@@ -32,9 +32,17 @@
 
 export * from "./sdk/mod.ts";
 export * from "./server/mod.ts";
+// Both export an `AckResult`: the SDK's (wire) one keeps the name here.
+export type { AckResult } from "./sdk/mod.ts";
+export type { AckResult as StorageAckResult } from "./storage/storage.ts";
 export {
+  type Connection,
   openSqliteStore,
+  type Row,
+  SqliteStore,
   type SqliteStoreOptions,
+  type SqlValue,
+  type Statement,
 } from "./storage/sqlite/mod.ts";
 export type { Storage } from "./storage/storage.ts";
 export type { Clock } from "./core/clock.ts";

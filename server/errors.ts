@@ -49,6 +49,8 @@ export class HttpError extends IntentBusError {
   readonly headers: Record<string, string>;
 
   /**
+   * Creates an error answered with `status`.
+   *
    * @param status HTTP status.
    * @param code The protocol's error code.
    * @param message A sentence-case message.
@@ -68,9 +70,13 @@ export class HttpError extends IntentBusError {
 
 /** What {@linkcode toHttp} decided. */
 export interface HttpAnswer {
+  /** The HTTP status. */
   status: number;
+  /** The protocol's error code, such as `not_found`. */
   code: string;
+  /** The message for the error body. */
   message: string;
+  /** Extra response headers, such as `Retry-After`. */
   headers: Record<string, string>;
   /** True for 500s, whose detail goes to the log, never to the client. */
   internal: boolean;

@@ -30,10 +30,13 @@ import { type Logger, silentLogger } from "./log.ts";
 
 /** Options of {@linkcode Maintenance}. */
 export interface MaintenanceOptions {
+  /** The store to reap and prune. */
   store: Storage;
+  /** The source of `now` for each run. */
   clock: Clock;
-  /** How long finished intents and idempotency keys are kept. */
+  /** How long finished intents and idempotency keys are kept, ms. */
   retentionMs: number;
+  /** Where reap and prune counts (debug) and failures go; default silent. */
   log?: Logger;
   /** Jitter source in [0, 1); default `Math.random`. */
   random?: () => number;
@@ -45,7 +48,9 @@ export interface MaintenanceOptions {
 
 /** What one full run did. */
 export interface MaintenanceRun {
+  /** What the reap did. */
   reap: LeaseReapResult;
+  /** What the prune deleted. */
   pruned: MaintenanceResult;
 }
 
@@ -56,7 +61,11 @@ export class Maintenance {
   #timers: ReturnType<typeof setInterval>[] = [];
   #running: Promise<unknown> = Promise.resolve();
 
-  /** @param options Store, clock, retention and periods. */
+  /**
+   * Creates the service; nothing runs until {@linkcode Maintenance.start}.
+   *
+   * @param options Store, clock, retention and periods.
+   */
   constructor(options: MaintenanceOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;

@@ -25,14 +25,46 @@
  */
 
 export { type AppDeps, createApp, SECURITY_HEADERS } from "./app.ts";
+export type { AppEnv } from "./context.ts";
+export type { Principal } from "./auth/keys.ts";
 export {
   configFromEnv,
   DEFAULT_CONFIG,
   SERVER_VERSION,
   type ServerConfig,
 } from "./config.ts";
-export { errorResponse, HttpError, toHttp } from "./errors.ts";
-export { createLogger, type Logger, silentLogger } from "./log.ts";
-export { Maintenance, type MaintenanceOptions } from "./maintenance.ts";
-export { type RunningServer, serveDeno } from "./runtime/deno.ts";
+export { errorResponse, type HttpAnswer, HttpError, toHttp } from "./errors.ts";
+export { IntentBusError } from "../core/errors.ts";
+export {
+  createLogger,
+  LOG_LEVELS,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  silentLogger,
+} from "./log.ts";
+export {
+  Maintenance,
+  type MaintenanceOptions,
+  type MaintenanceRun,
+} from "./maintenance.ts";
+export {
+  type FetchApp,
+  type RunningServer,
+  serveDeno,
+  type ServeOptions,
+} from "./runtime/deno.ts";
 export { generateApiKey, sha256Hex } from "./auth/keys.ts";
+export type { Clock } from "../core/clock.ts";
+export type * from "../storage/storage.ts";
+export {
+  type ClaimedIntent,
+  type Intent,
+  INTENT_STATES,
+  type IntentState,
+  type JsonValue,
+  RESULT_TYPES,
+  type ResultType,
+  VISIBILITIES,
+  type Visibility,
+} from "../core/intent.ts";

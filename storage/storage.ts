@@ -67,6 +67,7 @@ export interface IntentInsertResult {
 
 /** Several inserts in one transaction. */
 export interface IntentInsertManyParams {
+  /** The intents to insert, in order. */
   items: IntentInsertParams[];
   /** All or nothing: the first failing item fails them all, and nothing is stored. */
   atomic: boolean;

@@ -20,6 +20,7 @@ import type { Logger } from "../log.ts";
 
 /** Anything with a web-standard `fetch` handler, such as a Hono app. */
 export interface FetchApp {
+  /** Answers one request. */
   fetch(req: Request, env?: unknown): Response | Promise<Response>;
 }
 
@@ -37,6 +38,7 @@ export interface ServeOptions {
   onClose?: () => Promise<void> | void;
   /** Handle SIGINT and SIGTERM; default true. */
   handleSignals?: boolean;
+  /** Where unhandled request errors and shutdown progress go; default none. */
   log?: Logger;
 }
 
