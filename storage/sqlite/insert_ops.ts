@@ -20,6 +20,7 @@ import { DEAD_GET, INTENT_GET, INTENT_PUBLISH, type Prepare } from "./sql.ts";
 export function insertOne(
   q: Prepare,
   p: IntentInsertParams,
+  counts?: Map<string, number>,
 ): IntentInsertResult {
   if (p.idempotencyKey !== null) {
     const key = q(
@@ -46,14 +47,16 @@ export function insertOne(
       throw new RangeError(`Invalid quota: ${p.quota}`);
     }
     // Counting stops at the quota; a literal LIMIT, as a bound one makes
-    // SQLite 3.53 re-prepare the statement on every call.
-    const count = Number(
+    // SQLite 3.53 re-prepare the statement on every call. In a batch, once
+    // per publisher, then kept up to date here.
+    const count = counts?.get(p.publisher) ?? Number(
       q(
         `SELECT count(*) AS n FROM (SELECT 1 FROM intents
          WHERE publisher = ?1 AND state IN ('open', 'claimed')
          LIMIT ${p.quota})`,
       ).get(p.publisher)!.n,
     );
+    counts?.set(p.publisher, count);
     if (count >= p.quota) {
       throw new LimitError(`Open intent quota reached: ${p.quota}`);
     }
@@ -116,6 +119,7 @@ export function insertOne(
     }
     throw err;
   }
+  if (p.quota !== null) counts?.set(p.publisher, counts.get(p.publisher)! + 1);
   if (p.idempotencyKey !== null) {
     q(
       `INSERT INTO idempotency_keys
@@ -129,7 +133,10 @@ export function insertOne(
 /**
  * Runs items each in its own savepoint (`atomic` false), or all in one that
  * is rolled back on the first failure (`atomic` true; every item then
- * reports an error, the failing one its own).
+ * reports an error, the failing one its own). An item without an
+ * idempotency key writes one row with one statement, which SQLite undoes by
+ * itself when it fails: it needs no savepoint. The publisher's open count is
+ * read once per batch.
  *
  * @param q Cached prepare. @param items What to insert. @param atomic All or nothing.
  * @param mapError Turns driver errors into domain errors.
@@ -142,17 +149,21 @@ export function insertMany(
   mapError: (err: unknown) => unknown,
 ): IntentInsertManyResult[] {
   const results: IntentInsertManyResult[] = [];
+  const counts = new Map<string, number>();
   if (atomic) q("SAVEPOINT batch").run();
   for (const [i, item] of items.entries()) {
-    if (!atomic) q("SAVEPOINT item").run();
+    const guard = !atomic && item.idempotencyKey !== null;
+    if (guard) q("SAVEPOINT item").run();
     try {
-      results.push({ ok: true, ...insertOne(q, item) });
-      if (!atomic) q("RELEASE item").run();
+      results.push({ ok: true, ...insertOne(q, item, counts) });
+      if (guard) q("RELEASE item").run();
     } catch (err) {
       const error = mapError(err) as Error;
       if (!atomic) {
-        q("ROLLBACK TO item").run();
-        q("RELEASE item").run();
+        if (guard) {
+          q("ROLLBACK TO item").run();
+          q("RELEASE item").run();
+        }
         results.push({ ok: false, error });
         continue;
       }
