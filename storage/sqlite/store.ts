@@ -93,7 +93,11 @@ export class SqliteStore implements Storage {
     return stmt;
   };
 
-  /** @param db A migrated connection with its PRAGMAs set. */
+  /**
+   * Creates a store over an open connection.
+   *
+   * @param db A migrated connection with its PRAGMAs set.
+   */
   constructor(db: Connection) {
     this.db = db;
     this.name = `sqlite:${db.driver}`;
@@ -116,7 +120,7 @@ export class SqliteStore implements Storage {
     }
   }
 
-  /** @inheritdoc */
+  /** Inserts one intent; see {@linkcode Storage.intentInsert}. */
   intentInsert(params: IntentInsertParams): Promise<IntentInsertResult> {
     return this.#write((q) => {
       this.#touch(params);
@@ -124,7 +128,7 @@ export class SqliteStore implements Storage {
     }, params.idempotencyKey === null);
   }
 
-  /** @inheritdoc */
+  /** Inserts many in one transaction; see {@linkcode Storage.intentInsertMany}. */
   intentInsertMany(
     params: IntentInsertManyParams,
   ): Promise<IntentInsertManyResult[]> {
@@ -134,7 +138,7 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Claims up to `max` intents; see {@linkcode Storage.intentClaim}. */
   intentClaim(p: IntentClaimParams): Promise<ClaimedIntent[]> {
     if (!Number.isInteger(p.max) || p.max < 1) {
       return Promise.reject(new RangeError(`Invalid max: ${p.max}`));
@@ -194,12 +198,12 @@ export class SqliteStore implements Storage {
     this.#empty.touch(`${intent.namespace}\n${intent.goal}`);
   }
 
-  /** @inheritdoc */
+  /** Finishes a claimed intent; see {@linkcode Storage.intentFulfil}. */
   intentFulfil(params: IntentFulfilParams): Promise<Intent> {
     return this.#write((q) => fulfilOne(q, params), true);
   }
 
-  /** @inheritdoc */
+  /** Fails a claimed intent; see {@linkcode Storage.intentFail}. */
   intentFail(params: IntentFailParams): Promise<Intent> {
     return this.#write((q) => {
       const intent = failOne(q, params);
@@ -208,7 +212,7 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Fulfils or fails many; see {@linkcode Storage.intentAckMany}. */
   intentAckMany(params: { items: AckItem[] }): Promise<AckResult[]> {
     return this.#write((q) =>
       params.items.map((item): AckResult => {
@@ -229,12 +233,12 @@ export class SqliteStore implements Storage {
     );
   }
 
-  /** @inheritdoc */
+  /** Renews a lease; see {@linkcode Storage.leaseExtend}. */
   leaseExtend(params: LeaseExtendParams): Promise<Intent> {
     return this.#write((q) => extendOne(q, params), true);
   }
 
-  /** @inheritdoc */
+  /** Gives a claimed intent back; see {@linkcode Storage.intentRelease}. */
   intentRelease(params: LeaseParams): Promise<Intent> {
     return this.#write((q) => {
       const intent = releaseOne(q, params);
@@ -243,7 +247,7 @@ export class SqliteStore implements Storage {
     }, true);
   }
 
-  /** @inheritdoc */
+  /** Reads one intent, live or dead; see {@linkcode Storage.intentGet}. */
   intentGet(params: { id: string }): Promise<Intent | null> {
     return this.#read((q) => {
       const row = q(SQL.INTENT_GET).get(params.id) ??
@@ -252,12 +256,12 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Dead-letters an intent; see {@linkcode Storage.intentCancel}. */
   intentCancel(params: { id: string; now: number }): Promise<Intent> {
     return this.#write((q) => cancelOne(q, params.id, params.now));
   }
 
-  /** @inheritdoc */
+  /** Brings a dead intent back; see {@linkcode Storage.intentRetry}. */
   intentRetry(params: { id: string; now: number }): Promise<Intent> {
     return this.#write((q) => {
       const intent = restoreOne(q, params.id, params.now);
@@ -266,7 +270,7 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
   intentPurge(params: { namespace: string | null }): Promise<number> {
     return this.#write((q) => {
       this.#empty.clear();
@@ -274,12 +278,12 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Lists dead intents, newest first; see {@linkcode Storage.deadList}. */
   deadList(params: DeadListParams): Promise<Intent[]> {
     return this.#read((q) => admin.deadList(q, params));
   }
 
-  /** @inheritdoc */
+  /** Reopens dead intents; see {@linkcode Storage.deadRedrive}. */
   deadRedrive(
     params: DeadFilter & { now: number; limit: number },
   ): Promise<Intent[]> {
@@ -293,7 +297,7 @@ export class SqliteStore implements Storage {
     );
   }
 
-  /** @inheritdoc */
+  /** Reaps expired leases and intents; see {@linkcode Storage.leaseReap}. */
   leaseReap(params: { now: number; jitter: number }): Promise<LeaseReapResult> {
     return this.#write((q) => {
       this.#empty.clear();
@@ -301,7 +305,7 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Deletes what retention allows; see {@linkcode Storage.maintenanceRun}. */
   maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult> {
     return this.#write((q) => {
       this.#empty.clear();
@@ -309,7 +313,7 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Stores a value for `owner`; see {@linkcode Storage.kvSet}. */
   kvSet(
     p: {
       owner: string;
@@ -326,26 +330,26 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Reads a live value, or null; see {@linkcode Storage.kvGet}. */
   kvGet(
     p: { owner: string; key: string; now: number },
   ): Promise<{ value: JsonValue } | null> {
     return this.#read((q) => admin.kvGet(q, p));
   }
 
-  /** @inheritdoc */
+  /** Stores an issued key's hash; see {@linkcode Storage.apiKeyInsert}. */
   apiKeyInsert(
     p: { hash: string; owner: string; now: number },
   ): Promise<ApiKey> {
     return this.#write((q) => admin.apiKeyInsert(q, p));
   }
 
-  /** @inheritdoc */
+  /** Reads a key by hash, or null; see {@linkcode Storage.apiKeyGet}. */
   apiKeyGet(params: { hash: string }): Promise<ApiKey | null> {
     return this.#read((q) => admin.apiKeyGet(q, params.hash));
   }
 
-  /** @inheritdoc */
+  /** Revokes a key; see {@linkcode Storage.apiKeyRevoke}. */
   apiKeyRevoke(params: { hash: string; now: number }): Promise<boolean> {
     return this.#write((q) =>
       q(`UPDATE api_keys SET revoked_at = ?2
@@ -354,19 +358,19 @@ export class SqliteStore implements Storage {
     );
   }
 
-  /** @inheritdoc */
+  /** Records a signing nonce; see {@linkcode Storage.nonceUse}. */
   nonceUse(
     p: { key: string; nonce: string; expiresAt: number; now: number },
   ): Promise<boolean> {
     return this.#write((q) => admin.nonceUse(q, p));
   }
 
-  /** @inheritdoc */
+  /** Counts per state and goal; see {@linkcode Storage.statsGet}. */
   statsGet(params: { now: number }): Promise<QueueStats> {
     return this.#read((q) => admin.stats(q, params.now));
   }
 
-  /** @inheritdoc */
+  /** Stops claims of a goal; see {@linkcode Storage.goalPause}. */
   goalPause(params: GoalParams & { now: number }): Promise<void> {
     return this.#write((q) => {
       q(`INSERT OR IGNORE INTO paused_goals (namespace, goal, paused_at)
@@ -374,7 +378,7 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Lets a paused goal be claimed; see {@linkcode Storage.goalResume}. */
   goalResume(params: GoalParams): Promise<void> {
     return this.#write((q) => {
       this.#touch(params);
@@ -383,7 +387,7 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** @inheritdoc */
+  /** Finishes pending writes and closes; see {@linkcode Storage.close}. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
