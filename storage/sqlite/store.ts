@@ -74,6 +74,19 @@ export function mapSqliteError(err: unknown): unknown {
   return err;
 }
 
+/** Claims served by one statement; see `SqliteStore.#claimGroup`. */
+interface ClaimGroup {
+  /** Sum of the members' `max`. */
+  total: number;
+  /** Each member's `max`, in arrival order. */
+  maxes: number[];
+  /** Each member's share, once committed. */
+  done: Promise<ClaimedIntent[][]>;
+}
+
+/** Most intents one grouped claim statement takes (the batch claim limit). */
+const GROUP_MAX = 100;
+
 /** {@linkcode Storage} over SQLite; see the module doc. */
 export class SqliteStore implements Storage {
   /** `sqlite:<driver>`. */
@@ -84,6 +97,7 @@ export class SqliteStore implements Storage {
   #closed = false;
   #queue: WriteQueue;
   #empty = new EmptyGoals();
+  #groups = new Map<string, ClaimGroup>();
   #q: SQL.Prepare = (sql) => {
     let stmt = this.#cache.get(sql);
     if (!stmt) {
@@ -154,6 +168,16 @@ export class SqliteStore implements Storage {
       p.workerId,
       JSON.stringify(p.capabilities),
     ];
+    const group =
+      `${key}\n${p.caller}\n${p.master}\n${p.publisher}\n${p.workerId}\n${
+        args[7]
+      }\n${p.leaseMs}\n${p.now}`;
+    const pending = this.#groups.get(group);
+    if (pending !== undefined && pending.total + p.max <= GROUP_MAX) {
+      const index = pending.maxes.push(p.max) - 1;
+      pending.total += p.max;
+      return pending.done.then((all) => all[index]);
+    }
     try {
       if (
         this.#empty.has(key) && this.#empty.isEmpty(
@@ -173,12 +197,38 @@ export class SqliteStore implements Storage {
     } catch (err) {
       return Promise.reject(mapSqliteError(err));
     }
-    return this.#queue.run(
-      () =>
-        this.#q(SQL.claimUpdate(p.max)).all(...args, p.now + p.leaseMs)
-          .sort(claimOrder).map(rowToClaimed),
-      true,
-    );
+    return this.#claimGroup(group, p.max, args, p.now + p.leaseMs);
+  }
+
+  /**
+   * Queues a claim as the first of a group: claims with the same filters
+   * and time that come before the write batch runs join it without a peek
+   * of their own, and one `UPDATE … LIMIT total` serves them all, handing
+   * rows out in claim order, first come first served. A member joins only
+   * what is already taking the write lock, so an empty poll still never
+   * takes it by itself.
+   */
+  #claimGroup(
+    key: string,
+    max: number,
+    args: SqlValue[],
+    leaseEnd: number,
+  ): Promise<ClaimedIntent[]> {
+    const group: ClaimGroup = { total: max, maxes: [max], done: null! };
+    this.#groups.set(key, group);
+    const close = () => {
+      if (this.#groups.get(key) === group) this.#groups.delete(key);
+    };
+    group.done = this.#queue.run(() => {
+      close();
+      const rows = this.#q(SQL.claimUpdate(group.total))
+        .all(...args, leaseEnd).sort(claimOrder).map(rowToClaimed);
+      let at = 0;
+      return group.maxes.map((n) => rows.slice(at, at += n));
+    }, true);
+    // A batch refused before it ran (busy) closes the group too, first.
+    group.done.then(close, close);
+    return group.done.then((all) => all[0]);
   }
 
   /** After an empty peek: remember the goal if nothing at all is due. */
