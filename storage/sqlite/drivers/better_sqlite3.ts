@@ -31,6 +31,7 @@ import {
   type SqlValue,
   type Statement,
 } from "../connection.ts";
+import { integersAsBigInt } from "./_bind.ts";
 
 export type {
   Connection,
@@ -120,24 +121,6 @@ function numbered(params: unknown[]): [Record<string, unknown>] {
   return [named];
 }
 
-/** Safe integers as BigInt, so SQLite stores them as INTEGER. */
-function bindable(params: SqlValue[]): unknown[] {
-  for (let i = 0; i < params.length; i++) {
-    const v = params[i];
-    if (typeof v === "number" && Number.isSafeInteger(v)) {
-      const out = params.slice() as unknown[];
-      for (let j = i; j < out.length; j++) {
-        const w = out[j];
-        if (typeof w === "number" && Number.isSafeInteger(w)) {
-          out[j] = BigInt(w);
-        }
-      }
-      return out;
-    }
-  }
-  return params;
-}
-
 /** Node `Buffer` blobs become plain `Uint8Array` views of the same bytes. */
 function plainRows(rows: Record<string, unknown>[]): Row[] {
   for (const row of rows) {
@@ -162,7 +145,7 @@ class BsqAdapter implements Statement {
   }
 
   #bind(params: SqlValue[]): unknown[] {
-    const values = bindable(params);
+    const values = integersAsBigInt(params);
     return this.#numbered && values.length > 0 ? numbered(values) : values;
   }
 

@@ -27,6 +27,7 @@ import {
   type SqlValue,
   type Statement,
 } from "../connection.ts";
+import { integersAsBigInt } from "./_bind.ts";
 
 /**
  * `node:sqlite` errors carry no result code in Deno (only
@@ -70,27 +71,6 @@ function wrap<T>(fn: () => T): T {
   }
 }
 
-/**
- * `node:sqlite` binds every JS number as a REAL; safe integers go as
- * BigInt so they are stored and compared as INTEGER, as other drivers do.
- */
-function bindable(params: SqlValue[]): SqlValue[] {
-  for (let i = 0; i < params.length; i++) {
-    const v = params[i];
-    if (typeof v === "number" && Number.isSafeInteger(v)) {
-      const out = params.slice();
-      for (let j = i; j < out.length; j++) {
-        const w = out[j];
-        if (typeof w === "number" && Number.isSafeInteger(w)) {
-          out[j] = BigInt(w);
-        }
-      }
-      return out;
-    }
-  }
-  return params;
-}
-
 class NodeStatement implements Statement {
   #stmt: StatementSync;
 
@@ -99,17 +79,19 @@ class NodeStatement implements Statement {
   }
 
   run(...params: SqlValue[]): number {
-    return wrap(() => Number(this.#stmt.run(...bindable(params)).changes));
+    return wrap(() =>
+      Number(this.#stmt.run(...integersAsBigInt(params)).changes)
+    );
   }
 
   get(...params: SqlValue[]): Row | undefined {
     return wrap(() =>
-      this.#stmt.all(...bindable(params))[0] as Row | undefined
+      this.#stmt.all(...integersAsBigInt(params))[0] as Row | undefined
     );
   }
 
   all(...params: SqlValue[]): Row[] {
-    return wrap(() => this.#stmt.all(...bindable(params)) as Row[]);
+    return wrap(() => this.#stmt.all(...integersAsBigInt(params)) as Row[]);
   }
 }
 
