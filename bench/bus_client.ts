@@ -68,6 +68,26 @@ export class BusConnection {
     return this.#call("fulfil", "POST", `/fulfill/${id}`, body);
   }
 
+  /**
+   * Publishes many intents in one request (`POST /intents`, our addition).
+   *
+   * @param body `{"intents":[...]}`, already serialised.
+   * @returns `ok` with `{results:[{id}|{error}]}`, else an error.
+   */
+  publishMany(body: string): Promise<Outcome> {
+    return this.#call("publish", "POST", "/intents", body);
+  }
+
+  /**
+   * Acknowledges many claimed intents in one request (`POST /ack`).
+   *
+   * @param body `{"acks":[{id,claim_token,status,result}]}`, serialised.
+   * @returns `ok` with `{results:[{ok,id}|{id,error}]}`, else an error.
+   */
+  ack(body: string): Promise<Outcome> {
+    return this.#call("ack", "POST", "/ack", body);
+  }
+
   /** Closes the connection. */
   close(): void {
     this.#http.close();

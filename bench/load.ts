@@ -25,14 +25,33 @@ export interface LoadOptions extends BusTarget {
   pollMs?: number;
   /** Long-poll: claim with `?wait=<s>` (our server's addition); 0 for none. */
   waitS?: number;
+  /**
+   * `single` (default): one intent per request. `batch`: publishers send
+   * `POST /intents` of `batchSize`, workers claim with `?max=claimMax` and
+   * acknowledge with one `POST /ack`. `longpoll`: `batch` with `?wait=`
+   * (`waitS`, 5 s when not given).
+   */
+  mode?: LoadMode;
+  /** Intents per `POST /intents` in batch modes; 100 by default. */
+  batchSize?: number;
+  /** `max` of each claim in batch modes; 50 by default. */
+  claimMax?: number;
   /** Give up after this long, ms; unfinished intents count as lost. */
   timeoutMs?: number;
   /** Called about every 200 ms with fulfilled and total counts. */
   onProgress?: (done: number, total: number) => void;
 }
 
+/** How intents travel: one per request, or in batches (see `LoadOptions`). */
+export type LoadMode = "single" | "batch" | "longpoll";
+
+/** The load modes, for flag checking. */
+export const LOAD_MODES: readonly LoadMode[] = ["single", "batch", "longpoll"];
+
 /** Everything one run measured. Latencies are in milliseconds. */
 export interface LoadResult {
+  /** The load mode; claim and publish latencies are per request. */
+  mode: LoadMode;
   intents: number;
   workers: number;
   publishers: number;
@@ -63,6 +82,12 @@ export interface LoadResult {
   errors: Record<string, number>;
 }
 
+/** The error code of a batch answer's item, or `missing`. */
+function itemCode(r: Record<string, unknown> | undefined): string {
+  const e = r?.error as { code?: unknown } | undefined;
+  return typeof e?.code === "string" ? e.code : "missing";
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -78,9 +103,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const pollMs = o.pollMs ?? 0;
   const timeoutMs = o.timeoutMs ?? 120_000;
   const namespace = o.namespace ?? "default";
+  const mode = o.mode ?? "single";
+  const batched = mode !== "single";
+  const batchSize = Math.max(1, o.batchSize ?? 100);
+  const claimMax = Math.max(1, o.claimMax ?? 50);
+  const waitS = mode === "longpoll" ? (o.waitS || 5) : (o.waitS ?? 0);
   const query = `goal=${encodeURIComponent(o.goal)}&namespace=${
     encodeURIComponent(namespace)
-  }${o.waitS ? `&wait=${o.waitS}` : ""}`;
+  }${waitS ? `&wait=${waitS}` : ""}${batched ? `&max=${claimMax}` : ""}`;
   const h = {
     publish: new Histogram(),
     claim: new Histogram(),
@@ -108,9 +138,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     timedOut = true;
     for (const c of conns) c.close();
   }, timeoutMs);
+  let allDone = false;
   const finished = () => {
     if (performance.now() > deadline) timedOut = true;
     return timedOut || (publishing === 0 && oursDone >= sentAt.size);
+  };
+  // Once every intent is fulfilled, workers held in a long poll are let go
+  // by closing their sockets; what that breaks is not counted as an error.
+  const checkDone = () => {
+    if (allDone || !waitS || publishing > 0 || oursDone < sentAt.size) return;
+    allDone = true;
+    for (const c of conns) c.close();
   };
   const timed = async (hist: Histogram, call: () => Promise<Outcome>) => {
     const t0 = performance.now();
@@ -118,7 +156,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     requests++;
     if (out.kind === "ok") hist.record(performance.now() - t0);
     else if (out.kind === "empty") h.empty.record(performance.now() - t0);
-    else if (!timedOut) errors.add(out.error);
+    else if (!timedOut && !allDone) errors.add(out.error);
     return out;
   };
 
@@ -146,6 +184,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
     publishing--;
     conn.close();
+    checkDone();
   };
 
   const worker = async () => {
@@ -176,6 +215,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
             doneAt.set(id, performance.now());
             // Other intents of the goal (a backlog) are not counted as ours.
             if (sentAt.has(id)) oursDone++;
+            checkDone();
           }
           break;
         }
@@ -189,12 +229,126 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     conn.close();
   };
 
+  // Batch modes: the publisher sends `batchSize` intents per request and
+  // retries only the items that failed (or the whole batch on a failed
+  // request), up to 5 times each.
+  const batchPublisher = async (p: number) => {
+    const conn = open();
+    const mine: number[] = [];
+    for (let i = p; i < o.intents; i += publishers) mine.push(i);
+    for (let b = 0; b < mine.length && !timedOut; b += batchSize) {
+      let todo = mine.slice(b, b + batchSize);
+      for (let attempt = 0; attempt < 5 && todo.length > 0; attempt++) {
+        const body = JSON.stringify({
+          intents: todo.map((n) => ({
+            goal: o.goal,
+            namespace,
+            payload: { n },
+            visibility: "public",
+          })),
+        });
+        const t0 = performance.now();
+        const out = await timed(h.publish, () => conn.publishMany(body));
+        if (out.kind === "ok") {
+          const results = out.body.results as Record<string, unknown>[];
+          const again: number[] = [];
+          todo.forEach((n, k) => {
+            const r = results?.[k];
+            if (r && typeof r.id === "string") {
+              sentAt.set(r.id, t0);
+              if (doneAt.has(r.id)) oursDone++;
+            } else {
+              errors.add(`publish:item:${itemCode(r)}`);
+              again.push(n);
+            }
+          });
+          todo = again;
+        }
+        if (performance.now() > deadline) break;
+      }
+    }
+    publishing--;
+    conn.close();
+    checkDone();
+  };
+
+  // Batch modes: a worker claims up to `claimMax` at once, then acknowledges
+  // them all in one `POST /ack`, retrying items that failed for another
+  // reason than a lost lease.
+  const batchWorker = async () => {
+    const conn = open();
+    while (!finished()) {
+      const out = await timed(h.claim, () => conn.claim(query));
+      if (out.kind === "empty") {
+        emptyPolls++;
+        if (pollMs > 0) await sleep(pollMs);
+        continue;
+      }
+      if (out.kind === "error") {
+        await sleep(Math.max(pollMs, 1));
+        continue;
+      }
+      let todo = new Map<string, string>();
+      for (const it of (out.body.intents ?? []) as Record<string, unknown>[]) {
+        const id = String(it.id);
+        if (claimed.has(id)) duplicateDeliveries++;
+        claimed.add(id);
+        todo.set(id, String(it.claim_token));
+      }
+      for (let attempt = 0; attempt < 5 && todo.size > 0; attempt++) {
+        const acks = [...todo].map(([id, claim_token]) => ({
+          id,
+          claim_token,
+          status: "fulfilled",
+          result: { ok: true },
+        }));
+        const res = await timed(
+          h.fulfil,
+          () => conn.ack(JSON.stringify({ acks })),
+        );
+        if (res.kind !== "ok") {
+          if (performance.now() > deadline) break;
+          continue;
+        }
+        const again = new Map<string, string>();
+        const results = res.body.results as Record<string, unknown>[];
+        acks.forEach((a, k) => {
+          const r = results?.[k];
+          if (r?.ok === true) {
+            if (doneAt.has(a.id)) duplicateFulfils++;
+            else {
+              doneAt.set(a.id, performance.now());
+              if (sentAt.has(a.id)) oursDone++;
+            }
+            return;
+          }
+          const code = itemCode(r);
+          if (code === "not_found" || code === "lease_lost") leasesLost++;
+          else {
+            errors.add(`ack:item:${code}`);
+            again.set(a.id, a.claim_token);
+          }
+        });
+        todo = again;
+        checkDone();
+        if (performance.now() > deadline) break;
+      }
+    }
+    conn.close();
+  };
+
   const progress = o.onProgress &&
     setInterval(() => o.onProgress!(oursDone, o.intents), 200);
   try {
     await Promise.all([
-      ...Array.from({ length: publishers }, (_, p) => publisher(p)),
-      ...Array.from({ length: o.workers }, () => worker()),
+      ...Array.from(
+        { length: publishers },
+        (_, p) => batched ? batchPublisher(p) : publisher(p),
+      ),
+      ...Array.from(
+        { length: o.workers },
+        () => batched ? batchWorker() : worker(),
+      ),
     ]);
   } finally {
     if (progress) clearInterval(progress);
@@ -214,6 +368,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   }
   const elapsedMs = last - start;
   return {
+    mode,
     intents: o.intents,
     workers: o.workers,
     publishers,

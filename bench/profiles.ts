@@ -13,7 +13,7 @@
  * @module
  */
 
-import { type LoadResult, runLoad } from "./load.ts";
+import { type LoadMode, type LoadResult, runLoad } from "./load.ts";
 import {
   type ProcessUsage,
   processUsage,
@@ -52,6 +52,12 @@ export interface ProfileOptions {
   pollMs?: number;
   /** Long-poll seconds for claims (`?wait=`); 0 by default. */
   waitS?: number;
+  /** `single` (default), `batch` or `longpoll`; see `LoadOptions.mode`. */
+  mode?: LoadMode;
+  /** Intents per batch publish in batch modes (100). */
+  batchSize?: number;
+  /** `max` per claim in batch modes (50). */
+  claimMax?: number;
   /** Drive this server (`url` and `key`) instead of spawning ours. */
   target?: { url: string; key: string };
   /** Database file of a spawned server; a fresh temp file when omitted. */
@@ -132,6 +138,9 @@ async function loadProfile(
     publishers: o.publishers ?? p.publishers,
     pollMs: o.pollMs ?? 0,
     waitS: o.waitS ?? 0,
+    mode: o.mode,
+    batchSize: o.batchSize,
+    claimMax: o.claimMax,
     timeoutMs: o.timeoutMs,
     onProgress: o.onProgress,
   });

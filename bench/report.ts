@@ -109,13 +109,15 @@ export function table(headers: string[], rows: string[][]): string {
 
 /**
  * The profile table: throughput, latency percentiles, correctness counters.
+ * A profile run in a batch mode is named `heavy/batch`; its publish, claim
+ * and fulfil (ack) latencies are then per request, not per intent.
  *
  * @param results Profile results.
  * @returns The table text, plus an errors line per profile that had any.
  */
 export function profileTable(results: ProfileResult[]): string {
   const rows = results.map((r) => [
-    r.profile,
+    !r.mode || r.mode === "single" ? r.profile : `${r.profile}/${r.mode}`,
     String(r.workers),
     String(r.intents),
     r.intentsPerSec.toFixed(0),

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { httpCeiling, storageCeiling } from "./ceilings.ts";
 import { writeChart } from "./chart.ts";
+import { LOAD_MODES, type LoadMode } from "./load.ts";
 import { type ProfileResult, PROFILES, runProfile } from "./profiles.ts";
 import { requestCosts } from "./costs.ts";
 import {
@@ -36,6 +37,12 @@ Usage: deno task profiles [flags]
   --publishers <n>        concurrent publishers (default 5)
   --poll <ms>             worker sleep after an empty claim (default 0)
   --wait <s>              claim with ?wait=s (long-poll, our addition)
+  --mode <m>              single (default): one intent per request;
+                          batch: POST /intents of --batch-size, claims with
+                          ?max=--claim-max, one POST /ack per claim;
+                          longpoll: batch plus ?wait= (--wait, default 5)
+  --batch-size <n>        intents per POST /intents in batch modes (100)
+  --claim-max <n>         max per claim in batch modes (50)
   --target <url>          drive this Intent Protocol server instead of ours
   --key <key>             API key for --target (the master key)
   --queued <n>            pre-fill n open intents before each profile
@@ -70,6 +77,9 @@ async function main(args: string[]): Promise<number> {
       publishers: { type: "string" },
       poll: { type: "string", default: "0" },
       wait: { type: "string", default: "0" },
+      mode: { type: "string", default: "single" },
+      "batch-size": { type: "string", default: "100" },
+      "claim-max": { type: "string", default: "50" },
       target: { type: "string" },
       key: { type: "string", default: "" },
       queued: { type: "string", default: "0" },
@@ -111,6 +121,10 @@ async function main(args: string[]): Promise<number> {
   }
   if (f["queued-goal"] !== "other" && f["queued-goal"] !== "same") {
     throw new RangeError(`Invalid --queued-goal: "${f["queued-goal"]}"`);
+  }
+  const mode = f.mode as LoadMode;
+  if (!LOAD_MODES.includes(mode)) {
+    throw new RangeError(`Invalid --mode: "${f.mode}"`);
   }
   const target = f.target ? { url: f.target, key: f.key! } : undefined;
   const queued = num("queued", f.queued)!;
@@ -157,6 +171,9 @@ async function main(args: string[]): Promise<number> {
         publishers: num("publishers", f.publishers),
         pollMs: num("poll", f.poll),
         waitS: num("wait", f.wait),
+        mode,
+        batchSize: num("batch-size", f["batch-size"]),
+        claimMax: num("claim-max", f["claim-max"]),
         target,
         db,
         serverDenoFlags,

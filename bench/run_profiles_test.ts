@@ -55,6 +55,9 @@ Deno.test("the runner's --help names every option", async () => {
       "--ceilings",
       "--publisher-under-poll",
       "--chart",
+      "--mode",
+      "--batch-size",
+      "--claim-max",
     ]
   ) {
     assert.ok(text.includes(flag), flag);
