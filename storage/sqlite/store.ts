@@ -266,17 +266,24 @@ export class SqliteStore implements Storage {
   intentAckMany(params: { items: AckItem[] }): Promise<AckResult[]> {
     return this.#write((q) =>
       params.items.map((item): AckResult => {
-        q("SAVEPOINT ack").run();
+        // A fulfil writes with one statement at most (after its checks), so
+        // SQLite undoes it alone if it fails; a failure may write twice.
+        const guard = item.kind === "fail";
+        if (guard) q("SAVEPOINT ack").run();
         try {
           const intent = item.kind === "fulfil"
             ? fulfilOne(q, item)
             : failOne(q, item);
-          if (item.kind === "fail") this.#touch(intent);
-          q("RELEASE ack").run();
+          if (guard) {
+            this.#touch(intent);
+            q("RELEASE ack").run();
+          }
           return { ok: true, intent };
         } catch (err) {
-          q("ROLLBACK TO ack").run();
-          q("RELEASE ack").run();
+          if (guard) {
+            q("ROLLBACK TO ack").run();
+            q("RELEASE ack").run();
+          }
           return { ok: false, error: mapSqliteError(err) as Error };
         }
       })
