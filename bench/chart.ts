@@ -154,16 +154,17 @@ export function chartSvg(series: ChartSeries[]): string {
     },
   ]);
   const legendY = 280;
-  const legend = series.map((s, i) =>
-    `<rect x="${20 + i * 280}" y="${legendY}" width="12" height="12" fill="${
+  // Three legend entries per row.
+  const legend = series.map((s, i) => {
+    const x = 20 + (i % 3) * 280, y = legendY + Math.floor(i / 3) * 18;
+    return `<rect x="${x}" y="${y}" width="12" height="12" fill="${
       COLOURS[i % COLOURS.length]
-    }"/><text x="${36 + i * 280}" y="${legendY + 11}" font-size="12">${
+    }"/><text x="${x + 16}" y="${y + 11}" font-size="12">${
       esc(s.label.slice(0, 40))
-    }</text>`
-  ).join("\n");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${
-    legendY + 30
-  }" font-family="sans-serif" font-size="13">
+    }</text>`;
+  }).join("\n");
+  const height = legendY + 12 + Math.ceil(series.length / 3) * 18;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${height}" font-family="sans-serif" font-size="13">
 <rect width="100%" height="100%" fill="white"/>
 ${panel(0, "Throughput per profile", groups, rate, "intents/s")}
 ${
