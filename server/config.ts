@@ -51,6 +51,13 @@ export interface ServerConfig {
    * original 2.1 server.
    */
   extensions: boolean;
+  /**
+   * How long an empty claim without `wait` is held before its 204, in ms
+   * (`BUS_EMPTY_HOLD_MS`, default 100; 0 answers at once). A publish to the
+   * goal ends the hold at once with the new intent, so a worker that polls
+   * without sleeping costs a parked request instead of a query per loop.
+   */
+  emptyHoldMs: number;
 }
 
 /** The server's version, reported by `/health` and `/`. */
@@ -72,6 +79,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   bodyBytes: LIMITS.bodyBytes,
   version: SERVER_VERSION,
   extensions: true,
+  emptyHoldMs: 100,
 };
 
 function flag(value: string | undefined): boolean {
@@ -93,7 +101,7 @@ function count(name: string, value: string | undefined, fallback: number) {
 
 /**
  * Reads the protocol's environment variables, plus `BUS_RATE_LIMIT`,
- * `BUS_OPEN_QUOTA`, `BUS_RETENTION_DAYS` and `BUS_EXTENSIONS`. Does not check that a master key
+ * `BUS_OPEN_QUOTA`, `BUS_RETENTION_DAYS`, `BUS_EXTENSIONS` and `BUS_EMPTY_HOLD_MS`. Does not check that a master key
  * is set: `main.ts` decides that.
  *
  * @param env The environment, such as `Deno.env.toObject()`.
@@ -124,6 +132,7 @@ export function configFromEnv(
     retentionMs: count("BUS_RETENTION_DAYS", env.BUS_RETENTION_DAYS, 7) *
       24 * 3600 * 1000,
     extensions: flagOn(env.BUS_EXTENSIONS),
+    emptyHoldMs: count("BUS_EMPTY_HOLD_MS", env.BUS_EMPTY_HOLD_MS, 100),
     ...overrides,
   };
 }

@@ -139,10 +139,14 @@ export function claimRoutes(
       max,
     };
     let claimed = await s.store.intentClaim({ ...params, now: s.clock.now() });
-    if (claimed.length === 0 && wait > 0) {
+    // Without `wait`, an empty claim is still held briefly (`emptyHoldMs`):
+    // invisible on the wire, but a worker polling in a tight loop then parks
+    // here instead of costing a query per loop and crowding out publishers.
+    const holdMs = wait > 0 ? wait * 1000 : s.config.emptyHoldMs;
+    if (claimed.length === 0 && holdMs > 0) {
       // Long poll: re-try on a publish to this goal, and every second for
       // intents that become due without an event.
-      const deadline = performance.now() + wait * 1000;
+      const deadline = performance.now() + holdMs;
       const key = goalKey(namespace, goal);
       const gone = c.req.raw.signal;
       if (s.log.debugEnabled) s.log.debug("long poll waiting", { goal, wait });

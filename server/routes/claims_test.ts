@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { makeTestApp, type TestApp } from "../testing.ts";
+import { configFromEnv } from "../config.ts";
 
 async function publish(
   t: TestApp,
@@ -337,4 +338,28 @@ Deno.test("a long poll ends with 204 when the client goes away", async () => {
   });
   controller.abort();
   assert.equal((await waiting).status, 204);
+});
+
+Deno.test("an empty claim without wait is held until a publish to its goal, which it then gets", async () => {
+  // A long hold, so the test shows the publish (not the hold's end) answers it.
+  await using t = await makeTestApp({ config: { emptyHoldMs: 20_000 } });
+  const waiting = t.call("POST", "/claim?goal=g");
+  const id = await publish(t, { goal: "g" });
+  const res = await waiting;
+  assert.equal(res.status, 200);
+  assert.equal(res.body.id, id);
+});
+
+Deno.test("an empty claim without wait is 204 once the hold ends; emptyHoldMs 0 answers at once", async () => {
+  for (const emptyHoldMs of [0, 50]) {
+    await using t = await makeTestApp({ config: { emptyHoldMs } });
+    const res = await t.call("POST", "/claim?goal=nothing");
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("Retry-After"), "1");
+  }
+});
+
+Deno.test("BUS_EMPTY_HOLD_MS sets the hold of empty claims", () => {
+  assert.equal(configFromEnv({}).emptyHoldMs, 100);
+  assert.equal(configFromEnv({ BUS_EMPTY_HOLD_MS: "0" }).emptyHoldMs, 0);
 });
