@@ -26,10 +26,12 @@ run longpoll --profile heavy,extreme --mode longpoll || true
 run heavy3 --profile heavy,heavy,heavy || true
 run q1k_other --profile heavy --queued 1000 --queued-goal other || true
 run q1m_other --profile heavy --queued 1000000 --queued-goal other \
-  --timeout 120 || true
+  --timeout 60 || true
 run q1k_same --profile heavy --queued 1000 --queued-goal same || true
 run q1m_same --profile heavy --queued 1000000 --queued-goal same \
-  --timeout 120 || true
+  --timeout 60 || true
+node_modules/.bin/deno run -A bench/claim_plan.ts --queued 1000000 \
+  --goal same > "$out/final_claim_plan.txt" 2>&1 || true
 cd "$repo"
 node_modules/.bin/deno run -A bench/chart.ts --chart bench/results.svg \
   bench/results/main.json bench/results/final_single.json \
