@@ -23,6 +23,7 @@ run() { # name, flags...
 run single --profile all --ceilings --costs --publisher-under-poll || true
 run batch --profile heavy,extreme --mode batch || true
 run longpoll --profile heavy,extreme --mode longpoll || true
+run longpoll20k --profile heavy,extreme --mode longpoll --intents 20000 || true
 run heavy3 --profile heavy,heavy,heavy || true
 run q1k_other --profile heavy --queued 1000 --queued-goal other || true
 run q1m_other --profile heavy --queued 1000000 --queued-goal other \
