@@ -44,10 +44,12 @@ export function explainClaim(path: string, goal: string): PlanReport[] {
       "[]",
     ] as const;
     const store = claimPeek(1);
-    const forced = store.replace(
-      /FROM intents\b/,
-      "FROM intents INDEXED BY intents_claim",
-    );
+    const forced = store.includes("INDEXED BY intents_claim")
+      ? store
+      : store.replace(
+        /FROM intents\b/,
+        "FROM intents INDEXED BY intents_claim",
+      );
     return [["store", store], ["INDEXED BY intents_claim", forced]].map(
       ([form, sql]) => {
         const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args)
