@@ -1,31 +1,20 @@
 import assert from "node:assert/strict";
 import type { IntentInsertParams } from "../storage.ts";
 import { openTempStore } from "./_temp.ts";
+import { publish } from "../testing/_fixtures.ts";
 import { DRIVERS } from "./drivers/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const COUNT = 1500;
 
 function intent(i: number): IntentInsertParams {
-  return {
+  return publish({
     id: i.toString(16).padStart(32, "0"),
-    namespace: "ns",
-    goal: "g",
     payload: { i },
-    priority: 100,
-    visibility: "public",
-    targetWorker: null,
-    requiredCapability: null,
-    maxAttempts: 3,
-    backoffBase: 5,
-    publisher: "p",
-    quota: null,
-    idempotencyKey: null,
-    requestHash: null,
     runAt: T0,
     expiresAt: T0 + 86_400_000,
     now: T0 + i,
-  };
+  });
 }
 
 async function claimer(path: string, driver: string): Promise<string[]> {

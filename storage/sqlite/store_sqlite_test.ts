@@ -2,31 +2,20 @@ import assert from "node:assert/strict";
 import { BusyError } from "../../core/errors.ts";
 import type { IntentInsertParams } from "../storage.ts";
 import { openTempStore } from "./_temp.ts";
+import { publish } from "../testing/_fixtures.ts";
 import { DRIVERS, loadDriver } from "./drivers/mod.ts";
 import { openSqliteStore } from "./open.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
 function intent(id: string): IntentInsertParams {
-  return {
+  return publish({
     id: id.padStart(32, "0"),
-    namespace: "ns",
-    goal: "g",
     payload: { id },
-    priority: 100,
-    visibility: "public",
-    targetWorker: null,
-    requiredCapability: null,
-    maxAttempts: 3,
-    backoffBase: 5,
-    publisher: "p",
-    quota: null,
-    idempotencyKey: null,
-    requestHash: null,
     runAt: T0,
     expiresAt: T0 + 86_400_000,
     now: T0,
-  };
+  });
 }
 
 const claim = (goal: string) => ({

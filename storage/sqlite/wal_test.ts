@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { IntentInsertParams } from "../storage.ts";
 import { openTempStore } from "./_temp.ts";
+import { publish } from "../testing/_fixtures.ts";
 import { DRIVERS } from "./drivers/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -8,25 +9,13 @@ const LIFECYCLES = 20_000;
 const WAL_LIMIT = 16 * 1024 * 1024;
 
 function intent(i: number): IntentInsertParams {
-  return {
+  return publish({
     id: i.toString(16).padStart(32, "0"),
-    namespace: "ns",
-    goal: "g",
     payload: { i, text: "some payload text to give rows a realistic size" },
-    priority: 100,
-    visibility: "public",
-    targetWorker: null,
-    requiredCapability: null,
-    maxAttempts: 3,
-    backoffBase: 5,
-    publisher: "p",
-    quota: null,
-    idempotencyKey: null,
-    requestHash: null,
     runAt: T0,
     expiresAt: T0 + 86_400_000,
     now: T0 + i,
-  };
+  });
 }
 
 for (const driver of Object.keys(DRIVERS)) {
