@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runProfile } from "./profiles.ts";
+import { assertExactlyOnce } from "./_testing.ts";
 import { profileTable } from "./report.ts";
 
 Deno.test(
@@ -15,15 +16,7 @@ Deno.test(
       claimMax: 10,
     });
     assert.equal(r.mode, "batch");
-    assert.equal(r.published, 400);
-    assert.equal(r.fulfilled, 400);
-    assert.equal(r.lost, 0);
-    assert.equal(r.duplicateDeliveries, 0);
-    assert.equal(r.duplicateFulfils, 0);
-    assert.equal(r.leasesLost, 0);
-    assert.equal(r.successRate, 100);
-    assert.equal(r.timedOut, false);
-    assert.deepEqual(r.errors, {});
+    assertExactlyOnce(r, 400);
     // 2 publishers of 200 intents in batches of 50: 8 requests, not 400.
     assert.equal(r.publish.count, 8);
     // Each claim took at least one intent and each took one ack request.
@@ -49,13 +42,7 @@ Deno.test(
       timeoutMs: 60_000,
     });
     assert.equal(r.mode, "longpoll");
-    assert.equal(r.published, 300);
-    assert.equal(r.fulfilled, 300);
-    assert.equal(r.lost, 0);
-    assert.equal(r.duplicateDeliveries, 0);
-    assert.equal(r.duplicateFulfils, 0);
-    assert.equal(r.timedOut, false);
-    assert.deepEqual(r.errors, {});
+    assertExactlyOnce(r, 300);
     assert.equal(r.publish.count, 12);
   },
 );

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runProfile } from "./profiles.ts";
+import { assertExactlyOnce } from "./_testing.ts";
 import { spawnServer } from "./server_process.ts";
 import { chartSvg } from "./chart.ts";
 import { profileTable } from "./report.ts";
@@ -8,15 +9,7 @@ Deno.test(
   "a tiny profile against a spawned server fulfils every intent exactly once",
   async () => {
     const r = await runProfile({ profile: "medium", intents: 300, workers: 8 });
-    assert.equal(r.published, 300);
-    assert.equal(r.fulfilled, 300);
-    assert.equal(r.lost, 0);
-    assert.equal(r.duplicateDeliveries, 0);
-    assert.equal(r.duplicateFulfils, 0);
-    assert.equal(r.leasesLost, 0);
-    assert.equal(r.successRate, 100);
-    assert.equal(r.timedOut, false);
-    assert.deepEqual(r.errors, {});
+    assertExactlyOnce(r, 300);
     assert.equal(r.publish.count, 300);
     assert.equal(r.claim.count, 300);
     assert.equal(r.fulfil.count, 300);
