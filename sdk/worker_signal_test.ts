@@ -107,30 +107,7 @@ Deno.test("a second signal ends the grace period at once", async () => {
 
 Deno.test("SIGTERM makes a worker process release its leases and exit", async () => {
   const ids = ["a", "b", "c"].map((x) => x.repeat(32));
-  let next = 0;
-  await using server = scriptedServer((r) => {
-    const path = r.url.pathname;
-    if (path === "/health") {
-      return Response.json({ ok: true, features: ["release"] });
-    }
-    if (path === "/claim" && next < ids.length) {
-      const id = ids[next++];
-      return Response.json({
-        id,
-        goal: "g",
-        payload: null,
-        claim_token: `t-${id}`,
-        claim_timeout: 60,
-      });
-    }
-    if (path === "/claim") {
-      return new Response(null, {
-        status: 204,
-        headers: { "Retry-After": "0.05" },
-      });
-    }
-    return Response.json({ ok: true });
-  });
+  await using server = releasingServer(ids);
   const { child, output } = await spawnWorker(server.url, "k", "g", 3);
   child.kill("SIGTERM");
   const released = () =>
