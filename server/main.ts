@@ -44,6 +44,9 @@ Usage: deno task start [flags]
   Object.keys(DRIVERS).join(" | ")
 }, default ${defaultDriver()}
   --durability <d>  normal (default) | full
+  --checkpoint <c>  thread (default on Deno): WAL checkpoints on a worker
+                    thread | inline: inside commits, as SQLite does
+                    (or BUS_CHECKPOINT)
   --log-level <l>   debug | info (default) | warn | error
   --dev             run without BUS_SECRET: generate and print a master key
   --no-extensions   answer like the original 2.1 server (or BUS_EXTENSIONS=false)
@@ -52,7 +55,8 @@ Usage: deno task start [flags]
 Environment: BUS_SECRET (required unless --dev), BUS_ADMIN_SECRET,
 DASHBOARD_PASSWORD, BUS_DB_PATH, BUS_METRICS_TOKEN, BUS_REQUIRE_SIGNATURES,
 BUS_ENFORCE_HTTPS, BUS_TRUST_PROXY, BUS_MAINTENANCE_MODE, BUS_RATE_LIMIT,
-BUS_OPEN_QUOTA, BUS_RETENTION_DAYS, BUS_EXTENSIONS, BUS_EMPTY_HOLD_MS.`;
+BUS_OPEN_QUOTA, BUS_RETENTION_DAYS, BUS_EXTENSIONS, BUS_EMPTY_HOLD_MS,
+BUS_CHECKPOINT.`;
 
 function fail(message: string): never {
   console.error(JSON.stringify({
@@ -92,6 +96,7 @@ export async function main(
         db: { type: "string" },
         driver: { type: "string" },
         durability: { type: "string", default: "normal" },
+        checkpoint: { type: "string" },
         "log-level": { type: "string", default: "info" },
         dev: { type: "boolean", default: false },
         "no-extensions": { type: "boolean", default: false },
@@ -112,6 +117,10 @@ export async function main(
   }
   if (flags.durability !== "normal" && flags.durability !== "full") {
     fail(`Invalid --durability: "${flags.durability}" (normal or full)`);
+  }
+  const checkpoint = flags.checkpoint ?? env.BUS_CHECKPOINT ?? "thread";
+  if (checkpoint !== "thread" && checkpoint !== "inline") {
+    fail(`Invalid --checkpoint: "${checkpoint}" (thread or inline)`);
   }
   const level = flags["log-level"] as LogLevel;
   if (!LOG_LEVELS.includes(level)) fail(`Invalid --log-level: "${level}"`);
@@ -146,6 +155,7 @@ export async function main(
       path,
       driver: flags.driver,
       durability: flags.durability,
+      checkpoint,
     });
   } catch (err) {
     fail(`Cannot open the database "${path}": ${(err as Error).message}`);

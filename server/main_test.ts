@@ -63,6 +63,9 @@ Deno.test("main prints its address, serves, and closes the database on SIGTERM",
   assert.equal(status.code, 0);
   const stderr = await new Response(child.stderr).text();
   assert.match(stderr, /database closed/);
+  // The checkpoint thread closed first, so the store's connection, closing
+  // last, copied the WAL into the file and removed it.
+  await assert.rejects(Deno.stat(`${db}-wal`), Deno.errors.NotFound);
   const store = await openSqliteStore({ path: db });
   assert.equal((await store.intentGet({ id }))?.goal, "g");
   await store.close();
@@ -126,5 +129,18 @@ Deno.test("main reports an unknown driver as one JSON error line and exits 2", a
   const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
   assert.equal(line.level, "error");
   assert.match(line.msg, /Unknown SQLite driver/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("main refuses an unknown --checkpoint mode and exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = spawn(
+    ["--port", "0", "--db", `${dir}/x.db`, "--checkpoint", "sometimes"],
+    { BUS_SECRET: "s" },
+  );
+  const out = await child.output();
+  assert.equal(out.code, 2);
+  const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
+  assert.match(line.msg, /Invalid --checkpoint: "sometimes"/);
   await Deno.remove(dir, { recursive: true });
 });

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { defaultDriver, loadDriver } from "./drivers/mod.ts";
+import { Checkpointer } from "./checkpointer.ts";
+import { defaultDriver, IS_DENO, loadDriver } from "./drivers/mod.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteStore } from "./store.ts";
 
@@ -31,6 +32,14 @@ export interface SqliteStoreOptions {
   durability?: "normal" | "full";
   /** How long a writer waits for another process's lock, ms; default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * Who copies the WAL into the database. `inline` (default): SQLite's
+   * automatic checkpoint, inside the commit that crosses 1,000 pages.
+   * `thread`: a worker thread, so commits never stall on a checkpoint's
+   * fsyncs (see `checkpointer.ts`); the server's default. Deno only, and
+   * only for a file: elsewhere `thread` falls back to `inline`.
+   */
+  checkpoint?: "thread" | "inline";
 }
 
 /**
@@ -44,8 +53,10 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(
   options: SqliteStoreOptions,
 ): Promise<SqliteStore> {
-  const open = await loadDriver(options.driver ?? defaultDriver());
+  const driver = options.driver ?? defaultDriver();
+  const open = await loadDriver(driver);
   const db = open({ path: options.path });
+  let checkpointer: Checkpointer | undefined;
   try {
     const sync = options.durability === "full" ? "FULL" : "NORMAL";
     const busy = options.busyTimeoutMs ?? 5000;
@@ -57,9 +68,18 @@ export async function openSqliteStore(
     db.exec(`PRAGMA synchronous = ${sync}`);
     db.exec("PRAGMA foreign_keys = OFF");
     migrate(db);
+    const memory = options.path === ":memory:" || options.path === "";
+    if (options.checkpoint === "thread" && IS_DENO && !memory) {
+      checkpointer = await Checkpointer.start({
+        path: options.path,
+        driver,
+        synchronous: sync,
+      });
+      db.exec("PRAGMA wal_autocheckpoint = 0");
+    }
   } catch (err) {
     db.close();
     throw err;
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, { checkpointer });
 }

@@ -51,6 +51,7 @@ import {
 import { claimOrder, rowToClaimed, rowToIntent } from "./rows.ts";
 import * as SQL from "./sql.ts";
 import { WriteQueue } from "./write_queue.ts";
+import type { Checkpointer, CheckpointStats } from "./checkpointer.ts";
 import { EmptyGoals } from "./empty_goals.ts";
 import * as admin from "./admin_ops.ts";
 
@@ -98,6 +99,7 @@ export class SqliteStore implements Storage {
   #queue: WriteQueue;
   #empty = new EmptyGoals();
   #groups = new Map<string, ClaimGroup>();
+  #checkpointer: Checkpointer | null = null;
   #q: SQL.Prepare = (sql) => {
     let stmt = this.#cache.get(sql);
     if (!stmt) {
@@ -112,10 +114,25 @@ export class SqliteStore implements Storage {
    *
    * @param db A migrated connection with its PRAGMAs set.
    */
-  constructor(db: Connection) {
+  constructor(db: Connection, options: { checkpointer?: Checkpointer } = {}) {
     this.db = db;
     this.name = `sqlite:${db.driver}`;
     this.#queue = new WriteQueue(db, mapSqliteError);
+    const cp = options.checkpointer;
+    if (cp !== undefined) {
+      this.#checkpointer = cp;
+      this.#queue.onCommit = () => cp.committed();
+      cp.attach(this.#queue, () => {
+        // The thread died: SQLite checkpoints inside commits again.
+        this.#queue.onCommit = null;
+        if (!this.#closed) db.exec("PRAGMA wal_autocheckpoint = 1000");
+      });
+    }
+  }
+
+  /** What the checkpoint thread has done; undefined without one. */
+  get checkpoints(): CheckpointStats | undefined {
+    return this.#checkpointer?.stats;
   }
 
   /**
@@ -445,10 +462,13 @@ export class SqliteStore implements Storage {
   }
 
   /** Finishes pending writes and closes; see {@linkcode Storage.close}. */
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#queue.close();
+    // Its connection first: this one, closing last, checkpoints what is
+    // left and removes the WAL.
+    await this.#checkpointer?.close();
     try {
       this.db.exec("PRAGMA optimize");
     } catch {
@@ -457,6 +477,5 @@ export class SqliteStore implements Storage {
     }
     this.#cache.clear();
     this.db.close();
-    return Promise.resolve();
   }
 }

@@ -15,6 +15,7 @@
  */
 
 import { setImmediate } from "node:timers";
+import type { WriteGate } from "./checkpointer.ts";
 import type { Connection, Statement } from "./connection.ts";
 
 interface Job {
@@ -32,11 +33,18 @@ class RetrySafely {
   constructor(readonly cause: unknown) {}
 }
 
-/** Serialises synchronous write operations into batched transactions. */
-export class WriteQueue {
+/**
+ * Serialises synchronous write operations into batched transactions. It is
+ * also a {@linkcode WriteGate}: while paused (the WAL rewinding), writes
+ * queue up and run in one batch on `resume()`.
+ */
+export class WriteQueue implements WriteGate {
   #pending: Job[] = [];
   #scheduled = false;
   #closed = false;
+  #paused = false;
+  /** Called after each committed batch (the checkpointer listens). */
+  onCommit: (() => void) | null = null;
   #begin: Statement;
   #commit: Statement;
   #rollback: Statement;
@@ -73,7 +81,7 @@ export class WriteQueue {
     }
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ fn, resolve, reject, single });
-      if (!this.#scheduled) {
+      if (!this.#scheduled && !this.#paused) {
         this.#scheduled = true;
         // After this turn's I/O callbacks, not at its microtask checkpoint:
         // the HTTP handlers of one loop iteration then share one commit.
@@ -84,9 +92,29 @@ export class WriteQueue {
     });
   }
 
-  /** Runs every queued write now, in one transaction. */
-  flush(): void {
+  /** Holds queued writes until {@linkcode WriteQueue.resume}. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Runs what queued while paused, in the next batch. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#pending.length > 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /**
+   * Runs every queued write now, in one transaction.
+   *
+   * @param force Run even while paused (closing).
+   */
+  flush(force = false): void {
     this.#scheduled = false;
+    if (this.#paused && !force) return;
     const jobs = this.#pending;
     this.#pending = [];
     if (jobs.length === 0) return;
@@ -108,6 +136,7 @@ export class WriteQueue {
       for (const job of jobs) job.reject(mapped);
       return;
     }
+    this.onCommit?.();
     jobs.forEach((job, i) => {
       const o = outcomes[i];
       if (o.ok) job.resolve(o.value);
@@ -155,7 +184,7 @@ export class WriteQueue {
 
   /** Flushes what is queued and refuses further writes. */
   close(): void {
-    this.flush();
+    this.flush(true);
     this.#closed = true;
   }
 
