@@ -360,6 +360,6 @@ Deno.test("an empty claim without wait is 204 once the hold ends; emptyHoldMs 0 
 });
 
 Deno.test("BUS_EMPTY_HOLD_MS sets the hold of empty claims", () => {
-  assert.equal(configFromEnv({}).emptyHoldMs, 100);
+  assert.equal(configFromEnv({}).emptyHoldMs, 1000);
   assert.equal(configFromEnv({ BUS_EMPTY_HOLD_MS: "0" }).emptyHoldMs, 0);
 });

@@ -119,8 +119,9 @@ Deno.test("a store with the checkpoint thread keeps every write and leaves no WA
           now,
         })));
     }
-    assert.ok(store.checkpoints!.passes > 0);
     await store.close();
+    // Closing waits for the pass the commits started.
+    assert.ok(store.checkpoints!.passes > 0);
     // The store's connection closed last: SQLite checkpointed and removed it.
     await assert.rejects(Deno.stat(`${path}-wal`), Deno.errors.NotFound);
     store = await openSqliteStore({ path, checkpoint: "inline" });
