@@ -69,6 +69,22 @@ export interface AppDeps {
   signal?: AbortSignal;
 }
 
+/**
+ * The app {@linkcode createApp} builds (a Hono app, typed by what callers
+ * use, so the public API names no Hono type).
+ */
+export interface IntentBusApp {
+  /** Serves one request; what `Deno.serve` and the Node adapter call. */
+  fetch(request: Request, env?: unknown): Response | Promise<Response>;
+  /** Serves a request built from a path or URL, for tests and examples. */
+  request(
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Response | Promise<Response>;
+  /** Every registered route. */
+  readonly routes: readonly { method: string; path: string }[];
+}
+
 /** Headers on every response. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "X-Content-Type-Options": "nosniff",
@@ -98,7 +114,7 @@ function isSecure(req: Request, env: unknown, trustProxy: boolean): boolean {
  *   maintenance service and shutdown signal.
  * @returns The Hono app; `app.fetch` serves requests.
  */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(deps: AppDeps): IntentBusApp {
   const { store, clock, config } = deps;
   const log = deps.log ?? silentLogger;
   const random = deps.random ?? Math.random;

@@ -24,7 +24,12 @@
  * @module
  */
 
-export { type AppDeps, createApp, SECURITY_HEADERS } from "./app.ts";
+export {
+  type AppDeps,
+  createApp,
+  type IntentBusApp,
+  SECURITY_HEADERS,
+} from "./app.ts";
 export type { AppEnv } from "./context.ts";
 export type { Principal } from "./auth/keys.ts";
 export {

@@ -20,8 +20,7 @@ import { signRequest } from "../core/signing.ts";
 import { openSqliteStore, type SqliteStore } from "../storage/sqlite/mod.ts";
 import { createApp } from "./app.ts";
 import { DEFAULT_CONFIG, type ServerConfig } from "./config.ts";
-import type { Hono } from "hono";
-import type { AppEnv } from "./context.ts";
+import type { IntentBusApp } from "./app.ts";
 
 /** The master key of test apps. */
 export const MASTER = "test-master-key";
@@ -49,7 +48,7 @@ export interface CallOptions {
 
 /** A test app with its store and clock. */
 export interface TestApp extends AsyncDisposable {
-  app: Hono<AppEnv>;
+  app: IntentBusApp;
   store: SqliteStore;
   clock: ManualClock;
   /** The database file. */

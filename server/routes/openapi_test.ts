@@ -4,7 +4,9 @@ import { makeTestApp } from "../testing.ts";
 import { openApiDocument } from "./openapi.ts";
 
 /** `METHOD /path/{param}` for every route the Hono app registered. */
-function appRoutes(routes: { method: string; path: string }[]): Set<string> {
+function appRoutes(
+  routes: readonly { method: string; path: string }[],
+): Set<string> {
   return new Set(
     routes.filter((r) => r.method !== "ALL").map((r) =>
       `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`

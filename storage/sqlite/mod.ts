@@ -16,6 +16,7 @@
 
 export { openSqliteStore, type SqliteStoreOptions } from "./open.ts";
 export { mapSqliteError, SqliteStore } from "./store.ts";
+export type { CheckpointStats } from "./checkpointer.ts";
 export { defaultDriver, DRIVERS, loadDriver } from "./drivers/mod.ts";
 export { migrate, type Migration, MIGRATIONS } from "./migrations.ts";
 export {
