@@ -42,10 +42,11 @@ export async function readBody(
   req: Request,
   limit: number,
 ): Promise<Uint8Array> {
-  // Headers first: asking for `req.body` builds a stream even for none.
+  // Headers first: asking for `req.body` builds a stream even for none, and
+  // with a length Deno reads the whole body without one (`arrayBuffer()`
+  // after `req.body` cost 16% of a publish's CPU).
   const declared = req.headers.get("content-length");
   if (declared === "0") return EMPTY;
-  if (req.body === null) return EMPTY;
   if (declared !== null) {
     const n = Number(declared);
     if (n > limit) throw tooLarge(limit);
@@ -54,6 +55,7 @@ export async function readBody(
     if (bytes.length > limit) throw tooLarge(limit);
     return bytes;
   }
+  if (req.body === null) return EMPTY;
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
