@@ -62,8 +62,9 @@ async function phase(
 }
 
 /**
- * Measures server CPU per request kind on a fresh server of ours, then the
- * Hono ceiling route's.
+ * Measures server CPU per request kind on a fresh server of ours (with
+ * `BUS_EMPTY_HOLD_MS=0`), then the Hono and bare `Deno.serve` ceiling
+ * routes'.
  *
  * @param n Intents to publish, claim and fulfil.
  * @param connections Concurrent connections per phase.
@@ -74,45 +75,56 @@ export async function requestCosts(
   connections = 20,
 ): Promise<RequestCost[]> {
   const out: RequestCost[] = [];
-  await withBusServer(async (server) => {
-    const body = '{"goal":"costs","payload":{"n":1},"visibility":"public"}';
-    const query = "goal=costs&namespace=default";
-    let published = 0;
-    out.push(
-      await phase(server, "publish", connections, async (c) => {
-        if (published++ >= n) return false;
-        return (await c.publish(body)).kind === "ok";
-      }),
-    );
-    const leases: [string, string][] = [];
-    out.push(
-      await phase(server, "claim (hit)", connections, async (c) => {
-        const o = await c.claim(query);
-        if (o.kind !== "ok") return false;
-        leases.push([String(o.body.id), String(o.body.claim_token)]);
-        return true;
-      }),
-    );
-    out.push(
-      await phase(server, "fulfil", connections, async (c) => {
-        const lease = leases.pop();
-        return lease !== undefined &&
-          (await c.fulfil(lease[0], lease[1])).kind === "ok";
-      }),
-    );
-    let empty = 0;
-    out.push(
-      await phase(server, "claim (empty)", connections, async (c) => {
-        return empty++ < n && (await c.claim(query)).kind === "empty";
-      }),
-    );
-  });
-  out.push(await honoCost(n, connections));
+  await withBusServer(
+    async (server) => {
+      const body = '{"goal":"costs","payload":{"n":1},"visibility":"public"}';
+      const query = "goal=costs&namespace=default";
+      let published = 0;
+      out.push(
+        await phase(server, "publish", connections, async (c) => {
+          if (published++ >= n) return false;
+          return (await c.publish(body)).kind === "ok";
+        }),
+      );
+      const leases: [string, string][] = [];
+      out.push(
+        await phase(server, "claim (hit)", connections, async (c) => {
+          const o = await c.claim(query);
+          if (o.kind !== "ok") return false;
+          leases.push([String(o.body.id), String(o.body.claim_token)]);
+          return true;
+        }),
+      );
+      out.push(
+        await phase(server, "fulfil", connections, async (c) => {
+          const lease = leases.pop();
+          return lease !== undefined &&
+            (await c.fulfil(lease[0], lease[1])).kind === "ok";
+        }),
+      );
+      let empty = 0;
+      out.push(
+        await phase(server, "claim (empty)", connections, async (c) => {
+          return empty++ < n && (await c.claim(query)).kind === "empty";
+        }),
+      );
+      // The hold off: an empty claim answers at once, so its row is the CPU
+      // of the claim itself, not of a second of waiting per request.
+    },
+    [],
+    { BUS_EMPTY_HOLD_MS: "0" },
+  );
+  out.push(await ceilingCost("hono", n, connections));
+  out.push(await ceilingCost("deno", n, connections));
   return out;
 }
 
-async function honoCost(n: number, connections: number): Promise<RequestCost> {
-  const server = await spawnServer("bench/ceiling_server.ts", ["hono"]);
+async function ceilingCost(
+  kind: "hono" | "deno",
+  n: number,
+  connections: number,
+): Promise<RequestCost> {
+  const server = await spawnServer("bench/ceiling_server.ts", [kind]);
   try {
     const u0 = await processUsage(server.pid);
     const g0 = await processUsage(Deno.pid);
@@ -134,7 +146,7 @@ async function honoCost(n: number, connections: number): Promise<RequestCost> {
     const cpu = (await processUsage(server.pid)).cpuSeconds - u0.cpuSeconds;
     const gen = (await processUsage(Deno.pid)).cpuSeconds - g0.cpuSeconds;
     return {
-      op: "hono ceiling",
+      op: `${kind} ceiling`,
       requests: n,
       requestsPerSec: n / seconds,
       serverCpuPercent: cpu / seconds * 100,

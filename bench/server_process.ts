@@ -91,6 +91,7 @@ export function parseStartLine(
  * @param args Arguments after the script.
  * @param timeoutMs How long to wait for the start line.
  * @param denoFlags Flags for `deno run` itself, such as `--cpu-prof`.
+ * @param env More environment variables for the child.
  * @returns The running server.
  * @throws {Error} when the child exits or stays silent until the timeout.
  */
@@ -99,6 +100,7 @@ export async function spawnServer(
   args: string[] = [],
   timeoutMs = 30_000,
   denoFlags: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...denoFlags, script, ...args],
@@ -106,7 +108,7 @@ export async function spawnServer(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).spawn();
   const stderrTail: string[] = [];
   drain(child.stderr, stderrTail);
@@ -183,12 +185,14 @@ function drain(stream: ReadableStream<Uint8Array>, tail: string[]): void {
  * @param db The SQLite file to use.
  * @param extra More server flags.
  * @param denoFlags Flags for `deno run` itself, such as `--cpu-prof`.
+ * @param env More environment variables, such as `BUS_EMPTY_HOLD_MS`.
  * @returns The running server, with the generated master key.
  */
 export function spawnBusServer(
   db: string,
   extra: string[] = [],
   denoFlags: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   return spawnServer(
     "server/main.ts",
@@ -202,6 +206,7 @@ export function spawnBusServer(
     ],
     30_000,
     denoFlags,
+    env,
   );
 }
 
@@ -211,15 +216,17 @@ export function spawnBusServer(
  *
  * @param fn What to do with the running server.
  * @param denoFlags Flags for `deno run` itself, such as `--cpu-prof`.
+ * @param env More environment variables for the server.
  * @returns What `fn` returned.
  */
 export async function withBusServer<T>(
   fn: (server: ServerProcess) => Promise<T>,
   denoFlags: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "bench_server_" });
   try {
-    const server = await spawnBusServer(`${dir}/bus.db`, [], denoFlags);
+    const server = await spawnBusServer(`${dir}/bus.db`, [], denoFlags, env);
     try {
       return await fn(server);
     } finally {
