@@ -13,6 +13,8 @@ import {
   NotFoundError,
 } from "../../core/errors.ts";
 import type {
+  AckItem,
+  AckResult,
   IntentFailParams,
   IntentFulfilParams,
   LeaseExtendParams,
@@ -26,6 +28,7 @@ import {
   DEAD_MOVE_ONE,
   DEAD_RESTORE_ONE,
   FULFIL_BY_TOKEN,
+  FULFIL_MANY_BY_TOKEN,
   INTENT_DELETE,
   INTENT_GET,
   type Prepare,
@@ -203,4 +206,86 @@ export function restoreOne(q: Prepare, id: string, now: number): Intent {
   const row = q(DEAD_RESTORE_ONE).get(id, now, now + REDRIVE_TTL_MS);
   q(DEAD_DELETE).run(id);
   return rowToIntent(row!);
+}
+
+/**
+ * Fulfils or fails many, each with its own outcome. Fulfils with a token
+ * (whose id comes once in the batch) go first, all in one statement; what it
+ * did not change (a lost lease, a replay, an unknown id) and every fail then
+ * run one by one, a fail in a savepoint as it may write twice.
+ *
+ * @param q Cached prepare.
+ * @param items The acknowledgements.
+ * @param touch Called with each intent a fail reopened.
+ * @param mapError Turns driver errors into domain errors.
+ * @returns One outcome per item, in order.
+ */
+export function ackMany(
+  q: Prepare,
+  items: AckItem[],
+  touch: (intent: Intent) => void,
+  mapError: (err: unknown) => unknown,
+): AckResult[] {
+  const results: (AckResult | undefined)[] = new Array(items.length);
+  const times = new Map<string, number>();
+  for (const it of items) times.set(it.id, (times.get(it.id) ?? 0) + 1);
+  const bulk: number[] = [];
+  items.forEach((it, i) => {
+    if (it.kind === "fulfil" && it.token !== null && times.get(it.id) === 1) {
+      bulk.push(i);
+    }
+  });
+  if (bulk.length > 1) {
+    const args = JSON.stringify(bulk.map((i) => {
+      const it = items[i] as Extract<AckItem, { kind: "fulfil" }>;
+      return {
+        id: it.id,
+        token: it.token,
+        result: jsonText(it.result),
+        type: it.resultType,
+        now: it.now,
+      };
+    }));
+    try {
+      const done = new Map<string, Row>();
+      for (const row of q(FULFIL_MANY_BY_TOKEN).all(args)) {
+        done.set(String(row.id), row);
+      }
+      for (const i of bulk) {
+        const row = done.get(items[i].id);
+        if (row) results[i] = { ok: true, intent: rowToIntent(row) };
+      }
+    } catch {
+      // SQLite undid the statement: every item goes the single way below.
+    }
+  }
+  return items.map((item, i) => results[i] ?? ackOne(q, item, touch, mapError));
+}
+
+function ackOne(
+  q: Prepare,
+  item: AckItem,
+  touch: (intent: Intent) => void,
+  mapError: (err: unknown) => unknown,
+): AckResult {
+  // A fulfil writes with one statement at most (after its checks), so
+  // SQLite undoes it alone if it fails; a failure may write twice.
+  const guard = item.kind === "fail";
+  if (guard) q("SAVEPOINT ack").run();
+  try {
+    const intent = item.kind === "fulfil"
+      ? fulfilOne(q, item)
+      : failOne(q, item);
+    if (guard) {
+      touch(intent);
+      q("RELEASE ack").run();
+    }
+    return { ok: true, intent };
+  } catch (err) {
+    if (guard) {
+      q("ROLLBACK TO ack").run();
+      q("RELEASE ack").run();
+    }
+    return { ok: false, error: mapError(err) as Error };
+  }
 }

@@ -131,6 +131,23 @@ export const FULFIL_BY_TOKEN = `
   RETURNING *`;
 
 /**
+ * Fulfils many claimed intents with one statement: `?1` is a JSON array of
+ * `{"id","token","result","type","now"}` (`result` as JSON text or null).
+ * Only rows whose token matches change; the caller takes the others one by
+ * one, so their errors and replays are exactly those of a single fulfil.
+ */
+export const FULFIL_MANY_BY_TOKEN = `
+  UPDATE intents SET state = 'fulfilled', result = a.value ->> '$.result',
+    result_type = a.value ->> '$.type',
+    completed_at = a.value ->> '$.now', updated_at = a.value ->> '$.now',
+    lease_expires_at = NULL
+  FROM json_each(?1) AS a
+  WHERE intents.id = a.value ->> '$.id'
+    AND intents.claim_token = a.value ->> '$.token'
+    AND intents.state IN ('claimed', 'open')
+  RETURNING *`;
+
+/**
  * The claim: leases what {@linkcode claimPeek} finds, re-checking every
  * filter inside the write transaction so two claims never take one intent.
  * ?9 is the lease end. Tokens come from SQLite's CSPRNG (ChaCha20 since

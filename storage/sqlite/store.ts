@@ -41,6 +41,7 @@ import {
 } from "./connection.ts";
 import { insertMany, insertOne } from "./insert_ops.ts";
 import {
+  ackMany,
   cancelOne,
   extendOne,
   failOne,
@@ -282,28 +283,7 @@ export class SqliteStore implements Storage {
   /** Fulfils or fails many; see {@linkcode Storage.intentAckMany}. */
   intentAckMany(params: { items: AckItem[] }): Promise<AckResult[]> {
     return this.#write((q) =>
-      params.items.map((item): AckResult => {
-        // A fulfil writes with one statement at most (after its checks), so
-        // SQLite undoes it alone if it fails; a failure may write twice.
-        const guard = item.kind === "fail";
-        if (guard) q("SAVEPOINT ack").run();
-        try {
-          const intent = item.kind === "fulfil"
-            ? fulfilOne(q, item)
-            : failOne(q, item);
-          if (guard) {
-            this.#touch(intent);
-            q("RELEASE ack").run();
-          }
-          return { ok: true, intent };
-        } catch (err) {
-          if (guard) {
-            q("ROLLBACK TO ack").run();
-            q("RELEASE ack").run();
-          }
-          return { ok: false, error: mapSqliteError(err) as Error };
-        }
-      })
+      ackMany(q, params.items, (i) => this.#touch(i), mapSqliteError)
     );
   }
 

@@ -380,4 +380,53 @@ export function leaseCases(test: Case): void {
     assert.equal((await s.intentGet({ id: a.id }))?.state, "fulfilled");
     assert.equal((await s.intentGet({ id: b.id }))?.lastError, "e");
   });
+
+  test("ackMany of many fulfils stores each, replays a repeat, and refuses a lost or unknown one alone", async (s) => {
+    for (let i = 0; i < 4; i++) {
+      await s.intentInsert(publish({ now: T0 + i, runAt: T0 }));
+    }
+    const [a, b, c, d] = await s.intentClaim(claim({ now: T0 + 5, max: 4 }));
+    const fulfil = (id: string, token: string, n: number) => ({
+      kind: "fulfil" as const,
+      id,
+      token,
+      caller: "worker",
+      now: T0 + 6,
+      result: { n },
+      resultType: "json" as const,
+    });
+    const res = await s.intentAckMany({
+      items: [
+        fulfil(a.id, a.claimToken, 1),
+        fulfil(b.id, "0".repeat(32), 2),
+        fulfil(c.id, c.claimToken, 3),
+        fulfil("f".repeat(32), c.claimToken, 4),
+        fulfil(d.id, d.claimToken, 5),
+      ],
+    });
+    assert.deepEqual(res.map((r) => r.ok), [true, false, true, false, true]);
+    assert.ok(!res[1].ok && res[1].error instanceof LeaseLostError);
+    assert.ok(!res[3].ok && res[3].error instanceof NotFoundError);
+    for (const [i, x, n] of [[0, a, 1], [2, c, 3], [4, d, 5]] as const) {
+      const r = res[i];
+      assert.ok(r.ok);
+      assert.equal(r.intent.id, x.id);
+      assert.equal(r.intent.state, "fulfilled");
+      assert.deepEqual(r.intent.result, { n });
+      const stored = await s.intentGet({ id: x.id });
+      assert.deepEqual(stored?.result, { n });
+      assert.equal(stored?.completedAt, T0 + 6);
+      assert.equal(stored?.leaseExpiresAt, null);
+    }
+    assert.equal((await s.intentGet({ id: b.id }))?.state, "claimed");
+    // The same acknowledgements again: each a replay that changes nothing.
+    const again = await s.intentAckMany({
+      items: [fulfil(a.id, a.claimToken, 9), fulfil(c.id, c.claimToken, 9)],
+    });
+    assert.deepEqual(
+      again.map((r) => r.ok && r.intent.state),
+      ["fulfilled", "fulfilled"],
+    );
+    assert.deepEqual((await s.intentGet({ id: a.id }))?.result, { n: 1 });
+  });
 }
