@@ -111,6 +111,45 @@ export function insertCases(test: Case): void {
     assert.equal((await s.statsGet({ now: T0 })).states.open, 2);
   });
 
+  test("insertMany of plain items stores each as intentInsert does, and a taken id fails alone", async (s) => {
+    const full = {
+      payload: { text: 'héllo "quoted" ✓', n: [1, 2.5, null] },
+      priority: 7,
+      visibility: "private" as const,
+      targetWorker: "pi-1",
+      requiredCapability: "gpu",
+      maxAttempts: 5,
+      backoffBase: 2,
+      runAt: T0 + 10,
+      expiresAt: T0 + 1000,
+    };
+    const single = publish(full);
+    await s.intentInsert(single);
+    const items = [publish(full), publish(), publish({ publisher: "bob" })];
+    const res = await s.intentInsertMany({ items, atomic: false });
+    assert.ok(res.every((r) => r.ok && !r.replayed));
+    const a = await s.intentGet({ id: single.id });
+    const b = await s.intentGet({ id: items[0].id });
+    assert.deepEqual({ ...b, id: a?.id }, a);
+    for (const [i, r] of res.entries()) {
+      assert.deepEqual(
+        r.ok && r.intent,
+        await s.intentGet({ id: items[i].id }),
+      );
+    }
+    // An id already taken, live or dead, fails only its own item.
+    await s.intentCancel({ id: items[1].id, now: T0 });
+    const again = [publish(), { ...publish(), id: items[0].id }, {
+      ...publish(),
+      id: items[1].id,
+    }, publish()];
+    const res2 = await s.intentInsertMany({ items: again, atomic: false });
+    assert.deepEqual(res2.map((r) => r.ok), [true, false, false, true]);
+    assert.ok(!res2[1].ok && res2[1].error instanceof ConflictError);
+    assert.ok(!res2[2].ok && res2[2].error instanceof ConflictError);
+    assert.equal((await s.statsGet({ now: T0 })).states.open, 5);
+  });
+
   test("concurrent writes each succeed or fail on their own", async (s) => {
     const p = publish();
     const results = await Promise.allSettled([
