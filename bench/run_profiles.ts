@@ -34,7 +34,8 @@ Usage: deno task profiles [flags]
                           or all (default), or none (only the extras)
   --intents <n>           intents per profile (default: the profile's)
   --workers <n>           claiming workers (default: the profile's)
-  --publishers <n>        concurrent publishers (default 5)
+  --publishers <n>        concurrent publishers (default: the profile's, half
+                          its workers and at least 5)
   --poll <ms>             worker sleep after an empty claim (default 0)
   --wait <s>              claim with ?wait=s (long-poll, our addition)
   --mode <m>              single (default): one intent per request;
