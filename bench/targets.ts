@@ -3,7 +3,7 @@
  * Markdown table with "met" / "not met" per target.
  *
  * ```sh
- * deno run -A bench/targets.ts bench/results final_   # reads final_*.json
+ * deno run -A bench/targets.ts bench/results s2_   # reads s2_*.json
  * ```
  *
  * @module
@@ -198,7 +198,7 @@ export function targetMarkdown(rows: TargetRow[]): string {
 }
 
 if (import.meta.main) {
-  const [dir = "bench/results", prefix = "final_"] = Deno.args;
+  const [dir = "bench/results", prefix = "s2_"] = Deno.args;
   const read = async (name: string) => {
     try {
       return JSON.parse(
