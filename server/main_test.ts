@@ -118,29 +118,23 @@ Deno.test("SIGTERM ends a waiting long poll with 204 and the server exits cleanl
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("main reports an unknown driver as one JSON error line and exits 2", async () => {
-  const dir = await Deno.makeTempDir();
-  const child = spawn(
-    ["--port", "0", "--db", `${dir}/x.db`, "--driver", "nope"],
-    { BUS_SECRET: "s" },
-  );
-  const out = await child.output();
-  assert.equal(out.code, 2);
-  const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
-  assert.equal(line.level, "error");
-  assert.match(line.msg, /Unknown SQLite driver/);
-  await Deno.remove(dir, { recursive: true });
-});
+const BAD_FLAGS: [string[], RegExp][] = [
+  [["--driver", "nope"], /Unknown SQLite driver/],
+  [["--checkpoint", "sometimes"], /Invalid --checkpoint: "sometimes"/],
+];
 
-Deno.test("main refuses an unknown --checkpoint mode and exits 2", async () => {
-  const dir = await Deno.makeTempDir();
-  const child = spawn(
-    ["--port", "0", "--db", `${dir}/x.db`, "--checkpoint", "sometimes"],
-    { BUS_SECRET: "s" },
-  );
-  const out = await child.output();
-  assert.equal(out.code, 2);
-  const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
-  assert.match(line.msg, /Invalid --checkpoint: "sometimes"/);
-  await Deno.remove(dir, { recursive: true });
-});
+for (const [flags, message] of BAD_FLAGS) {
+  Deno.test(`main reports ${flags.join(" ")} as one JSON error line and exits 2`, async () => {
+    const dir = await Deno.makeTempDir();
+    const child = spawn(
+      ["--port", "0", "--db", `${dir}/x.db`, ...flags],
+      { BUS_SECRET: "s" },
+    );
+    const out = await child.output();
+    assert.equal(out.code, 2);
+    const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
+    assert.equal(line.level, "error");
+    assert.match(line.msg, message);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
