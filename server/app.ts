@@ -169,7 +169,6 @@ export function createApp(deps: AppDeps): IntentBusApp {
     }
   };
   app.onError((err, c) => answerError(err, c.req.method, c.req.path));
-  app.notFound(() => jsonError(404, "not_found", "No such route"));
 
   // One middleware for every request (each level of Hono's dispatch costs):
   // the HTTPS and maintenance gates, then headers, metrics and the log.
@@ -210,14 +209,28 @@ export function createApp(deps: AppDeps): IntentBusApp {
   if (config.extensions) adminQueueRoutes(app, s);
   openApiRoutes(app, s);
 
-  // A known path with the wrong method is 405, not 404.
-  const paths = new Set(
-    app.routes.filter((r) => r.method !== "ALL").map((r) => r.path),
+  // A known path with the wrong method is 405, not 404. Decided when no
+  // route matched rather than by an `app.all` per path: those made Hono's
+  // RegExpRouter give up (`/admin/dead/:id` beside `/admin/dead/redrive`)
+  // for the slower TrieRouter, on every request.
+  const known = [
+    ...new Set(
+      app.routes.filter((r) => r.method !== "ALL").map((r) => r.path),
+    ),
+  ].map((path) =>
+    new RegExp(
+      `^${
+        path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(
+          /:[^/]+/g,
+          "[^/]+",
+        )
+      }$`,
+    )
   );
-  for (const path of paths) {
-    app.all(path, () => {
-      throw new HttpError(405, "method_not_allowed", "Method not allowed");
-    });
-  }
+  app.notFound((c) =>
+    known.some((re) => re.test(c.req.path))
+      ? jsonError(405, "method_not_allowed", "Method not allowed")
+      : jsonError(404, "not_found", "No such route")
+  );
   return app;
 }

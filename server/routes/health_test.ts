@@ -59,15 +59,21 @@ Deno.test("an unknown route is a JSON 404 not_found", async () => {
   assert.equal(res.status, 404);
   assert.equal(res.body.error.code, "not_found");
   assert.equal(res.headers.get("content-type"), "application/json");
+  // Paths that only look like routes are not wrong methods of them.
+  for (const path of ["/openapi_json", "/fulfill", "/fulfill/a/b"]) {
+    assert.equal((await t.call("GET", path)).status, 404, path);
+  }
 });
 
 Deno.test("a known route with the wrong method is a JSON 405 method_not_allowed", async () => {
   await using t = await makeTestApp();
   for (
-    const [method, path] of [["GET", "/claim"], ["DELETE", "/intent"], [
-      "POST",
-      "/health",
-    ]]
+    const [method, path] of [
+      ["GET", "/claim"],
+      ["DELETE", "/intent"],
+      ["POST", "/health"],
+      ["GET", `/fulfill/${"a".repeat(32)}`],
+    ]
   ) {
     const res = await t.call(method, path);
     assert.equal(res.status, 405, `${method} ${path}`);
