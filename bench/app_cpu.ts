@@ -1,0 +1,142 @@
+/**
+ * CPU per request of the three hot routes, in process: `app.fetch` on a
+ * real store (a temporary WAL file, the checkpoint thread on), `--concurrency`
+ * requests in flight, CPU from `process.cpuUsage()` (every thread of the
+ * process). No sockets and no load generator share the cores, so two builds
+ * compare within a few percent even on a busy machine, where loopback runs
+ * vary by 10–20%. The figures include building each `Request` and reading
+ * each answer (about 10 µs).
+ *
+ * Usage: `deno run -A bench/app_cpu.ts [--intents 20000] [--concurrency 20]`
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { systemClock } from "../core/clock.ts";
+import { createApp, type IntentBusApp } from "../server/app.ts";
+import { DEFAULT_CONFIG } from "../server/config.ts";
+import { openSqliteStore } from "../storage/sqlite/mod.ts";
+
+/** Mean CPU µs per request of each route. */
+export interface AppCpu {
+  publish: number;
+  claim: number;
+  fulfil: number;
+}
+
+const BODY =
+  '{"goal":"g","payload":{"n":1,"text":"hello"},"visibility":"public"}';
+
+function headers(length: number): Record<string, string> {
+  return {
+    "X-API-KEY": "k",
+    "Content-Type": "application/json",
+    "Content-Length": String(length),
+  };
+}
+
+async function cpuPer(
+  n: number,
+  concurrency: number,
+  one: () => Promise<void>,
+): Promise<number> {
+  let i = 0;
+  const start = process.cpuUsage();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (i++ < n) await one();
+  }));
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / n;
+}
+
+async function expect(res: Response, status: number): Promise<string> {
+  const text = await res.text();
+  if (res.status !== status) {
+    throw new Error(`Expected ${status}, got ${res.status}: ${text}`);
+  }
+  return text;
+}
+
+async function lifecycles(
+  app: IntentBusApp,
+  n: number,
+  concurrency: number,
+): Promise<AppCpu> {
+  const leases: { id: string; claim_token: string }[] = [];
+  const publish = await cpuPer(n, concurrency, async () => {
+    const req = new Request("http://bench/intent", {
+      method: "POST",
+      headers: headers(BODY.length),
+      body: BODY,
+    });
+    await expect(await app.fetch(req), 201);
+  });
+  const claim = await cpuPer(n, concurrency, async () => {
+    const req = new Request("http://bench/claim?goal=g", {
+      method: "POST",
+      headers: headers(0),
+    });
+    leases.push(JSON.parse(await expect(await app.fetch(req), 200)));
+  });
+  const fulfil = await cpuPer(n, concurrency, async () => {
+    const lease = leases.pop()!;
+    const body = JSON.stringify({
+      claim_token: lease.claim_token,
+      result: { ok: true },
+    });
+    const req = new Request(`http://bench/fulfill/${lease.id}`, {
+      method: "POST",
+      headers: headers(body.length),
+      body,
+    });
+    await expect(await app.fetch(req), 200);
+  });
+  return { publish, claim, fulfil };
+}
+
+/**
+ * Measures, after a warm-up of a quarter as many.
+ *
+ * @param n Intents to publish, claim and fulfil.
+ * @param concurrency Requests in flight.
+ * @returns CPU µs per request of each route.
+ */
+export async function appCpu(n: number, concurrency: number): Promise<AppCpu> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_app_cpu_" });
+  const store = await openSqliteStore({
+    path: `${dir}/bus.db`,
+    checkpoint: "thread",
+  });
+  try {
+    const app = createApp({
+      store,
+      clock: systemClock,
+      config: { ...DEFAULT_CONFIG, masterKey: "k", emptyHoldMs: 0 },
+    });
+    await lifecycles(app, Math.ceil(n / 4), concurrency);
+    return await lifecycles(app, n, concurrency);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      intents: { type: "string", default: "20000" },
+      concurrency: { type: "string", default: "20" },
+    },
+  });
+  const r = await appCpu(Number(values.intents), Number(values.concurrency));
+  const f = (x: number) => x.toFixed(1);
+  console.log(
+    `CPU µs per request: publish ${f(r.publish)}, claim ${f(r.claim)}, ` +
+      `fulfil ${f(r.fulfil)}; one lifecycle ${
+        f(r.publish + r.claim + r.fulfil)
+      }`,
+  );
+}
