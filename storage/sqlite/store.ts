@@ -76,6 +76,12 @@ export function mapSqliteError(err: unknown): unknown {
   return err;
 }
 
+/** Fulfils served by one statement; see `SqliteStore.intentFulfil`. */
+interface FulfilGroup {
+  items: IntentFulfilParams[];
+  done: Promise<AckResult[]>;
+}
+
 /** Claims served by one statement; see `SqliteStore.#claimGroup`. */
 interface ClaimGroup {
   /** Sum of the members' `max`. */
@@ -100,6 +106,7 @@ export class SqliteStore implements Storage {
   #queue: WriteQueue;
   #empty = new EmptyGoals();
   #groups = new Map<string, ClaimGroup>();
+  #fulfils: FulfilGroup | null = null;
   #checkpointer: Checkpointer | null = null;
   #q: SQL.Prepare = (sql) => {
     let stmt = this.#cache.get(sql);
@@ -266,9 +273,41 @@ export class SqliteStore implements Storage {
     this.#empty.touch(`${intent.namespace}\n${intent.goal}`);
   }
 
-  /** Finishes a claimed intent; see {@linkcode Storage.intentFulfil}. */
+  /**
+   * Finishes a claimed intent; see {@linkcode Storage.intentFulfil}. The
+   * fulfils with a token that come before the write batch runs share one
+   * statement, as an acknowledgement of many does (`ackMany`); each still
+   * gets its own outcome.
+   */
   intentFulfil(params: IntentFulfilParams): Promise<Intent> {
-    return this.#write((q) => fulfilOne(q, params), true);
+    if (params.token === null) {
+      return this.#write((q) => fulfilOne(q, params), true);
+    }
+    let group = this.#fulfils;
+    if (group === null) {
+      const g: FulfilGroup = { items: [], done: null! };
+      const close = () => {
+        if (this.#fulfils === g) this.#fulfils = null;
+      };
+      g.done = this.#write((q) => {
+        close();
+        return ackMany(
+          q,
+          g.items.map((p) => ({ kind: "fulfil", ...p })),
+          (i) => this.#touch(i),
+          mapSqliteError,
+        );
+      });
+      // A batch refused before it ran (busy) closes the group too.
+      g.done.then(close, close);
+      group = this.#fulfils = g;
+    }
+    const index = group.items.push(params) - 1;
+    return group.done.then((all) => {
+      const r = all[index];
+      if (r.ok) return r.intent;
+      throw r.error;
+    });
   }
 
   /** Fails a claimed intent; see {@linkcode Storage.intentFail}. */

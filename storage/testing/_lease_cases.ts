@@ -2,6 +2,7 @@
 // release, reaping, batch acknowledgement.
 
 import assert from "node:assert/strict";
+import type { Intent } from "../../core/intent.ts";
 import { LeaseLostError, NotFoundError } from "../../core/errors.ts";
 import type { Storage } from "../storage.ts";
 import { type Case, claim, publish, T0 } from "./_fixtures.ts";
@@ -428,5 +429,47 @@ export function leaseCases(test: Case): void {
       ["fulfilled", "fulfilled"],
     );
     assert.deepEqual((await s.intentGet({ id: a.id }))?.result, { n: 1 });
+  });
+
+  test("fulfils sent together each get their own outcome, as if sent alone", async (s) => {
+    for (let i = 0; i < 3; i++) {
+      await s.intentInsert(publish({ now: T0 + i, runAt: T0 }));
+    }
+    const [a, b, c] = await s.intentClaim(claim({ now: T0 + 5, max: 3 }));
+    const fulfil = (id: string, token: string, n: number) =>
+      s.intentFulfil({
+        id,
+        token,
+        caller: "worker",
+        now: T0 + 6,
+        result: { n },
+        resultType: "json",
+      });
+    // One turn: a store may serve them with one statement.
+    const out = await Promise.allSettled([
+      fulfil(a.id, a.claimToken, 1),
+      fulfil(b.id, "0".repeat(32), 2),
+      fulfil("f".repeat(32), c.claimToken, 3),
+      fulfil(c.id, c.claimToken, 4),
+      fulfil(c.id, c.claimToken, 5),
+    ]);
+    assert.deepEqual(out.map((o) => o.status), [
+      "fulfilled",
+      "rejected",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    const reason = (i: number) => (out[i] as PromiseRejectedResult).reason;
+    assert.ok(reason(1) instanceof LeaseLostError, String(reason(1)));
+    assert.ok(reason(2) instanceof NotFoundError, String(reason(2)));
+    const value = (i: number) =>
+      (out[i] as PromiseFulfilledResult<Intent>).value;
+    assert.equal(value(0).id, a.id);
+    assert.deepEqual(value(0).result, { n: 1 });
+    // The same token twice: the first stores, the second is a replay.
+    assert.deepEqual((await s.intentGet({ id: c.id }))?.result, { n: 4 });
+    assert.equal(value(4).state, "fulfilled");
+    assert.equal((await s.intentGet({ id: b.id }))?.state, "claimed");
   });
 }
