@@ -67,7 +67,7 @@ export interface CheckpointerOptions {
   intervalMs?: number;
 }
 
-/** What the checkpointer has done, for tests and `/metrics`. */
+/** What the checkpointer has done (`SqliteStore.checkpoints`). */
 export interface CheckpointStats {
   /** Passive checkpoints run. */
   passes: number;
