@@ -1,14 +1,15 @@
 /**
  * WAL checkpoints on a thread of their own. SQLite's automatic checkpoint
  * runs inside the `COMMIT` that crosses 1,000 WAL pages, on the thread that
- * commits: on our 2-core VM its two fsyncs cost about 94 µs per commit on
- * average and stall the event loop 7–15 ms each time (bench/RESULTS.md). The
- * store instead turns the automatic checkpoint off and keeps a
+ * commits: on our 2-core VM a one-insert commit cost 148 µs with it and 54
+ * µs without (its two fsyncs, amortised), and each checkpoint stalled the
+ * event loop for milliseconds (bench/RESULTS.md, "What session 2 changed").
+ * The store instead turns the automatic checkpoint off and keeps a
  * {@linkcode Checkpointer}:
  *
- * - after each commit, a worker thread (`checkpoint_worker.ts`, with its own
+ * - after commits, a worker thread (`checkpoint_worker.ts`, with its own
  *   connection) copies the new frames into the database with a passive
- *   checkpoint, which takes no lock a writer needs;
+ *   checkpoint, which takes no lock a writer needs, at most every 100 ms;
  * - SQLite rewinds the WAL to its start only when a writer begins while
  *   every frame is copied, which a busy writer never lets happen. So once
  *   the WAL holds `restartFrames` frames, the store's writes pause (reads
