@@ -44,9 +44,9 @@ Usage: deno task start [flags]
   Object.keys(DRIVERS).join(" | ")
 }, default ${defaultDriver()}
   --durability <d>  normal (default) | full
-  --checkpoint <c>  thread (default on Deno): WAL checkpoints on a worker
-                    thread | inline: inside commits, as SQLite does
-                    (or BUS_CHECKPOINT)
+  --checkpoint <c>  thread (default): WAL checkpoints on a worker thread |
+                    inline: inside commits, as SQLite does (or
+                    BUS_CHECKPOINT)
   --log-level <l>   debug | info (default) | warn | error
   --dev             run without BUS_SECRET: generate and print a master key
   --no-extensions   answer like the original 2.1 server (or BUS_EXTENSIONS=false)

@@ -1,6 +1,6 @@
 /**
- * The checkpoint thread's entry (a Deno `Worker`, started by
- * `checkpointer.ts`): its own connection to the store's file, which copies
+ * The checkpoint thread's entry (a `node:worker_threads` worker, started by
+ * `checkpointer.ts`, on Deno or Node): its own connection to the store's file, which copies
  * WAL frames into the database with `PRAGMA wal_checkpoint(PASSIVE)` when
  * asked. The copy and its two fsyncs then cost the server's event loop
  * nothing; see `checkpointer.ts` for the protocol.
@@ -8,6 +8,7 @@
  * @module
  */
 
+import { parentPort } from "node:worker_threads";
 import type { Connection, Statement } from "./connection.ts";
 import { loadDriver } from "./drivers/mod.ts";
 
@@ -24,12 +25,6 @@ export type CheckpointReply =
   | { type: "closed" }
   | { type: "error"; message: string };
 
-interface WorkerScope {
-  onmessage: ((e: MessageEvent<CheckpointRequest>) => void) | null;
-  postMessage(reply: CheckpointReply): void;
-}
-
-const scope = globalThis as unknown as WorkerScope;
 let db: Connection | null = null;
 let pass: Statement | null = null;
 
@@ -63,13 +58,16 @@ async function answer(req: CheckpointRequest): Promise<CheckpointReply> {
 
 // Requests arrive one at a time (the store waits for each answer), so each
 // is answered before the next is read.
-scope.onmessage = (e) => {
-  answer(e.data).then(
-    (reply) => scope.postMessage(reply),
+const port = parentPort!;
+port.on("message", (req: CheckpointRequest) => {
+  answer(req).then(
+    (reply) => port.postMessage(reply),
     (err) =>
-      scope.postMessage({
-        type: "error",
-        message: err instanceof Error ? err.message : String(err),
-      }),
+      port.postMessage(
+        {
+          type: "error",
+          message: err instanceof Error ? err.message : String(err),
+        } satisfies CheckpointReply,
+      ),
   );
-};
+});

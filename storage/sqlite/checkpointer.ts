@@ -16,8 +16,8 @@
  *   and HTTP go on) for one more pass; the next batch then rewinds the WAL.
  *   Writes wait a few ms there instead of the event loop stalling.
  *
- * Deno only (a web `Worker`); elsewhere the store keeps SQLite's automatic
- * checkpoint.
+ * The thread is a `node:worker_threads` worker, so this runs on Deno and on
+ * Node (the npm build, Termux) alike.
  *
  * @example
  * ```ts
@@ -36,6 +36,7 @@
  * @module
  */
 
+import { Worker } from "node:worker_threads";
 import type {
   CheckpointReply,
   CheckpointRequest,
@@ -110,13 +111,12 @@ export class Checkpointer {
     this.#maxPauseMs = options.maxPauseMs ?? 500;
     this.#intervalMs = options.intervalMs ?? 100;
     this.#nextPauseAt = this.#restartFrames;
-    worker.onmessage = (e: MessageEvent<CheckpointReply>) => {
-      this.#waiting.shift()?.(e.data);
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      this.#fail(new Error(`Checkpoint thread failed: ${e.message}`));
-    };
+    worker.on("message", (reply: CheckpointReply) => {
+      this.#waiting.shift()?.(reply);
+    });
+    worker.on("error", (err: Error) => {
+      this.#fail(new Error(`Checkpoint thread failed: ${err.message}`));
+    });
   }
 
   /**
@@ -127,9 +127,10 @@ export class Checkpointer {
    * @throws {Error} when the worker cannot open the file.
    */
   static async start(options: CheckpointerOptions): Promise<Checkpointer> {
+    // `.js` in the npm build (`deno pack` compiles this file too).
+    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
     const worker = new Worker(
-      new URL("./checkpoint_worker.ts", import.meta.url),
-      { type: "module" },
+      new URL(`./checkpoint_worker.${ext}`, import.meta.url),
     );
     const c = new Checkpointer(worker, options);
     try {
@@ -140,7 +141,7 @@ export class Checkpointer {
         synchronous: options.synchronous,
       });
     } catch (err) {
-      worker.terminate();
+      await worker.terminate();
       throw err;
     }
     return c;
@@ -182,7 +183,7 @@ export class Checkpointer {
     } catch {
       // The worker already failed: nothing left open.
     }
-    this.#worker.terminate();
+    await this.#worker.terminate();
   }
 
   async #loop(): Promise<void> {
@@ -263,7 +264,7 @@ export class Checkpointer {
     for (const w of this.#waiting.splice(0)) {
       w({ type: "error", message: err.message });
     }
-    this.#worker.terminate();
+    void this.#worker.terminate();
     this.#gate?.resume();
     this.#failed?.(err);
   }

@@ -14,7 +14,7 @@
  */
 
 import { Checkpointer } from "./checkpointer.ts";
-import { defaultDriver, IS_DENO, loadDriver } from "./drivers/mod.ts";
+import { defaultDriver, loadDriver } from "./drivers/mod.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteStore } from "./store.ts";
 
@@ -36,8 +36,8 @@ export interface SqliteStoreOptions {
    * Who copies the WAL into the database. `inline` (default): SQLite's
    * automatic checkpoint, inside the commit that crosses 1,000 pages.
    * `thread`: a worker thread, so commits never stall on a checkpoint's
-   * fsyncs (see `checkpointer.ts`); the server's default. Deno only, and
-   * only for a file: elsewhere `thread` falls back to `inline`.
+   * fsyncs (see `checkpointer.ts`); the server's default. Only for a file:
+   * `:memory:` is always `inline`.
    */
   checkpoint?: "thread" | "inline";
 }
@@ -69,7 +69,7 @@ export async function openSqliteStore(
     db.exec("PRAGMA foreign_keys = OFF");
     migrate(db);
     const memory = options.path === ":memory:" || options.path === "";
-    if (options.checkpoint === "thread" && IS_DENO && !memory) {
+    if (options.checkpoint === "thread" && !memory) {
       checkpointer = await Checkpointer.start({
         path: options.path,
         driver,

@@ -1,0 +1,58 @@
+// Under Node, from the installed @intentbus/server package: the WAL
+// checkpoint thread (`checkpoint: "thread"`, the server's default) runs as a
+// node:worker_threads worker with better-sqlite3, keeps every write, and
+// leaves no WAL behind once the store closes.
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+const { openSqliteStore } = await import(
+  import.meta.resolve("@intentbus/server/storage")
+);
+
+test("the checkpoint thread runs under Node with better-sqlite3 and keeps every write", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "intentbus_ckpt_"));
+  const path = join(dir, "bus.db");
+  try {
+    const now = Date.now();
+    const store = await openSqliteStore({
+      path,
+      driver: "better-sqlite3",
+      checkpoint: "thread",
+    });
+    assert.equal(
+      Number(
+        store.db.prepare("PRAGMA wal_autocheckpoint").get()
+          .wal_autocheckpoint,
+      ),
+      0,
+      "SQLite's own checkpoint is off",
+    );
+    const n = 3000;
+    for (let i = 0; i < n; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) =>
+        store.kvSet({
+          owner: "o",
+          key: `k${i + j}`,
+          value: "v".repeat(500),
+          expiresAt: now + 60_000,
+          now,
+        })));
+    }
+    await store.close();
+    assert.ok(store.checkpoints.passes > 0, JSON.stringify(store.checkpoints));
+    assert.equal(existsSync(`${path}-wal`), false, "the WAL is gone");
+    const again = await openSqliteStore({ path, driver: "better-sqlite3" });
+    try {
+      const got = await again.kvGet({ owner: "o", key: `k${n - 1}`, now });
+      assert.deepEqual(got, { value: "v".repeat(500) });
+    } finally {
+      await again.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
