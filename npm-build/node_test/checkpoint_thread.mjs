@@ -12,6 +12,9 @@ import { test } from "node:test";
 const { openSqliteStore } = await import(
   import.meta.resolve("@intentbus/server/storage")
 );
+// The repository's test helpers, laid over the installed package.
+const root = new URL("./", import.meta.resolve("@intentbus/server"));
+const { fillKv } = await import(new URL("storage/testing/mod.js", root).href);
 
 test("the checkpoint thread runs under Node with better-sqlite3 and keeps every write", async () => {
   const dir = mkdtempSync(join(tmpdir(), "intentbus_ckpt_"));
@@ -32,16 +35,7 @@ test("the checkpoint thread runs under Node with better-sqlite3 and keeps every 
       "SQLite's own checkpoint is off",
     );
     const n = 3000;
-    for (let i = 0; i < n; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) =>
-        store.kvSet({
-          owner: "o",
-          key: `k${i + j}`,
-          value: "v".repeat(500),
-          expiresAt: now + 60_000,
-          now,
-        })));
-    }
+    await fillKv(store, n, now);
     await store.close();
     assert.ok(store.checkpoints.passes > 0, JSON.stringify(store.checkpoints));
     assert.equal(existsSync(`${path}-wal`), false, "the WAL is gone");

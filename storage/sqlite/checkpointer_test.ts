@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Checkpointer, type WriteGate } from "./checkpointer.ts";
 import { openNodeSqlite } from "./drivers/node_sqlite.ts";
 import { openSqliteStore } from "./open.ts";
+import { fillKv } from "../testing/_fixtures.ts";
 import { WriteQueue } from "./write_queue.ts";
 
 async function withFile(fn: (path: string) => Promise<void>): Promise<void> {
@@ -109,16 +110,7 @@ Deno.test("a store with the checkpoint thread keeps every write and leaves no WA
     const now = Date.now();
     let store = await openSqliteStore({ path, checkpoint: "thread" });
     const n = 3000;
-    for (let i = 0; i < n; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) =>
-        store.kvSet({
-          owner: "o",
-          key: `k${i + j}`,
-          value: "v".repeat(500),
-          expiresAt: now + 60_000,
-          now,
-        })));
-    }
+    await fillKv(store, n, now);
     await store.close();
     // Closing waits for the pass the commits started.
     assert.ok(store.checkpoints!.passes > 0);

@@ -97,3 +97,28 @@ export function cases(name: string, open: OpenStore): Case {
     });
   };
 }
+
+/**
+ * Writes `n` KV entries of 500 bytes, 100 at a time (each hundred in one
+ * write batch), so a store's WAL fills with some thousand pages.
+ *
+ * @param s The store.
+ * @param n How many; a multiple of 100.
+ * @param now The time; entries expire a minute later.
+ */
+export async function fillKv(
+  s: Storage,
+  n: number,
+  now: number,
+): Promise<void> {
+  for (let i = 0; i < n; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, j) =>
+      s.kvSet({
+        owner: "o",
+        key: `k${i + j}`,
+        value: "v".repeat(500),
+        expiresAt: now + 60_000,
+        now,
+      })));
+  }
+}

@@ -14,3 +14,4 @@
  */
 
 export { storageConformance } from "./conformance.ts";
+export { fillKv } from "./_fixtures.ts";
