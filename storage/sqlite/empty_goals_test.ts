@@ -4,7 +4,7 @@ import { openTempStore } from "./_temp.ts";
 import { openSqliteStore } from "./open.ts";
 import { INTENT_INSERT } from "./sql.ts";
 import { intentValues } from "./rows.ts";
-import type { Intent } from "../../core/intent.ts";
+import { newIntent } from "./insert_ops.ts";
 
 Deno.test("a publish right after an empty claim is claimable at once", async () => {
   const { store } = await openTempStore();
@@ -92,23 +92,7 @@ Deno.test("an empty goal is answered from memory until the store writes to it", 
     // A row written behind the store's back, on its own connection: neither
     // a store write nor another connection's commit, so nothing says look.
     const hidden = publish();
-    const row: Intent = {
-      ...hidden,
-      state: "open",
-      claimAttempts: 0,
-      createdAt: T0,
-      updatedAt: T0,
-      claimedBy: null,
-      workerId: null,
-      claimToken: null,
-      leaseEpoch: 0,
-      leaseExpiresAt: null,
-      lastError: null,
-      result: null,
-      resultType: null,
-      completedAt: null,
-      deadReason: null,
-    };
+    const row = newIntent(hidden);
     store.db.prepare(INTENT_INSERT).run(...intentValues(row));
     assert.deepEqual(await store.intentClaim(claim()), []);
     // Another goal's write leaves the memory of this one alone.
