@@ -69,6 +69,17 @@ export async function readBody(
     }
     chunks.push(value);
   }
+  return concatBytes(chunks, total);
+}
+
+/**
+ * Joins chunks of a body into one array (the chunk itself when there is one).
+ *
+ * @param chunks The chunks, in order.
+ * @param total Their summed length.
+ * @returns The bytes.
+ */
+export function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);
   let at = 0;

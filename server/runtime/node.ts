@@ -35,6 +35,7 @@ import {
   LightRequest,
   LightResponse,
 } from "./_node_web.ts";
+import { concatBytes } from "../body.ts";
 import type { FetchApp, RunningServer, ServeOptions } from "./deno.ts";
 
 export type { FetchApp, RunningServer, ServeOptions };
@@ -87,21 +88,12 @@ function readBody(
     };
     req.on("data", onData);
     req.once("end", () => {
-      if (total <= cap) resolve(total === 0 ? null : concat(chunks, total));
+      if (total <= cap) {
+        resolve(total === 0 ? null : concatBytes(chunks, total));
+      }
     });
     req.once("error", reject);
   });
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 async function writeResponse(
