@@ -7,7 +7,13 @@
  * vary by 10–20%. The figures include building each `Request` and reading
  * each answer (about 10 µs).
  *
- * Usage: `deno run -A bench/app_cpu.ts [--intents 20000] [--concurrency 20]`
+ * With `--issued`, intents are published with an issued key instead of the
+ * master key, so each publish also pays the key's open-intent quota (at most
+ * 2,000 open and claimed, checked per publish) and the rate limit is off;
+ * the intents then go through in rounds of 1,000, to stay under the quota.
+ *
+ * Usage: `deno run -A bench/app_cpu.ts [--intents 20000] [--concurrency 20]
+ * [--issued]`
  *
  * @module
  */
@@ -29,9 +35,9 @@ export interface AppCpu {
 const BODY =
   '{"goal":"g","payload":{"n":1,"text":"hello"},"visibility":"public"}';
 
-function headers(length: number): Record<string, string> {
+function headers(length: number, key = "k"): Record<string, string> {
   return {
-    "X-API-KEY": "k",
+    "X-API-KEY": key,
     "Content-Type": "application/json",
     "Content-Length": String(length),
   };
@@ -63,12 +69,13 @@ async function lifecycles(
   app: IntentBusApp,
   n: number,
   concurrency: number,
+  publisherKey: string,
 ): Promise<AppCpu> {
   const leases: { id: string; claim_token: string }[] = [];
   const publish = await cpuPer(n, concurrency, async () => {
     const req = new Request("http://bench/intent", {
       method: "POST",
-      headers: headers(BODY.length),
+      headers: headers(BODY.length, publisherKey),
       body: BODY,
     });
     await expect(await app.fetch(req), 201);
@@ -96,14 +103,56 @@ async function lifecycles(
   return { publish, claim, fulfil };
 }
 
+/** Issues a key through `/admin/generate_key`. */
+async function issueKey(app: IntentBusApp): Promise<string> {
+  const body = '{"owner":"bench"}';
+  const res = await app.fetch(
+    new Request("http://bench/admin/generate_key", {
+      method: "POST",
+      headers: { ...headers(body.length), "X-Admin-Token": "a" },
+      body,
+    }),
+  );
+  return JSON.parse(await expect(res, 201)).api_key;
+}
+
+/** Runs `n` lifecycles in rounds of at most `round`; µs are weighted means. */
+async function rounds(
+  app: IntentBusApp,
+  n: number,
+  round: number,
+  concurrency: number,
+  key: string,
+): Promise<AppCpu> {
+  const sum: AppCpu = { publish: 0, claim: 0, fulfil: 0 };
+  for (let done = 0; done < n; done += round) {
+    const m = Math.min(round, n - done);
+    const r = await lifecycles(app, m, concurrency, key);
+    sum.publish += r.publish * m;
+    sum.claim += r.claim * m;
+    sum.fulfil += r.fulfil * m;
+  }
+  return {
+    publish: sum.publish / n,
+    claim: sum.claim / n,
+    fulfil: sum.fulfil / n,
+  };
+}
+
 /**
  * Measures, after a warm-up of a quarter as many.
  *
  * @param n Intents to publish, claim and fulfil.
  * @param concurrency Requests in flight.
+ * @param issued Publish with an issued key (quota checked) in rounds of
+ * 1,000, instead of the master key in one round.
  * @returns CPU µs per request of each route.
  */
-export async function appCpu(n: number, concurrency: number): Promise<AppCpu> {
+export async function appCpu(
+  n: number,
+  concurrency: number,
+  issued = false,
+): Promise<AppCpu> {
   const dir = await Deno.makeTempDir({ prefix: "bench_app_cpu_" });
   const store = await openSqliteStore({
     path: `${dir}/bus.db`,
@@ -113,10 +162,18 @@ export async function appCpu(n: number, concurrency: number): Promise<AppCpu> {
     const app = createApp({
       store,
       clock: systemClock,
-      config: { ...DEFAULT_CONFIG, masterKey: "k", emptyHoldMs: 0 },
+      config: {
+        ...DEFAULT_CONFIG,
+        masterKey: "k",
+        adminSecret: "a",
+        rateLimitPerMinute: 0,
+        emptyHoldMs: 0,
+      },
     });
-    await lifecycles(app, Math.ceil(n / 4), concurrency);
-    return await lifecycles(app, n, concurrency);
+    const key = issued ? await issueKey(app) : "k";
+    const round = issued ? 1000 : n;
+    await rounds(app, Math.ceil(n / 4), round, concurrency, key);
+    return await rounds(app, n, round, concurrency, key);
   } finally {
     await store.close();
     await Deno.remove(dir, { recursive: true });
@@ -129,9 +186,14 @@ if (import.meta.main) {
     options: {
       intents: { type: "string", default: "20000" },
       concurrency: { type: "string", default: "20" },
+      issued: { type: "boolean", default: false },
     },
   });
-  const r = await appCpu(Number(values.intents), Number(values.concurrency));
+  const r = await appCpu(
+    Number(values.intents),
+    Number(values.concurrency),
+    values.issued,
+  );
   const f = (x: number) => x.toFixed(1);
   console.log(
     `CPU µs per request: publish ${f(r.publish)}, claim ${f(r.claim)}, ` +
