@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConflictError, LimitError } from "../../core/errors.ts";
+import { ConflictError } from "../../core/errors.ts";
 import type { Intent } from "../../core/intent.ts";
 import type {
   IntentInsertManyResult,
@@ -13,14 +13,18 @@ import type {
   IntentInsertResult,
 } from "../storage.ts";
 import { SQLITE_CONSTRAINT, SqliteError } from "./connection.ts";
+import type { QuotaBounds } from "./quota_bounds.ts";
 import { rowToIntent } from "./rows.ts";
 import { DEAD_GET, INTENT_GET, INTENT_PUBLISH, type Prepare } from "./sql.ts";
 
-/** Inserts one intent; see {@linkcode Storage.intentInsert}. */
+/**
+ * Inserts one intent; see {@linkcode Storage.intentInsert}. `quota` holds
+ * the store's bounds on each publisher's live intents.
+ */
 export function insertOne(
   q: Prepare,
   p: IntentInsertParams,
-  counts?: Map<string, number>,
+  quota: QuotaBounds,
 ): IntentInsertResult {
   if (p.idempotencyKey !== null) {
     const key = q(
@@ -42,25 +46,7 @@ export function insertOne(
         .run(p.publisher, p.idempotencyKey);
     }
   }
-  if (p.quota !== null) {
-    if (!Number.isSafeInteger(p.quota) || p.quota < 0) {
-      throw new RangeError(`Invalid quota: ${p.quota}`);
-    }
-    // Counting stops at the quota; a literal LIMIT, as a bound one makes
-    // SQLite 3.53 re-prepare the statement on every call. In a batch, once
-    // per publisher, then kept up to date here.
-    const count = counts?.get(p.publisher) ?? Number(
-      q(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM intents
-         WHERE publisher = ?1 AND state IN ('open', 'claimed')
-         LIMIT ${p.quota})`,
-      ).get(p.publisher)!.n,
-    );
-    counts?.set(p.publisher, count);
-    if (count >= p.quota) {
-      throw new LimitError(`Open intent quota reached: ${p.quota}`);
-    }
-  }
+  if (p.quota !== null) quota.admit(q, p.publisher, p.quota);
   // A live duplicate fails the primary key below; a dead one must be looked up.
   if (q(DEAD_GET).get(p.id)) {
     throw new ConflictError(`Intent id already exists: "${p.id}"`);
@@ -91,7 +77,6 @@ export function insertOne(
     }
     throw err;
   }
-  if (p.quota !== null) counts?.set(p.publisher, counts.get(p.publisher)! + 1);
   if (p.idempotencyKey !== null) {
     q(
       `INSERT INTO idempotency_keys
@@ -107,10 +92,11 @@ export function insertOne(
  * is rolled back on the first failure (`atomic` true; every item then
  * reports an error, the failing one its own). An item without an
  * idempotency key writes one row with one statement, which SQLite undoes by
- * itself when it fails: it needs no savepoint. The publisher's open count is
- * read once per batch.
+ * itself when it fails: it needs no savepoint. A publisher's live intents
+ * are counted at most once per batch, unless it nears its quota.
  *
  * @param q Cached prepare. @param items What to insert. @param atomic All or nothing.
+ * @param quota The store's bounds on each publisher's live intents.
  * @param mapError Turns driver errors into domain errors.
  * @returns One outcome per item.
  */
@@ -118,16 +104,16 @@ export function insertMany(
   q: Prepare,
   items: IntentInsertParams[],
   atomic: boolean,
+  quota: QuotaBounds,
   mapError: (err: unknown) => unknown,
 ): IntentInsertManyResult[] {
   const results: IntentInsertManyResult[] = [];
-  const counts = new Map<string, number>();
   if (atomic) q("SAVEPOINT batch").run();
   for (const [i, item] of items.entries()) {
     const guard = !atomic && item.idempotencyKey !== null;
     if (guard) q("SAVEPOINT item").run();
     try {
-      results.push({ ok: true, ...insertOne(q, item, counts) });
+      results.push({ ok: true, ...insertOne(q, item, quota) });
       if (guard) q("RELEASE item").run();
     } catch (err) {
       const error = mapError(err) as Error;

@@ -40,6 +40,7 @@ import {
   type Statement,
 } from "./connection.ts";
 import { insertMany, insertOne } from "./insert_ops.ts";
+import { QuotaBounds } from "./quota_bounds.ts";
 import {
   ackMany,
   cancelOne,
@@ -105,6 +106,7 @@ export class SqliteStore implements Storage {
   #closed = false;
   #queue: WriteQueue;
   #empty = new EmptyGoals();
+  #quota = new QuotaBounds();
   #groups = new Map<string, ClaimGroup>();
   #fulfils: FulfilGroup | null = null;
   #checkpointer: Checkpointer | null = null;
@@ -163,7 +165,7 @@ export class SqliteStore implements Storage {
   intentInsert(params: IntentInsertParams): Promise<IntentInsertResult> {
     return this.#write((q) => {
       this.#touch(params);
-      return insertOne(q, params);
+      return insertOne(q, params, this.#quota);
     }, params.idempotencyKey === null);
   }
 
@@ -173,7 +175,13 @@ export class SqliteStore implements Storage {
   ): Promise<IntentInsertManyResult[]> {
     return this.#write((q) => {
       for (const item of params.items) this.#touch(item);
-      return insertMany(q, params.items, params.atomic, mapSqliteError);
+      return insertMany(
+        q,
+        params.items,
+        params.atomic,
+        this.#quota,
+        mapSqliteError,
+      );
     });
   }
 
@@ -359,6 +367,7 @@ export class SqliteStore implements Storage {
     return this.#write((q) => {
       const intent = restoreOne(q, params.id, params.now);
       this.#touch(intent);
+      this.#quota.clear();
       return intent;
     });
   }
@@ -385,6 +394,7 @@ export class SqliteStore implements Storage {
         .map((dead) => {
           const intent = restoreOne(q, dead.id, params.now);
           this.#touch(intent);
+          this.#quota.clear();
           return intent;
         })
     );
