@@ -56,6 +56,10 @@ Usage: deno task profiles [flags]
   --pup-poll <ms>         pollers' sleep after an empty poll (default 0)
   --pup-limit <s>         stop the phase beside the pollers after s seconds
                           and rate what was published (default 60)
+  --warmup <n>            intents run first through the same server and
+                          generator, on another goal, unmeasured (default
+                          10000, about 5 s of Heavy, after which V8 has
+                          compiled the hot paths; 0: a cold server)
   --timeout <s>           give up on a profile after s seconds (default 300)
   --json                  print the JSON report instead of tables
   --out <file>            also write the JSON report to a file
@@ -91,6 +95,7 @@ async function main(args: string[]): Promise<number> {
       "pup-intents": { type: "string", default: "20000" },
       "pup-poll": { type: "string", default: "0" },
       "pup-limit": { type: "string", default: "60" },
+      warmup: { type: "string", default: "10000" },
       timeout: { type: "string", default: "300" },
       json: { type: "boolean", default: false },
       out: { type: "string" },
@@ -147,6 +152,14 @@ async function main(args: string[]): Promise<number> {
   say(
     `${m.cores} cores, ${m.cpu}, deno ${m.deno}, commit ${m.commit}, load ${m.loadStart}`,
   );
+  const warmup = num("warmup", f.warmup)!;
+  if (names.length > 0) {
+    say(
+      warmup === 0
+        ? "cold: each profile is measured from the server's first request"
+        : `warm-up: ${warmup} intents per profile first, unmeasured (--warmup 0 for a cold server)`,
+    );
+  }
 
   if (target && queued > 0) {
     const seconds = await prefillHttp(target, "bench.backlog", queued);
@@ -168,6 +181,7 @@ async function main(args: string[]): Promise<number> {
         profile: name,
         goal,
         intents: num("intents", f.intents),
+        warmup,
         workers: num("workers", f.workers),
         publishers: num("publishers", f.publishers),
         pollMs: num("poll", f.poll),

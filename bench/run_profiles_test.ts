@@ -23,6 +23,23 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a warm-up runs through the same server first and is left out of the figures",
+  async () => {
+    const r = await runProfile({
+      profile: "low",
+      intents: 60,
+      warmup: 150,
+    });
+    assertExactlyOnce(r, 60);
+    assert.equal(r.warmup, 150);
+    assert.equal(r.publish.count, 60);
+    assert.equal(r.claim.count, 60);
+    assert.equal(r.fulfil.count, 60);
+    assert.ok(r.server && r.server.cpuSeconds >= 0);
+  },
+);
+
 Deno.test("the runner's --help names every option", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -51,6 +68,7 @@ Deno.test("the runner's --help names every option", async () => {
       "--mode",
       "--batch-size",
       "--claim-max",
+      "--warmup",
     ]
   ) {
     assert.ok(text.includes(flag), flag);
