@@ -1,14 +1,15 @@
 #!/bin/sh
 # Every run behind bench/RESULTS.md, one after another, on a clean snapshot
 # of a commit (other engineers edit the working tree while we measure).
-# Usage: sh bench/measure_all.sh [commit] [prefix]: HEAD and s2_ by default.
+# Usage: sh bench/measure_all.sh [commit] [prefix]: HEAD and s3_ by default.
 # Writes bench/results/<prefix>*.json and .txt in this checkout, then the
-# chart (session 1's figures, s1_*, against these).
+# chart (session 2's figures, s2_*, against these). Profiles run warm
+# (10,000 intents first, unmeasured) except the *_cold runs.
 set -e
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 commit=$(git rev-parse --short "${1:-HEAD}")
-prefix=${2:-s2_}
+prefix=${2:-s3_}
 snap=$(mktemp -d /tmp/bench_snap_XXXXXX)
 git archive "$commit" | tar -x -C "$snap"
 ln -s "$repo/node_modules" "$snap/node_modules"
@@ -23,6 +24,7 @@ run() { # name, flags...
     --out "$out/$prefix$name.json" 2>&1 | tee -a "$out/$prefix$name.txt"
 }
 run single --profile all --ceilings --costs --publisher-under-poll || true
+run single_cold --profile all --warmup 0 || true
 run single20k --profile heavy,extreme --intents 20000 || true
 run publishers5 --profile heavy,extreme --intents 20000 --publishers 5 || true
 run batch --profile heavy,extreme --mode batch --intents 40000 || true
@@ -36,10 +38,16 @@ run q1m_same --profile heavy --queued 1000000 --queued-goal same \
   --timeout 60 || true
 node_modules/.bin/deno run -A bench/claim_plan.ts --queued 1000000 \
   --goal same > "$out/${prefix}claim_plan.txt" 2>&1 || true
+for key in master issued; do
+  flag=$([ "$key" = issued ] && echo --issued || true)
+  for i in 1 2 3; do
+    echo "$key: $(node_modules/.bin/deno run -A bench/app_cpu.ts $flag)"
+  done
+done > "$out/${prefix}app_cpu.txt" 2>&1 || true
 cd "$repo"
 node_modules/.bin/deno run -A bench/chart.ts --chart bench/results.svg \
-  bench/results/s1_single.json "bench/results/${prefix}single.json" \
+  bench/results/s2_single.json "bench/results/${prefix}single.json" \
   "bench/results/${prefix}batch.json" "bench/results/${prefix}longpoll.json" \
-  --label "session 1 (eb35eff), single" --label "now, single" \
+  --label "session 2 (559b494), single, cold" --label "now, single, warm" \
   --label "now, batch" --label "now, longpoll"
 rm -rf "$snap"
