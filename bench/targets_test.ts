@@ -51,3 +51,24 @@ Deno.test("targets are met or not met from the reports' figures", () => {
   assert.equal(met["Batch and long-poll: 0 lost, 0 duplicates"], false);
   assert.match(targetMarkdown(rows), /\| \*\*not met\*\* \|/);
 });
+
+Deno.test("a warm Heavy is judged, with the cold run's figures quoted beside it", () => {
+  const rows = targetRows({
+    single: report([{ ...profile("heavy", 2300, 20), warmup: 10000 }]),
+    singleCold: report([profile("heavy", 1900, 50)]),
+  });
+  const row = (t: string) => rows.find((r) => r.target === t)!;
+  const p99 = row("Heavy: claim P99 ≤ 25 ms");
+  assert.equal(
+    p99.measured,
+    "20.0 ms (warm, after 10,000 intents; cold: 50.0 ms)",
+  );
+  assert.equal(p99.met, true);
+  assert.equal(
+    row("Heavy: at least 5,000 intents/s (single mode)").measured,
+    "2,300 (warm, after 10,000 intents; cold: 1,900)",
+  );
+  // A report from before the warm-up option is cold, and nothing is quoted.
+  const old = targetRows({ single: report([profile("heavy", 1900, 50)]) });
+  assert.equal(old[2].measured, "50.0 ms (cold)");
+});
