@@ -65,8 +65,22 @@ async function expect(res: Response, status: number): Promise<string> {
   return text;
 }
 
-async function lifecycles(
-  app: IntentBusApp,
+/** What the measurement needs of an app: `fetch`, as `createApp` returns. */
+export type FetchApp = Pick<IntentBusApp, "fetch">;
+
+/**
+ * Publishes `n` intents, then claims and fulfils them, each phase with
+ * `concurrency` requests in flight, and returns the CPU µs per request of
+ * each phase (every thread of the process).
+ *
+ * @param app The app (with master key `k`).
+ * @param n Intents.
+ * @param concurrency Requests in flight.
+ * @param publisherKey API key of the publishes.
+ * @returns CPU µs per request of each route.
+ */
+export async function lifecycles(
+  app: FetchApp,
   n: number,
   concurrency: number,
   publisherKey: string,
@@ -104,7 +118,7 @@ async function lifecycles(
 }
 
 /** Issues a key through `/admin/generate_key`. */
-async function issueKey(app: IntentBusApp): Promise<string> {
+async function issueKey(app: FetchApp): Promise<string> {
   const body = '{"owner":"bench"}';
   const res = await app.fetch(
     new Request("http://bench/admin/generate_key", {
