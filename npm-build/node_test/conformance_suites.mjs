@@ -1,12 +1,14 @@
 // Under Node, against the installed @intentbus/server package: the SQLite
 // driver conformance suite and the storage conformance suite, for every
-// driver this Node has (better-sqlite3; node:sqlite on Node 22.13+). The
-// suites are the repository's own, emitted to JavaScript and laid over the
-// installed package, so they import its modules.
+// driver this install has (better-sqlite3 when its optional dependency is
+// installed; node:sqlite on Node 22.13+, as on Termux). The suites are the
+// repository's own, emitted to JavaScript and laid over the installed
+// package, so they import its modules.
 
 import "./deno_shim.mjs";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -25,17 +27,28 @@ const { driverConformance } = await import(
   new URL("storage/sqlite/drivers/driver_conformance.js", root).href
 );
 
-test("runs under Node, not Deno, and picks better-sqlite3 by default", () => {
+const hasBetter = (() => {
+  try {
+    createRequire(import.meta.url).resolve("better-sqlite3");
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const hasNodeSqlite =
+  typeof process.getBuiltinModule?.("node:sqlite") === "object";
+const drivers = [
+  ...(hasBetter ? ["better-sqlite3"] : []),
+  ...(hasNodeSqlite ? ["node:sqlite"] : []),
+];
+
+test("runs under Node, not Deno, and picks better-sqlite3 when installed, else node:sqlite", () => {
   assert.equal(typeof process.versions.node, "string");
   assert.equal(process.versions.deno, undefined);
-  assert.equal(defaultDriver(), "better-sqlite3");
+  assert.equal(defaultDriver(), hasBetter ? "better-sqlite3" : "node:sqlite");
+  assert.ok(drivers.length > 0, "no SQLite driver under this Node");
   assert.ok(!("ffi" in DRIVERS), "FFI is Deno's");
 });
-
-const drivers = ["better-sqlite3"];
-if (typeof process.getBuiltinModule?.("node:sqlite") === "object") {
-  drivers.push("node:sqlite");
-}
 
 for (const driver of drivers) {
   driverConformance(driver, await loadDriver(driver));

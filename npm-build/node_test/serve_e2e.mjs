@@ -15,6 +15,9 @@ import { test } from "node:test";
 const { IntentClient, Worker } = await import(
   import.meta.resolve("@intentbus/sdk")
 );
+const { defaultDriver } = await import(
+  import.meta.resolve("@intentbus/server/storage")
+);
 
 const BIN = join(process.cwd(), "node_modules", ".bin", "intentbus");
 
@@ -49,7 +52,8 @@ test("intentbus serve under Node: publish, claim and fulfil with the SDK, then S
   const server = await startServer(join(dir, "bus.db"));
   try {
     const open = server.lines.find((l) => l.msg === "database open");
-    assert.equal(open.driver, "better-sqlite3");
+    // better-sqlite3 when installed, else node:sqlite (Node 22.13+).
+    assert.equal(open.driver, defaultDriver());
     const client = new IntentClient({
       url: server.url,
       apiKey: "e2e-master-key",
