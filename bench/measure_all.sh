@@ -38,6 +38,8 @@ run q1m_same --profile heavy --queued 1000000 --queued-goal same \
   --timeout 60 || true
 node_modules/.bin/deno run -A bench/claim_plan.ts --queued 1000000 \
   --goal same > "$out/${prefix}claim_plan.txt" 2>&1 || true
+node_modules/.bin/deno run -A bench/idle_worker.ts \
+  --out "$out/${prefix}idle.json" > "$out/${prefix}idle.txt" 2>&1 || true
 for key in master issued; do
   flag=$([ "$key" = issued ] && echo --issued || true)
   for i in 1 2 3; do

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { IdleResult } from "./idle_worker.ts";
 import type { ProfileResult } from "./profiles.ts";
 import type { RunReport } from "./report.ts";
 
@@ -27,6 +28,8 @@ export interface TargetInputs {
   q1mOther?: RunReport;
   q1kSame?: RunReport;
   q1mSame?: RunReport;
+  /** `bench/idle_worker.ts --out`: requests of an idle worker. */
+  idle?: IdleResult[];
 }
 
 /** One row: the target, what was measured, and whether it is met. */
@@ -60,6 +63,21 @@ function queued(k: ProfileResult | undefined, m: ProfileResult | undefined) {
       ratio.toFixed(2)
     } ×); 1M run ${m.fulfilled}/${m.intents} fulfilled`,
     met: ratio <= 2 && !m.timedOut,
+  };
+}
+
+function idleRow(idle: IdleResult[] | undefined): TargetRow {
+  const target =
+    "An idle SDK worker (long-poll) makes at most 120 requests/hour";
+  const lp = idle?.find((r) => r.mode === "longpoll");
+  if (!lp) return { target, measured: "not measured", met: null };
+  const orig = idle!.find((r) => r.mode === "original");
+  return {
+    target,
+    measured: `${f0(lp.perHour)} (${lp.requests} in ${lp.seconds} s)${
+      orig ? `; the original SDK's loop: ${f0(orig.perHour)}` : ""
+    }`,
+    met: lp.perHour <= 120,
   };
 }
 
@@ -192,6 +210,7 @@ export function targetRows(i: TargetInputs): TargetRow[] {
         }
         : none),
     },
+    idleRow(i.idle),
   ];
   return rows;
 }
@@ -232,5 +251,6 @@ if (import.meta.main) {
     q1mOther: await read("q1m_other"),
     q1kSame: await read("q1k_same"),
     q1mSame: await read("q1m_same"),
+    idle: await read("idle") as IdleResult[] | undefined,
   })));
 }

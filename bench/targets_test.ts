@@ -72,3 +72,17 @@ Deno.test("a warm Heavy is judged, with the cold run's figures quoted beside it"
   const old = targetRows({ single: report([profile("heavy", 1900, 50)]) });
   assert.equal(old[2].measured, "50.0 ms (cold)");
 });
+
+Deno.test("an idle worker is judged on its long-poll rate per hour", () => {
+  const idle = (perHour: number) => [
+    { mode: "longpoll" as const, seconds: 90, requests: 3, perHour },
+    { mode: "original" as const, seconds: 90, requests: 45, perHour: 1800 },
+  ];
+  const row = (perHour?: number) =>
+    targetRows({ idle: perHour === undefined ? undefined : idle(perHour) })
+      .find((r) => r.target.startsWith("An idle SDK worker"))!;
+  assert.equal(row(120).met, true);
+  assert.equal(row(121).met, false);
+  assert.equal(row().met, null);
+  assert.match(row(120).measured, /original SDK's loop: 1,800/);
+});

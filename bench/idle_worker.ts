@@ -1,0 +1,130 @@
+/**
+ * How many requests an idle worker sends, extrapolated to an hour (issue 4:
+ * at most 120 with long-poll, against 3,600 for the original Python SDK,
+ * which sleeps a second after every empty poll). Each mode runs for
+ * `--seconds` against our server, spawned on a fresh database, with a goal
+ * nobody publishes to, and counts every request the client sends:
+ *
+ * - `longpoll`: an SDK `Worker` with its defaults against our server;
+ * - `fallback`: the same `Worker` against our server started with
+ *   `--no-extensions`, which answers like the original server, so the
+ *   worker polls with its adaptive idle backoff;
+ * - `original`: the original SDK's loop, `POST /claim` then a 1 s sleep.
+ *
+ * Usage: `deno run -A bench/idle_worker.ts [--seconds 95] [--out f.json]`
+ * (95 s covers three 30 s long-polls; `--out` also writes the results as
+ * JSON, which `bench/targets.ts` reads).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { IntentClient, Worker } from "../sdk/mod.ts";
+import { spawnBusServer } from "./server_process.ts";
+
+/** The three ways of waiting for work. */
+export const IDLE_MODES = ["longpoll", "fallback", "original"] as const;
+/** One of {@linkcode IDLE_MODES}. */
+export type IdleMode = typeof IDLE_MODES[number];
+
+/** Requests sent in a run, and the same rate per hour. */
+export interface IdleResult {
+  mode: IdleMode;
+  seconds: number;
+  requests: number;
+  perHour: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+/**
+ * Runs one mode against a freshly spawned server.
+ *
+ * @param mode See the module doc.
+ * @param seconds How long the worker stays idle.
+ * @returns What it sent.
+ */
+export async function measureIdle(
+  mode: IdleMode,
+  seconds: number,
+): Promise<IdleResult> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_idle_" });
+  const server = await spawnBusServer(
+    `${dir}/bus.db`,
+    mode === "fallback" ? ["--no-extensions"] : [],
+  );
+  let requests = 0;
+  const client = new IntentClient({
+    url: server.url,
+    apiKey: server.key,
+    fetch: (input, init) => {
+      requests++;
+      return fetch(input, init);
+    },
+  });
+  const goal = `bench.idle.${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    if (mode === "original") {
+      const stop = AbortSignal.timeout(seconds * 1000);
+      while (!stop.aborted) {
+        if (await client.claim(goal, { signal: stop }).catch(() => null)) {
+          throw new Error("An intent appeared in the idle goal");
+        }
+        await sleep(1000, stop);
+      }
+    } else {
+      const worker = new Worker(client, {
+        goal,
+        signals: false,
+        handler: () => {
+          throw new Error("An intent appeared in the idle goal");
+        },
+        onError: () => {},
+      });
+      const running = worker.start();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      await worker.stop();
+      await running;
+    }
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  return { mode, seconds, requests, perHour: requests * 3600 / seconds };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string", default: "95" },
+      out: { type: "string" },
+    },
+  });
+  const seconds = Number(values.seconds);
+  if (!(seconds > 0)) throw new RangeError(`Invalid --seconds: ${seconds}`);
+  console.log("mode      requests  seconds  per hour");
+  const results: IdleResult[] = [];
+  for (const mode of IDLE_MODES) {
+    const r = await measureIdle(mode, seconds);
+    results.push(r);
+    console.log(
+      `${mode.padEnd(8)}  ${String(r.requests).padStart(8)}  ${
+        String(r.seconds).padStart(7)
+      }  ${Math.round(r.perHour).toString().padStart(8)}`,
+    );
+  }
+  if (values.out) {
+    await Deno.writeTextFile(
+      values.out,
+      JSON.stringify(results, null, 2) + "\n",
+    );
+  }
+}
