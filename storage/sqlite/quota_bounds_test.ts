@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LimitError } from "../../core/errors.ts";
-import { claim, publish, T0 } from "../testing/_fixtures.ts";
+import { claim, fulfilOf, publish, T0 } from "../testing/_fixtures.ts";
 import { openSqliteStore } from "./open.ts";
 import { openTempStore } from "./_temp.ts";
 
@@ -57,14 +57,7 @@ Deno.test("a rolled-back insert leaves the bound high, and a fresh count admits 
     await assert.rejects(store.intentInsert(alice(2)), LimitError);
     // A fulfil frees a slot that the next count sees.
     const [c] = await store.intentClaim(claim());
-    await store.intentFulfil({
-      id: c.id,
-      token: c.claimToken,
-      caller: "worker",
-      now: T0,
-      result: null,
-      resultType: "json",
-    });
+    await store.intentFulfil(fulfilOf(c));
     await store.intentInsert(alice(2));
   } finally {
     await store.close();

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { ConflictError, NotFoundError } from "../../core/errors.ts";
 import type { Storage } from "../storage.ts";
-import { type Case, claim, DAY, publish, T0 } from "./_fixtures.ts";
+import { type Case, claim, DAY, fulfilOf, publish, T0 } from "./_fixtures.ts";
 
 async function cancelled(s: Storage, over = {}, now = T0) {
   const p = publish(over);
@@ -37,14 +37,7 @@ export function deadCases(test: Case): void {
     );
     await s.intentInsert(publish());
     const [c] = await s.intentClaim(claim());
-    await s.intentFulfil({
-      id: c.id,
-      token: c.claimToken,
-      caller: "worker",
-      now: T0,
-      result: null,
-      resultType: "json",
-    });
+    await s.intentFulfil(fulfilOf(c));
     await assert.rejects(
       s.intentCancel({ id: c.id, now: T0 }),
       isCode("invalid_state"),

@@ -1,8 +1,10 @@
 // Shared fixtures of the conformance suite: parameter builders with
 // defaults, a fixed start time, and a helper that opens and closes a store.
 
+import type { ClaimedIntent } from "../../core/intent.ts";
 import type {
   IntentClaimParams,
+  IntentFulfilParams,
   IntentInsertParams,
   Storage,
 } from "../storage.ts";
@@ -74,6 +76,25 @@ export function claim(
     leaseMs: 60_000,
     max: 1,
     now: T0,
+    ...over,
+  };
+}
+
+/**
+ * Fulfil params for a claimed intent, with its token: caller `worker`, at
+ * T0, result null.
+ */
+export function fulfilOf(
+  c: ClaimedIntent,
+  over: Partial<IntentFulfilParams> = {},
+): IntentFulfilParams {
+  return {
+    id: c.id,
+    token: c.claimToken,
+    caller: "worker",
+    now: T0,
+    result: null,
+    resultType: "json",
     ...over,
   };
 }

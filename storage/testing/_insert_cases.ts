@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { ConflictError, LimitError } from "../../core/errors.ts";
-import { type Case, claim, publish, T0 } from "./_fixtures.ts";
+import { type Case, claim, fulfilOf, publish, T0 } from "./_fixtures.ts";
 
 /** Registers the insert cases. */
 export function insertCases(test: Case): void {
@@ -63,14 +63,7 @@ export function insertCases(test: Case): void {
     await s.intentInsert(publish({ publisher: "alice", quota: null }));
     // Finishing one frees a slot.
     const [c] = await s.intentClaim(claim({ publisher: "alice" }));
-    await s.intentFulfil({
-      id: c.id,
-      token: c.claimToken,
-      caller: "worker",
-      now: T0,
-      result: 1,
-      resultType: "json",
-    });
+    await s.intentFulfil(fulfilOf(c, { result: 1 }));
     await assert.rejects(s.intentInsert(publish(q)), LimitError);
     const [d] = await s.intentClaim(claim({ publisher: "alice" }));
     await s.intentCancel({ id: d.id, now: T0 });

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { ConflictError } from "../../core/errors.ts";
-import { type Case, claim, DAY, publish, T0 } from "./_fixtures.ts";
+import { type Case, claim, DAY, fulfilOf, publish, T0 } from "./_fixtures.ts";
 
 /** Registers the housekeeping cases. */
 export function miscCases(test: Case): void {
@@ -69,14 +69,7 @@ export function miscCases(test: Case): void {
     await s.intentInsert(publish());
     await s.intentInsert(publish({ goal: "h" }));
     const [c] = await s.intentClaim(claim());
-    await s.intentFulfil({
-      id: c.id,
-      token: c.claimToken,
-      caller: "worker",
-      now: T0,
-      result: null,
-      resultType: "json",
-    });
+    await s.intentFulfil(fulfilOf(c));
     await s.intentClaim(claim());
     const d = publish({ goal: "h" });
     await s.intentInsert(d);
@@ -108,14 +101,7 @@ export function miscCases(test: Case): void {
   test("maintenanceRun deletes only what retention allows", async (s) => {
     await s.intentInsert(publish());
     const [c] = await s.intentClaim(claim());
-    await s.intentFulfil({
-      id: c.id,
-      token: c.claimToken,
-      caller: "worker",
-      now: T0,
-      result: null,
-      resultType: "json",
-    });
+    await s.intentFulfil(fulfilOf(c));
     const d = publish({ idempotencyKey: "k", requestHash: "h" });
     await s.intentInsert(d);
     await s.intentCancel({ id: d.id, now: T0 });
