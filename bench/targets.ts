@@ -74,10 +74,10 @@ function idleRow(idle: IdleResult[] | undefined): TargetRow {
   const orig = idle!.find((r) => r.mode === "original");
   return {
     target,
-    measured: `${f0(lp.perHour)} (${lp.requests} in ${lp.seconds} s)${
-      orig ? `; the original SDK's loop: ${f0(orig.perHour)}` : ""
-    }`,
-    met: lp.perHour <= 120,
+    measured: `${f0(lp.perHour)} (a claim every ${
+      lp.claimInterval?.toFixed(1) ?? "?"
+    } s)${orig ? `; the original SDK's loop: ${f0(orig.perHour)}` : ""}`,
+    met: lp.perHour <= 120, // NaN (under two claims) is not met
   };
 }
 

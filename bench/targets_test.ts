@@ -75,8 +75,22 @@ Deno.test("a warm Heavy is judged, with the cold run's figures quoted beside it"
 
 Deno.test("an idle worker is judged on its long-poll rate per hour", () => {
   const idle = (perHour: number) => [
-    { mode: "longpoll" as const, seconds: 90, requests: 3, perHour },
-    { mode: "original" as const, seconds: 90, requests: 45, perHour: 1800 },
+    {
+      mode: "longpoll" as const,
+      seconds: 95,
+      requests: 5,
+      claims: 4,
+      claimInterval: 31,
+      perHour,
+    },
+    {
+      mode: "original" as const,
+      seconds: 95,
+      requests: 48,
+      claims: 48,
+      claimInterval: 2,
+      perHour: 1800,
+    },
   ];
   const row = (perHour?: number) =>
     targetRows({ idle: perHour === undefined ? undefined : idle(perHour) })
