@@ -38,6 +38,50 @@ export interface Page {
   next(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/**
+ * Evaluates `expression` in the page and returns its value; an exception in
+ * the page rejects with its text.
+ *
+ * @param page The page.
+ * @param expression JavaScript, evaluated as an expression.
+ * @returns The value, by JSON.
+ */
+export async function evaluate(
+  page: Page,
+  expression: string,
+): Promise<unknown> {
+  const r = await page.send("Runtime.evaluate", {
+    expression,
+    returnByValue: true,
+  }) as {
+    result: { value?: unknown };
+    exceptionDetails?: { exception?: { description?: string }; text: string };
+  };
+  if (r.exceptionDetails) {
+    const e = r.exceptionDetails;
+    throw new Error(`In the page: ${e.exception?.description ?? e.text}`);
+  }
+  return r.result.value;
+}
+
+/**
+ * Waits until `expression` is truthy in the page (polled), so a test reads
+ * the document it navigated to, not one still being replaced.
+ *
+ * @param page The page.
+ * @param expression JavaScript, evaluated as an expression.
+ * @param ms Deadline.
+ */
+export async function waitFor(
+  page: Page,
+  expression: string,
+  ms = 20_000,
+): Promise<void> {
+  await until(expression, async () => {
+    return (await evaluate(page, expression)) ? true : undefined;
+  }, ms);
+}
+
 /** A running Chromium with one page. */
 export interface Chromium extends AsyncDisposable {
   page: Page;
