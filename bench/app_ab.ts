@@ -20,7 +20,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { type AppCpu, type FetchApp, lifecycles } from "./app_cpu.ts";
+import type { FetchApp } from "../server/runtime/deno.ts";
+import { type AppCpu, lifecycles } from "./app_cpu.ts";
 
 /** A build to measure: where its files are, and how to drop them. */
 interface Build {

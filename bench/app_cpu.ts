@@ -21,7 +21,8 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { systemClock } from "../core/clock.ts";
-import { createApp, type IntentBusApp } from "../server/app.ts";
+import { createApp } from "../server/app.ts";
+import type { FetchApp } from "../server/runtime/deno.ts";
 import { DEFAULT_CONFIG } from "../server/config.ts";
 import { openSqliteStore } from "../storage/sqlite/mod.ts";
 
@@ -64,9 +65,6 @@ async function expect(res: Response, status: number): Promise<string> {
   }
   return text;
 }
-
-/** What the measurement needs of an app: `fetch`, as `createApp` returns. */
-export type FetchApp = Pick<IntentBusApp, "fetch">;
 
 /**
  * Publishes `n` intents, then claims and fulfils them, each phase with
@@ -132,7 +130,7 @@ async function issueKey(app: FetchApp): Promise<string> {
 
 /** Runs `n` lifecycles in rounds of at most `round`; µs are weighted means. */
 async function rounds(
-  app: IntentBusApp,
+  app: FetchApp,
   n: number,
   round: number,
   concurrency: number,
