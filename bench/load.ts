@@ -85,6 +85,23 @@ export interface LoadResult {
 }
 
 /**
+ * Whether a run kept every intent exactly once: none lost, none delivered or
+ * fulfilled twice, every one fulfilled.
+ *
+ * @param r A run's counters.
+ * @returns True when clean.
+ */
+export function cleanRun(
+  r: Pick<
+    LoadResult,
+    "lost" | "duplicateDeliveries" | "duplicateFulfils" | "successRate"
+  >,
+): boolean {
+  return r.lost === 0 && r.duplicateDeliveries === 0 &&
+    r.duplicateFulfils === 0 && r.successRate === 100;
+}
+
+/**
  * Runs one load: `publishers` publish `intents` intents between them while
  * `workers` claim and fulfil until every published intent is fulfilled or
  * the timeout passes.

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { type LoadMode, type LoadResult, runLoad } from "./load.ts";
+import { cleanRun, type LoadMode, type LoadResult, runLoad } from "./load.ts";
 import {
   type ProcessUsage,
   processUsage,
@@ -167,9 +167,11 @@ async function loadProfile(
       goal: `${goal}.warmup`,
       intents: warmup,
     });
-    if (w.lost > 0 || w.duplicateDeliveries > 0 || w.successRate < 100) {
+    if (!cleanRun(w)) {
       throw new Error(
-        `Warm-up of ${p.name} failed: ${w.lost} lost, ${w.duplicateDeliveries} duplicates, ${w.successRate}% success`,
+        `Warm-up of ${p.name} failed: ${w.lost} lost, ${
+          w.duplicateDeliveries + w.duplicateFulfils
+        } duplicates, ${w.successRate}% success`,
       );
     }
   }

@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { httpCeiling, storageCeiling } from "./ceilings.ts";
 import { writeChart } from "./chart.ts";
-import { LOAD_MODES, type LoadMode } from "./load.ts";
+import { cleanRun, LOAD_MODES, type LoadMode } from "./load.ts";
 import { type ProfileResult, PROFILES, runProfile } from "./profiles.ts";
 import { requestCosts } from "./costs.ts";
 import {
@@ -253,11 +253,7 @@ async function main(args: string[]): Promise<number> {
     await writeChart(f.chart, [report]);
     say(`\nChart written to ${f.chart}`);
   }
-  const bad = report.profiles.some((r) =>
-    r.lost > 0 || r.duplicateDeliveries > 0 || r.duplicateFulfils > 0 ||
-    r.successRate < 100
-  );
-  return bad ? 1 : 0;
+  return report.profiles.every(cleanRun) ? 0 : 1;
 }
 
 if (import.meta.main) {

@@ -10,6 +10,7 @@
  */
 
 import type { IdleResult } from "./idle_worker.ts";
+import { cleanRun } from "./load.ts";
 import type { ProfileResult } from "./profiles.ts";
 import type { RunReport } from "./report.ts";
 
@@ -43,9 +44,6 @@ const f0 = (n: number) => Math.round(n).toLocaleString("en-US");
 const f1 = (n: number) => n.toFixed(1);
 const of = (r: RunReport | undefined, name: string) =>
   r?.profiles.find((p) => p.profile === name);
-const clean = (p: ProfileResult) =>
-  p.lost === 0 && p.duplicateDeliveries === 0 && p.duplicateFulfils === 0 &&
-  p.successRate === 100;
 
 function queued(k: ProfileResult | undefined, m: ProfileResult | undefined) {
   if (!k || !m) return { measured: "not measured", met: null };
@@ -145,7 +143,7 @@ export function targetRows(i: TargetInputs): TargetRow[] {
           measured: `${f1(heavy.successRate)}%, ${
             heavy.duplicateDeliveries + heavy.duplicateFulfils
           }, ${heavy.lost}`,
-          met: clean(heavy),
+          met: cleanRun(heavy),
         }
         : none),
     },
@@ -195,9 +193,9 @@ export function targetRows(i: TargetInputs): TargetRow[] {
       target: "Batch and long-poll: 0 lost, 0 duplicates",
       ...(batchRuns.length
         ? {
-          measured: `${batchRuns.filter(clean).length} of ${batchRuns.length}
+          measured: `${batchRuns.filter(cleanRun).length} of ${batchRuns.length}
             runs clean`.replace(/\s+/g, " "),
-          met: batchRuns.every(clean),
+          met: batchRuns.every(cleanRun),
         }
         : none),
     },
@@ -205,8 +203,10 @@ export function targetRows(i: TargetInputs): TargetRow[] {
       target: "Every profile run: 0 lost, 0 duplicates",
       ...(all.length
         ? {
-          measured: `${all.filter(clean).length} of ${all.length} runs clean`,
-          met: all.every(clean),
+          measured: `${
+            all.filter(cleanRun).length
+          } of ${all.length} runs clean`,
+          met: all.every(cleanRun),
         }
         : none),
     },
