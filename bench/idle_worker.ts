@@ -24,7 +24,8 @@
 
 import { parseArgs } from "node:util";
 import { IntentClient, Worker } from "../sdk/mod.ts";
-import { spawnBusServer } from "./server_process.ts";
+import { sleep } from "../sdk/_abort.ts";
+import { type ServerProcess, withBusServer } from "./server_process.ts";
 
 /** The three ways of waiting for work. */
 export const IDLE_MODES = ["longpoll", "fallback", "original"] as const;
@@ -68,14 +69,46 @@ export function hourlyRate(
   };
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+/** Stays idle on a goal nobody publishes to, recording each request. */
+async function idle(
+  server: ServerProcess,
+  mode: IdleMode,
+  seconds: number,
+  sent: { path: string; at: number }[],
+): Promise<void> {
+  const client = new IntentClient({
+    url: server.url,
+    apiKey: server.key,
+    fetch: (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      sent.push({ path: new URL(url).pathname, at: performance.now() });
+      return fetch(input, init);
+    },
   });
+  const goal = `bench.idle.${crypto.randomUUID().slice(0, 8)}`;
+  if (mode === "original") {
+    const stop = AbortSignal.timeout(seconds * 1000);
+    while (!stop.aborted) {
+      if (await client.claim(goal, { signal: stop }).catch(() => null)) {
+        throw new Error("An intent appeared in the idle goal");
+      }
+      await sleep(1000, stop).catch(() => {});
+    }
+    return;
+  }
+  const worker = new Worker(client, {
+    goal,
+    signals: false,
+    handler: () => {
+      throw new Error("An intent appeared in the idle goal");
+    },
+    onError: () => {},
+  });
+  const running = worker.start();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await worker.stop();
+  await running;
+}
 
 /**
  * Runs one mode against a freshly spawned server.
@@ -88,49 +121,13 @@ export async function measureIdle(
   mode: IdleMode,
   seconds: number,
 ): Promise<IdleResult> {
-  const dir = await Deno.makeTempDir({ prefix: "bench_idle_" });
-  const server = await spawnBusServer(
-    `${dir}/bus.db`,
+  const sent: { path: string; at: number }[] = [];
+  await withBusServer(
+    (server) => idle(server, mode, seconds, sent),
+    [],
+    {},
     mode === "fallback" ? ["--no-extensions"] : [],
   );
-  const sent: { path: string; at: number }[] = [];
-  const client = new IntentClient({
-    url: server.url,
-    apiKey: server.key,
-    fetch: (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      sent.push({ path: new URL(url).pathname, at: performance.now() });
-      return fetch(input, init);
-    },
-  });
-  const goal = `bench.idle.${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    if (mode === "original") {
-      const stop = AbortSignal.timeout(seconds * 1000);
-      while (!stop.aborted) {
-        if (await client.claim(goal, { signal: stop }).catch(() => null)) {
-          throw new Error("An intent appeared in the idle goal");
-        }
-        await sleep(1000, stop);
-      }
-    } else {
-      const worker = new Worker(client, {
-        goal,
-        signals: false,
-        handler: () => {
-          throw new Error("An intent appeared in the idle goal");
-        },
-        onError: () => {},
-      });
-      const running = worker.start();
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      await worker.stop();
-      await running;
-    }
-  } finally {
-    await server.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
   return { mode, seconds, requests: sent.length, ...hourlyRate(sent) };
 }
 

@@ -217,16 +217,18 @@ export function spawnBusServer(
  * @param fn What to do with the running server.
  * @param denoFlags Flags for `deno run` itself, such as `--cpu-prof`.
  * @param env More environment variables for the server.
+ * @param extra More server flags, such as `--no-extensions`.
  * @returns What `fn` returned.
  */
 export async function withBusServer<T>(
   fn: (server: ServerProcess) => Promise<T>,
   denoFlags: string[] = [],
   env: Record<string, string> = {},
+  extra: string[] = [],
 ): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "bench_server_" });
   try {
-    const server = await spawnBusServer(`${dir}/bus.db`, [], denoFlags, env);
+    const server = await spawnBusServer(`${dir}/bus.db`, extra, denoFlags, env);
     try {
       return await fn(server);
     } finally {
