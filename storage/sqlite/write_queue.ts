@@ -81,15 +81,19 @@ export class WriteQueue implements WriteGate {
     }
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ fn, resolve, reject, single });
-      if (!this.#scheduled && !this.#paused) {
-        this.#scheduled = true;
-        // After this turn's I/O callbacks, not at its microtask checkpoint:
-        // the HTTP handlers of one loop iteration then share one commit.
-        // Measured with wrk, 50 connections, one insert per request: 5.0k
-        // req/s against 1.5k with queueMicrotask.
-        setImmediate(() => this.flush());
-      }
+      this.#schedule();
     });
+  }
+
+  /** Runs the queued writes in a coming batch, unless paused or planned. */
+  #schedule(): void {
+    if (this.#scheduled || this.#paused || this.#pending.length === 0) return;
+    this.#scheduled = true;
+    // After this turn's I/O callbacks, not at its microtask checkpoint: the
+    // HTTP handlers of one loop iteration then share one commit. Measured
+    // with wrk, 50 connections, one insert per request: 5.0k req/s against
+    // 1.5k with queueMicrotask.
+    setImmediate(() => this.flush());
   }
 
   /** Holds queued writes until {@linkcode WriteQueue.resume}. */
@@ -101,10 +105,7 @@ export class WriteQueue implements WriteGate {
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    if (this.#pending.length > 0 && !this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.#schedule();
   }
 
   /**
