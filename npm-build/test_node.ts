@@ -121,12 +121,22 @@ async function nodeRuns(): Promise<NodeRun[]> {
 
 async function main(): Promise<void> {
   const built = await buildNpm();
-  for (const run of await nodeRuns()) await testWith(run, built);
+  // The test modules are emitted once and laid over every run's install.
+  const emitted = await Deno.makeTempDir({ prefix: "intentbus_node_tests_" });
+  try {
+    await packTestModules(TEST_MODULES, emitted);
+    for (const run of await nodeRuns()) {
+      await testWith(run, built, join(emitted, "package"));
+    }
+  } finally {
+    await Deno.remove(emitted, { recursive: true });
+  }
 }
 
 async function testWith(
   run: NodeRun,
   built: BuiltPackage[],
+  testModules: string,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "intentbus_node_test_" });
   const full = Deno.env.get("INTENTBUS_NODE_FULL_INSTALL") === "1";
@@ -159,10 +169,8 @@ async function testWith(
         join(modules, "better-sqlite3"),
       );
     }
-    const emitted = join(dir, "emitted");
-    await packTestModules(TEST_MODULES, emitted);
     const added = await overlay(
-      join(emitted, "package"),
+      testModules,
       join(modules, "@intentbus", "server"),
     );
     console.log(`laid ${added.length} test modules over @intentbus/server`);
