@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import type { IntentInsertParams } from "../storage.ts";
 import { openTempStore } from "./_temp.ts";
-import { publish } from "../testing/_fixtures.ts";
+import { publish, T0 } from "../testing/_fixtures.ts";
 import { DRIVERS } from "./drivers/mod.ts";
 
-const T0 = Date.UTC(2026, 0, 1);
 const COUNT = 1500;
 
 function intent(i: number): IntentInsertParams {

@@ -2,11 +2,9 @@ import assert from "node:assert/strict";
 import { BusyError } from "../../core/errors.ts";
 import type { IntentInsertParams } from "../storage.ts";
 import { openTempStore } from "./_temp.ts";
-import { publish } from "../testing/_fixtures.ts";
+import { publish, T0 } from "../testing/_fixtures.ts";
 import { DRIVERS, loadDriver } from "./drivers/mod.ts";
 import { openSqliteStore } from "./open.ts";
-
-const T0 = Date.UTC(2026, 0, 1);
 
 function intent(id: string): IntentInsertParams {
   return publish({
