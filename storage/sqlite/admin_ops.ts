@@ -17,7 +17,7 @@ import type {
   QueueStats,
 } from "../storage.ts";
 import type { Row } from "./connection.ts";
-import { parseJson, rowToIntent } from "./rows.ts";
+import { parseJson, rowToIntent } from "../rows.ts";
 import * as SQL from "./sql.ts";
 
 /** Reaps expired leases and expired intents; see `Storage.leaseReap`. */

@@ -3,8 +3,7 @@ import { claim, publish, T0 } from "../testing/_fixtures.ts";
 import { openTempStore } from "./_temp.ts";
 import { openSqliteStore } from "./open.ts";
 import { INTENT_INSERT } from "./sql.ts";
-import { intentValues } from "./rows.ts";
-import { newIntent } from "./insert_ops.ts";
+import { intentValues, newIntent } from "../rows.ts";
 
 Deno.test("a publish right after an empty claim is claimable at once", async () => {
   const { store } = await openTempStore();

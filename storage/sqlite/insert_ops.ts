@@ -6,7 +6,6 @@
  */
 
 import { ConflictError } from "../../core/errors.ts";
-import type { Intent } from "../../core/intent.ts";
 import type {
   IntentInsertManyResult,
   IntentInsertParams,
@@ -14,7 +13,7 @@ import type {
 } from "../storage.ts";
 import { SQLITE_CONSTRAINT, SqliteError } from "./connection.ts";
 import type { QuotaBounds } from "./quota_bounds.ts";
-import { rowToIntent } from "./rows.ts";
+import { newIntent, rowToIntent } from "../rows.ts";
 import { DEAD_GET, INTENT_GET, INTENT_PUBLISH, type Prepare } from "./sql.ts";
 
 /**
@@ -139,43 +138,4 @@ export function insertMany(
   }
   if (atomic) q("RELEASE batch").run();
   return results;
-}
-
-/**
- * The intent an insert writes, built from its parameters: the store returns
- * it without reading the row back.
- *
- * @param p The insert's parameters.
- * @returns The open intent.
- */
-export function newIntent(p: IntentInsertParams): Intent {
-  return {
-    id: p.id,
-    namespace: p.namespace,
-    goal: p.goal,
-    payload: p.payload,
-    state: "open",
-    priority: p.priority,
-    visibility: p.visibility,
-    targetWorker: p.targetWorker,
-    requiredCapability: p.requiredCapability,
-    publisher: p.publisher,
-    claimAttempts: 0,
-    maxAttempts: p.maxAttempts,
-    backoffBase: p.backoffBase,
-    runAt: p.runAt,
-    expiresAt: p.expiresAt,
-    createdAt: p.now,
-    updatedAt: p.now,
-    claimedBy: null,
-    workerId: null,
-    claimToken: null,
-    leaseEpoch: 0,
-    leaseExpiresAt: null,
-    lastError: null,
-    result: null,
-    resultType: null,
-    completedAt: null,
-    deadReason: null,
-  };
 }

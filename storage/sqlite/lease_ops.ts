@@ -8,10 +8,13 @@
 
 import type { Intent } from "../../core/intent.ts";
 import {
-  ConflictError,
-  LeaseLostError,
-  NotFoundError,
-} from "../../core/errors.ts";
+  backoffMs,
+  checkCancel,
+  checkLease,
+  checkRestore,
+  type LeaseAllow,
+  REDRIVE_TTL_MS,
+} from "../lease_rules.ts";
 import type {
   AckItem,
   AckResult,
@@ -21,7 +24,7 @@ import type {
   LeaseParams,
 } from "../storage.ts";
 import type { Row } from "./connection.ts";
-import { jsonText, rowToIntent } from "./rows.ts";
+import { jsonText, rowToIntent } from "../rows.ts";
 import {
   DEAD_DELETE,
   DEAD_GET,
@@ -34,73 +37,22 @@ import {
   type Prepare,
 } from "./sql.ts";
 
-/** How long a retried or redriven intent stays claimable. */
-export const REDRIVE_TTL_MS = 24 * 3600 * 1000;
-
 /**
- * Backoff before the next attempt, in ms:
- * `min(base × 2^attempts, 3600) + jitter × base` seconds.
- *
- * @param base Backoff base in seconds. @param attempts Claims so far.
- * @param jitter In [0, 1).
- * @returns Milliseconds.
+ * Finds the live row a lease operation may act on, or throws; see
+ * {@linkcode checkLease}.
  */
-export function backoffMs(
-  base: number,
-  attempts: number,
-  jitter: number,
-): number {
-  return Math.trunc(
-    (Math.min(base * 2 ** attempts, 3600) + jitter * base) * 1000,
-  );
-}
-
-/**
- * Finds the live row a lease operation may act on, or throws.
- *
- * @param q Cached prepare. @param p The lease. @param allowOpen Accept an
- * open intent whose token still matches (fulfil after a reaped lease).
- * @param allowFulfilled Accept a fulfilled intent whose token matches (a
- * replayed fulfil whose first answer was lost).
- * @returns The live row.
- */
-function leasedRow(
-  q: Prepare,
-  p: LeaseParams,
-  allowOpen: boolean,
-  allowFulfilled = false,
-): Row {
+function leasedRow(q: Prepare, p: LeaseParams, allow: LeaseAllow): Row {
   const row = q(
     `SELECT state, claim_token, claimed_by, lease_expires_at, claim_attempts,
        max_attempts, backoff_base FROM intents WHERE id = ?1`,
-  ).get(p.id);
-  if (!row) {
-    if (q(DEAD_GET).get(p.id)) {
-      throw new LeaseLostError(`Intent is dead: "${p.id}"`);
-    }
-    throw new NotFoundError(`Intent not found: "${p.id}"`);
-  }
-  if (p.token !== null) {
-    if (row.claim_token !== p.token) {
-      throw new LeaseLostError(
-        `Claim token does not match: intent "${p.id}" was re-claimed or released`,
-      );
-    }
-    if (
-      row.state === "claimed" || (allowOpen && row.state === "open") ||
-      (allowFulfilled && row.state === "fulfilled")
-    ) return row;
-    throw new LeaseLostError(
-      `Intent is not claimed: "${p.id}" is ${row.state}`,
-    );
-  }
-  if (
-    row.state === "claimed" && row.claimed_by === p.caller &&
-    Number(row.lease_expires_at) > p.now
-  ) return row;
-  throw new LeaseLostError(
-    `Caller holds no live lease on intent "${p.id}"`,
+  ).get(p.id) ?? null;
+  checkLease(
+    p,
+    row,
+    row === null && q(DEAD_GET).get(p.id) !== undefined,
+    allow,
   );
+  return row;
 }
 
 /** Moves a live intent to the dead-letter table. */
@@ -127,7 +79,7 @@ export function fulfilOne(q: Prepare, p: IntentFulfilParams): Intent {
     );
     if (row) return rowToIntent(row);
   }
-  const live = leasedRow(q, p, true, true);
+  const live = leasedRow(q, p, { allowOpen: true, allowFulfilled: true });
   if (live.state === "fulfilled") return rowToIntent(q(INTENT_GET).get(p.id)!);
   const row = q(
     `UPDATE intents SET state = 'fulfilled', result = ?2, result_type = ?3,
@@ -139,7 +91,7 @@ export function fulfilOne(q: Prepare, p: IntentFulfilParams): Intent {
 
 /** Fails: open again after backoff, or dead when attempts are used up. */
 export function failOne(q: Prepare, p: IntentFailParams): Intent {
-  const row = leasedRow(q, p, false);
+  const row = leasedRow(q, p, { allowOpen: false });
   const attempts = Number(row.claim_attempts);
   q(`UPDATE intents SET last_error = ?2 WHERE id = ?1`).run(p.id, p.error);
   if (attempts >= Number(row.max_attempts)) {
@@ -157,7 +109,7 @@ export function failOne(q: Prepare, p: IntentFailParams): Intent {
 
 /** Extends a lease to `now + leaseMs`. */
 export function extendOne(q: Prepare, p: LeaseExtendParams): Intent {
-  leasedRow(q, p, false);
+  leasedRow(q, p, { allowOpen: false });
   const row = q(
     `UPDATE intents SET lease_expires_at = ?2, updated_at = ?3
      WHERE id = ?1 RETURNING *`,
@@ -167,7 +119,7 @@ export function extendOne(q: Prepare, p: LeaseExtendParams): Intent {
 
 /** Releases: open and due now, the attempt given back. */
 export function releaseOne(q: Prepare, p: LeaseParams): Intent {
-  leasedRow(q, p, false);
+  leasedRow(q, p, { allowOpen: false });
   const row = q(
     `UPDATE intents SET state = 'open', run_at = ?2, updated_at = ?2,
        claim_attempts = max(claim_attempts - 1, 0), claimed_by = NULL,
@@ -180,29 +132,15 @@ export function releaseOne(q: Prepare, p: LeaseParams): Intent {
 /** Cancels an open or claimed intent into the dead-letter table. */
 export function cancelOne(q: Prepare, id: string, now: number): Intent {
   const row = q(INTENT_GET).get(id);
-  if (!row) {
-    if (q(DEAD_GET).get(id)) {
-      throw new ConflictError(
-        `Intent is already dead: "${id}"`,
-        "invalid_state",
-      );
-    }
-    throw new NotFoundError(`Intent not found: "${id}"`);
-  }
-  if (row.state === "fulfilled") {
-    throw new ConflictError(`Intent is fulfilled: "${id}"`, "invalid_state");
-  }
+  const state = row ? row.state : null;
+  checkCancel(id, state, state === null && q(DEAD_GET).get(id) !== undefined);
   return killOne(q, id, now, "cancelled");
 }
 
 /** Brings a dead intent back to open, attempts reset, expiring in 24 h. */
 export function restoreOne(q: Prepare, id: string, now: number): Intent {
-  if (!q(DEAD_GET).get(id)) {
-    if (q(INTENT_GET).get(id)) {
-      throw new ConflictError(`Intent is not dead: "${id}"`, "invalid_state");
-    }
-    throw new NotFoundError(`Intent not found: "${id}"`);
-  }
+  const dead = q(DEAD_GET).get(id) !== undefined;
+  checkRestore(id, dead, !dead && q(INTENT_GET).get(id) !== undefined);
   const row = q(DEAD_RESTORE_ONE).get(id, now, now + REDRIVE_TTL_MS);
   q(DEAD_DELETE).run(id);
   return rowToIntent(row!);

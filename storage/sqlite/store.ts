@@ -50,7 +50,7 @@ import {
   releaseOne,
   restoreOne,
 } from "./lease_ops.ts";
-import { claimOrder, rowToClaimed, rowToIntent } from "./rows.ts";
+import { claimOrder, rowToClaimed, rowToIntent } from "../rows.ts";
 import * as SQL from "./sql.ts";
 import { WriteQueue } from "./write_queue.ts";
 import type { Checkpointer, CheckpointStats } from "./checkpointer.ts";

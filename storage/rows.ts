@@ -1,6 +1,8 @@
 /**
- * Row ↔ domain mapping for intents. JSON values (payload, result) are stored
- * as JSON text; times are integer unix milliseconds.
+ * Row ↔ domain mapping for intents, shared by every store. JSON values
+ * (payload, result) are stored as JSON text; times are integer unix
+ * milliseconds, which a driver may hand back as a number, a bigint or a
+ * string (PostgreSQL's `bigint`).
  *
  * @module
  */
@@ -12,8 +14,13 @@ import type {
   JsonValue,
   ResultType,
   Visibility,
-} from "../../core/intent.ts";
-import type { Row, SqlValue } from "./connection.ts";
+} from "../core/intent.ts";
+import type { IntentInsertParams } from "./storage.ts";
+
+/** A value as a driver returns it. */
+type SqlValue = unknown;
+/** A row as a driver returns it: column name → value. */
+export type Row = Record<string, SqlValue>;
 
 const num = (v: SqlValue): number => Number(v);
 const numOrNull = (v: SqlValue): number | null => v === null ? null : Number(v);
@@ -85,7 +92,7 @@ export function rowToIntent(row: Row): Intent {
  * @param i The intent.
  * @returns Values to bind to an insert over every intent column.
  */
-export function intentValues(i: Intent): SqlValue[] {
+export function intentValues(i: Intent): (string | number | null)[] {
   return [
     i.id,
     i.namespace,
@@ -150,4 +157,43 @@ export function claimOrder(a: Row, b: Row): number {
     num(a.run_at) - num(b.run_at) ||
     num(a.claim_attempts) - num(b.claim_attempts) ||
     num(a.created_at) - num(b.created_at);
+}
+
+/**
+ * The intent an insert writes, built from its parameters: the store returns
+ * it without reading the row back.
+ *
+ * @param p The insert's parameters.
+ * @returns The open intent.
+ */
+export function newIntent(p: IntentInsertParams): Intent {
+  return {
+    id: p.id,
+    namespace: p.namespace,
+    goal: p.goal,
+    payload: p.payload,
+    state: "open",
+    priority: p.priority,
+    visibility: p.visibility,
+    targetWorker: p.targetWorker,
+    requiredCapability: p.requiredCapability,
+    publisher: p.publisher,
+    claimAttempts: 0,
+    maxAttempts: p.maxAttempts,
+    backoffBase: p.backoffBase,
+    runAt: p.runAt,
+    expiresAt: p.expiresAt,
+    createdAt: p.now,
+    updatedAt: p.now,
+    claimedBy: null,
+    workerId: null,
+    claimToken: null,
+    leaseEpoch: 0,
+    leaseExpiresAt: null,
+    lastError: null,
+    result: null,
+    resultType: null,
+    completedAt: null,
+    deadReason: null,
+  };
 }
