@@ -42,6 +42,7 @@ export const PUBLISH_EXCLUDE: string[] = [
   "**/testing.ts",
   "**/_testing.ts",
   "**/_temp.ts",
+  "**/_cluster.ts",
   "**/_claim_worker.ts",
   "**/schema_snapshot.ts",
   "**/driver_conformance.ts",
@@ -67,9 +68,10 @@ export const PACKAGES: PackageSpec[] = [
     description:
       "Intent Bus: a zero-infrastructure job queue server over one SQLite file, with its CLI and SDK.",
     exports: null,
-    imports: ["hono", "hono/"],
+    imports: ["hono", "hono/", "pg"],
     dependencies: { hono: "root" },
-    optionalDependencies: { "better-sqlite3": "^12.4.1" },
+    // pg only for a postgres:// database; a SQLite server never loads it.
+    optionalDependencies: { "better-sqlite3": "^12.4.1", pg: "^8.23.1" },
     bin: ["intentbus"],
     files: { "README.md": "README.md" },
   },

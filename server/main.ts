@@ -4,7 +4,8 @@
  * ```text
  * --port <n>        port, default 8080; 0 picks a free one
  * --host <addr>     interface, default 127.0.0.1
- * --db <path>       database file, default $BUS_DB_PATH or ./intentbus.db
+ * --db <path|url>   SQLite file, or a postgres:// URL to share one queue
+ *                   between servers; default $BUS_DB_PATH or ./intentbus.db
  * --driver <name>   ffi | node:sqlite (Deno); better-sqlite3 | node:sqlite
  *                   (Node); default the measured fastest this runtime has
  * --durability <d>  normal (default) | full
@@ -25,12 +26,12 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { systemClock } from "../core/clock.ts";
 import { defaultDriver, DRIVERS } from "../storage/sqlite/drivers/mod.ts";
-import { openSqliteStore } from "../storage/sqlite/mod.ts";
 import { createApp } from "./app.ts";
 import { generateApiKey } from "./auth/keys.ts";
 import { configFromEnv } from "./config.ts";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
+import { openStore, redactLocation } from "./open_store.ts";
 import type { RunningServer, ServeOptions } from "./runtime/deno.ts";
 
 const HELP = `Intent Bus server
@@ -39,7 +40,9 @@ Usage: deno task start [flags]
 
   --port <n>        port, default 8080; 0 picks a free one
   --host <addr>     interface, default 127.0.0.1
-  --db <path>       database file, default $BUS_DB_PATH or ./intentbus.db
+  --db <path|url>   SQLite file, or a postgres://user:pass@host/db URL to
+                    share one queue between servers; default $BUS_DB_PATH
+                    or ./intentbus.db
   --driver <name>   ${
   Object.keys(DRIVERS).join(" | ")
 }, default ${defaultDriver()}
@@ -56,7 +59,7 @@ Environment: BUS_SECRET (required unless --dev), BUS_ADMIN_SECRET,
 DASHBOARD_PASSWORD, BUS_DB_PATH, BUS_METRICS_TOKEN, BUS_REQUIRE_SIGNATURES,
 BUS_ENFORCE_HTTPS, BUS_TRUST_PROXY, BUS_MAINTENANCE_MODE, BUS_RATE_LIMIT,
 BUS_OPEN_QUOTA, BUS_RETENTION_DAYS, BUS_EXTENSIONS, BUS_EMPTY_HOLD_MS,
-BUS_CHECKPOINT.`;
+BUS_CHECKPOINT, BUS_PG_POOL (PostgreSQL connections per server, default 16).`;
 
 function fail(message: string): never {
   console.error(JSON.stringify({
@@ -149,17 +152,27 @@ export async function main(
   }
 
   const path = flags.db ?? env.BUS_DB_PATH ?? "./intentbus.db";
-  let store;
+  const pool = Number(env.BUS_PG_POOL ?? 16);
+  if (!Number.isInteger(pool) || pool < 1 || pool > 1000) {
+    fail(`Invalid BUS_PG_POOL: "${env.BUS_PG_POOL}" (1 to 1000)`);
+  }
+  let opened;
   try {
-    store = await openSqliteStore({
-      path,
+    opened = await openStore({
+      location: path,
       driver: flags.driver,
       durability: flags.durability,
       checkpoint,
+      poolSize: pool,
     });
   } catch (err) {
-    fail(`Cannot open the database "${path}": ${(err as Error).message}`);
+    fail(
+      `Cannot open the database "${redactLocation(path)}": ${
+        (err as Error).message
+      }`,
+    );
   }
+  const { store, logged } = opened;
   const maintenance = new Maintenance({
     store,
     clock: systemClock,
@@ -176,12 +189,7 @@ export async function main(
     signal: stopping.signal,
   });
   maintenance.start();
-  log.info("database open", {
-    path,
-    store: store.name,
-    driver: store.db.driver,
-    sqlite: store.db.sqliteVersion,
-  });
+  log.info("database open", logged);
   if (config.adminSecret === "" && config.dashboardPassword === "") {
     log.warn(
       "admin routes disabled: set BUS_ADMIN_SECRET or DASHBOARD_PASSWORD",
@@ -195,7 +203,7 @@ export async function main(
     onClose: async () => {
       await maintenance.stop();
       await store.close();
-      log.info("database closed", { path });
+      log.info("database closed", logged);
     },
   });
   await server.finished;

@@ -15,12 +15,56 @@ import type {
   ResultType,
   Visibility,
 } from "../core/intent.ts";
-import type { IntentInsertParams } from "./storage.ts";
+import type { ApiKey, IntentInsertParams } from "./storage.ts";
 
 /** A value as a driver returns it. */
 type SqlValue = unknown;
 /** A row as a driver returns it: column name → value. */
 export type Row = Record<string, SqlValue>;
+
+/**
+ * Columns shared by live and dead intents, in table order. The dead-letter
+ * moves copy rows with `INSERT … SELECT` over this list.
+ */
+export const INTENT_COLUMNS = [
+  "id",
+  "namespace",
+  "goal",
+  "payload",
+  "state",
+  "priority",
+  "visibility",
+  "target_worker",
+  "required_capability",
+  "publisher",
+  "claim_attempts",
+  "max_attempts",
+  "backoff_base",
+  "run_at",
+  "expires_at",
+  "created_at",
+  "updated_at",
+  "claimed_by",
+  "worker_id",
+  "claim_token",
+  "lease_epoch",
+  "lease_expires_at",
+  "last_error",
+  "result",
+  "result_type",
+  "completed_at",
+] as const;
+
+/**
+ * A `SELECT` list over {@linkcode INTENT_COLUMNS} with some replaced by
+ * expressions, for `INSERT … SELECT` moves between the live and dead tables.
+ *
+ * @param overrides Column → SQL expression.
+ * @returns The comma-separated list.
+ */
+export function selectList(overrides: Record<string, string>): string {
+  return INTENT_COLUMNS.map((c) => overrides[c] ?? c).join(", ");
+}
 
 const num = (v: SqlValue): number => Number(v);
 const numOrNull = (v: SqlValue): number | null => v === null ? null : Number(v);
@@ -195,5 +239,20 @@ export function newIntent(p: IntentInsertParams): Intent {
     resultType: null,
     completedAt: null,
     deadReason: null,
+  };
+}
+
+/**
+ * Maps a row of `api_keys` to an {@linkcode ApiKey}.
+ *
+ * @param row The row.
+ * @returns The key.
+ */
+export function rowToApiKey(row: Row): ApiKey {
+  return {
+    hash: String(row.hash),
+    owner: String(row.owner),
+    createdAt: Number(row.created_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
   };
 }

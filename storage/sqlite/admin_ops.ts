@@ -17,7 +17,7 @@ import type {
   QueueStats,
 } from "../storage.ts";
 import type { Row } from "./connection.ts";
-import { parseJson, rowToIntent } from "../rows.ts";
+import { parseJson, rowToApiKey, rowToIntent } from "../rows.ts";
 import * as SQL from "./sql.ts";
 
 /** Reaps expired leases and expired intents; see `Storage.leaseReap`. */
@@ -79,15 +79,6 @@ export function kvGet(
     `SELECT value FROM kv WHERE owner = ?1 AND key = ?2 AND expires_at > ?3`,
   ).get(p.owner, p.key, p.now);
   return row ? { value: parseJson(row.value) } : null;
-}
-
-function rowToApiKey(row: Row): ApiKey {
-  return {
-    hash: String(row.hash),
-    owner: String(row.owner),
-    createdAt: Number(row.created_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-  };
 }
 
 /** Stores a key hash; a duplicate is a {@linkcode ConflictError}. */

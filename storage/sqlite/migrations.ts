@@ -28,39 +28,6 @@ export interface Migration {
   sql: string;
 }
 
-/**
- * Columns shared by live and dead intents, in table order. The dead-letter
- * moves copy rows with `INSERT … SELECT` over this list.
- */
-export const INTENT_COLUMNS = [
-  "id",
-  "namespace",
-  "goal",
-  "payload",
-  "state",
-  "priority",
-  "visibility",
-  "target_worker",
-  "required_capability",
-  "publisher",
-  "claim_attempts",
-  "max_attempts",
-  "backoff_base",
-  "run_at",
-  "expires_at",
-  "created_at",
-  "updated_at",
-  "claimed_by",
-  "worker_id",
-  "claim_token",
-  "lease_epoch",
-  "lease_expires_at",
-  "last_error",
-  "result",
-  "result_type",
-  "completed_at",
-] as const;
-
 const intentColumns = `
   id TEXT PRIMARY KEY,
   namespace TEXT NOT NULL,

@@ -6,22 +6,12 @@
  */
 
 import type { Statement } from "./connection.ts";
-import { INTENT_COLUMNS } from "./migrations.ts";
+import { INTENT_COLUMNS, selectList } from "../rows.ts";
 
 /** A cached `prepare`: the same SQL text gives the same statement. */
 export type Prepare = (sql: string) => Statement;
 
 const cols = INTENT_COLUMNS.join(", ");
-
-/**
- * A `SELECT` list over the intent columns with some replaced by expressions.
- *
- * @param overrides Column → SQL expression.
- * @returns The comma-separated list.
- */
-export function selectList(overrides: Record<string, string>): string {
-  return INTENT_COLUMNS.map((c) => overrides[c] ?? c).join(", ");
-}
 
 /**
  * Filters shared by the claim peek and the claim update. Parameters:

@@ -1,0 +1,91 @@
+/**
+ * Opens the store a server runs on, chosen by its location: a
+ * `postgres://` URL opens the PostgreSQL store (loaded only then, so a
+ * SQLite server never loads the `pg` package), anything else is a SQLite
+ * file.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "./open_store.ts";
+ *
+ * const { store, logged } = await openStore({ location: ":memory:" });
+ * console.log(store.name.startsWith("sqlite:"), logged.path); // true ":memory:"
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Storage } from "../storage/storage.ts";
+
+/** Where the queue lives and how to open it. */
+export interface OpenStoreOptions {
+  /** A SQLite file path, or a `postgres://` URL. */
+  location: string;
+  /** SQLite: the driver, default the measured fastest. */
+  driver?: string;
+  /** SQLite: `normal` (default) or `full`. */
+  durability?: "normal" | "full";
+  /** SQLite: where WAL checkpoints run. */
+  checkpoint?: "thread" | "inline";
+  /** PostgreSQL: most connections (default 16). */
+  poolSize?: number;
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/**
+ * A store location fit for logs: a file path as it is, a PostgreSQL URL
+ * with its password replaced by `***`.
+ *
+ * @param location A SQLite path or a `postgres://` URL.
+ * @returns The location, safe to print.
+ */
+export function redactLocation(location: string): string {
+  if (!POSTGRES_URL.test(location)) return location;
+  try {
+    const u = new URL(location);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres://…";
+  }
+}
+
+/**
+ * Opens the store.
+ *
+ * @param options See {@linkcode OpenStoreOptions}.
+ * @returns The store, and what to log about it (no password).
+ */
+export async function openStore(
+  options: OpenStoreOptions,
+): Promise<{ store: Storage; logged: Record<string, unknown> }> {
+  if (POSTGRES_URL.test(options.location)) {
+    const pg = await import("../storage/postgres/mod.ts");
+    const store = await pg.openPostgresStore({
+      url: options.location,
+      poolSize: options.poolSize,
+    });
+    return {
+      store,
+      logged: { url: redactLocation(options.location), store: store.name },
+    };
+  }
+  const { openSqliteStore } = await import("../storage/sqlite/mod.ts");
+  const store = await openSqliteStore({
+    path: options.location,
+    driver: options.driver,
+    durability: options.durability,
+    checkpoint: options.checkpoint,
+  });
+  return {
+    store,
+    logged: {
+      path: options.location,
+      store: store.name,
+      driver: store.db.driver,
+      sqlite: store.db.sqliteVersion,
+    },
+  };
+}

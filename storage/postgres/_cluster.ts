@@ -1,0 +1,146 @@
+// Test and bench helper: a throwaway PostgreSQL cluster on a free loopback
+// port, made with the machine's own initdb and pg_ctl (Debian's
+// postgresql package), removed again by `stop()`. `INTENTBUS_PG_URL`, when
+// set, names an existing server to use instead; `stop()` then does nothing.
+
+/** A running cluster. */
+export interface Cluster {
+  /** `postgres://…` for a superuser on the cluster's default database. */
+  url: string;
+  /** Stops the server and deletes its files (a no-op for `INTENTBUS_PG_URL`). */
+  stop(): void;
+}
+
+/** How the cluster runs. */
+export interface ClusterOptions {
+  /**
+   * Flush to disk on commit, as a real deployment does. Off by default:
+   * tests only need a server that behaves like one, not one that survives
+   * a power cut, and `fsync` on this VM's disk costs seconds per suite.
+   */
+  durable?: boolean;
+}
+
+/** Finds PostgreSQL's server binaries: `INTENTBUS_PG_BIN`, then Debian's newest. */
+function binDir(): string {
+  const given = Deno.env.get("INTENTBUS_PG_BIN");
+  if (given) return given;
+  const versions: number[] = [];
+  try {
+    for (const e of Deno.readDirSync("/usr/lib/postgresql")) {
+      if (/^\d+$/.test(e.name)) versions.push(Number(e.name));
+    }
+  } catch {
+    // No Debian layout: fall through to the error below.
+  }
+  const newest = versions.sort((a, b) => b - a)[0];
+  if (newest === undefined) {
+    throw new Error(
+      "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin: install Debian's postgresql package, set INTENTBUS_PG_BIN, or set INTENTBUS_PG_URL to a running server",
+    );
+  }
+  return `/usr/lib/postgresql/${newest}/bin`;
+}
+
+/** Runs a PostgreSQL tool, as the `postgres` user when we are root (initdb refuses root). */
+function run(asPostgres: boolean, cmd: string, args: string[]): void {
+  const command = asPostgres
+    ? new Deno.Command("runuser", {
+      args: ["-u", "postgres", "--", cmd, ...args],
+    })
+    : new Deno.Command(cmd, { args });
+  const out = command.outputSync();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr) +
+      new TextDecoder().decode(out.stdout);
+    throw new Error(`${cmd} failed (exit ${out.code}): ${text.trim()}`);
+  }
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/**
+ * Starts a fresh cluster (about 1–2 s), or returns `INTENTBUS_PG_URL`.
+ *
+ * @param options See {@linkcode ClusterOptions}.
+ * @returns The cluster's URL and a synchronous `stop`.
+ */
+export function startCluster(options: ClusterOptions = {}): Cluster {
+  const given = Deno.env.get("INTENTBUS_PG_URL");
+  if (given) return { url: given, stop() {} };
+  const bin = binDir();
+  const root = Deno.uid() === 0;
+  const dir = Deno.makeTempDirSync({ prefix: "intentbus-pg-" });
+  if (root) {
+    const pg = new Deno.Command("id", { args: ["-u", "postgres"] })
+      .outputSync();
+    if (!pg.success) {
+      throw new Error("Running as root needs a `postgres` user to run initdb");
+    }
+    const uid = Number(new TextDecoder().decode(pg.stdout).trim());
+    Deno.chownSync(dir, uid, null);
+  }
+  const data = `${dir}/data`;
+  run(root, `${bin}/initdb`, [
+    "-D",
+    data,
+    "-A",
+    "trust",
+    "-U",
+    "intentbus",
+    "-E",
+    "UTF8",
+    "--no-sync",
+    "--no-instructions",
+  ]);
+  const settings = [
+    "-c listen_addresses=127.0.0.1",
+    `-c unix_socket_directories=${dir}`,
+    "-c max_connections=200",
+    ...(options.durable ? [] : [
+      "-c fsync=off",
+      "-c synchronous_commit=off",
+      "-c full_page_writes=off",
+    ]),
+  ];
+  // pg_ctl may pick a port another process takes first; try a few.
+  for (let attempt = 1;; attempt++) {
+    const port = freePort();
+    try {
+      run(root, `${bin}/pg_ctl`, [
+        "-D",
+        data,
+        "-l",
+        `${dir}/server.log`,
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        `-p ${port} ${settings.join(" ")}`,
+        "start",
+      ]);
+    } catch (err) {
+      if (attempt < 3) continue;
+      Deno.removeSync(dir, { recursive: true });
+      throw err;
+    }
+    let stopped = false;
+    return {
+      url: `postgres://intentbus@127.0.0.1:${port}/postgres`,
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          run(root, `${bin}/pg_ctl`, ["-D", data, "-m", "immediate", "stop"]);
+        } finally {
+          Deno.removeSync(dir, { recursive: true });
+        }
+      },
+    };
+  }
+}

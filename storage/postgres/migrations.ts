@@ -1,0 +1,169 @@
+/**
+ * The PostgreSQL schema, as numbered migrations recorded in
+ * `intentbus_schema`. The tables mirror the SQLite store's column for column
+ * (times are `bigint` unix ms, JSON is stored as text), so the shared row
+ * mapping of `storage/rows.ts` reads both. Several servers may start at
+ * once: migrating holds an advisory lock.
+ *
+ * @module
+ */
+
+/** What migrating needs of a connection: `pg`'s `Client` and `PoolClient` fit. */
+export interface PgQueryable {
+  /** Runs one statement. */
+  query(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/** One schema step. */
+export interface PgMigration {
+  /** 1, 2, 3…: the recorded version after it ran. */
+  version: number;
+  /** Statements run in one transaction. */
+  sql: string;
+}
+
+const intentColumns = `
+  id text PRIMARY KEY,
+  namespace text NOT NULL,
+  goal text NOT NULL,
+  payload text NOT NULL,
+  state text NOT NULL,
+  priority integer NOT NULL,
+  visibility text NOT NULL,
+  target_worker text,
+  required_capability text,
+  publisher text NOT NULL,
+  claim_attempts integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL,
+  backoff_base integer NOT NULL,
+  run_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  claimed_by text,
+  worker_id text,
+  claim_token text,
+  lease_epoch integer NOT NULL DEFAULT 0,
+  lease_expires_at bigint,
+  last_error text,
+  result text,
+  result_type text,
+  completed_at bigint`;
+
+/** Every migration, oldest first; never edited once released. */
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE intents (${intentColumns},
+  CHECK (state IN ('open', 'claimed', 'fulfilled'))
+);
+-- Matches the claim order exactly, so a claim reads it in order and stops.
+CREATE INDEX intents_claim ON intents
+  (namespace, goal, priority DESC, run_at, claim_attempts, created_at)
+  WHERE state = 'open';
+CREATE INDEX intents_lease ON intents (lease_expires_at)
+  WHERE state = 'claimed';
+CREATE INDEX intents_expiry ON intents (expires_at) WHERE state = 'open';
+CREATE INDEX intents_publisher ON intents (publisher, state);
+CREATE INDEX intents_completed ON intents (completed_at)
+  WHERE state = 'fulfilled';
+
+CREATE TABLE dead_intents (${intentColumns},
+  died_at bigint NOT NULL,
+  dead_reason text NOT NULL
+);
+CREATE INDEX dead_intents_died ON dead_intents (died_at);
+CREATE INDEX dead_intents_goal ON dead_intents (namespace, goal, died_at);
+
+CREATE TABLE idempotency_keys (
+  publisher text NOT NULL,
+  key text NOT NULL,
+  request_hash text,
+  intent_id text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (publisher, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+CREATE TABLE api_keys (
+  hash text PRIMARY KEY,
+  owner text NOT NULL,
+  created_at bigint NOT NULL,
+  revoked_at bigint
+);
+
+CREATE TABLE nonces (
+  key text NOT NULL,
+  nonce text NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (key, nonce)
+);
+CREATE INDEX nonces_expiry ON nonces (expires_at);
+
+CREATE TABLE kv (
+  owner text NOT NULL,
+  key text NOT NULL,
+  value text NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (owner, key)
+);
+CREATE INDEX kv_expiry ON kv (expires_at);
+
+CREATE TABLE paused_goals (
+  namespace text NOT NULL,
+  goal text NOT NULL,
+  paused_at bigint NOT NULL,
+  PRIMARY KEY (namespace, goal)
+);
+`,
+  },
+];
+
+/** The advisory lock key migrations hold: "intentbus" in ASCII, as a number. */
+const MIGRATION_LOCK = 0x696e74656e74;
+
+/**
+ * Applies every migration newer than the recorded version, in one
+ * transaction under an advisory lock, so servers starting together migrate
+ * once.
+ *
+ * @param client A connection whose `search_path` names the schema to use.
+ * @returns The schema version after migrating.
+ * @throws {RangeError} when the database is newer than this code.
+ */
+export async function migratePg(client: PgQueryable): Promise<number> {
+  const latest = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS intentbus_schema (version integer NOT NULL)",
+    );
+    const { rows } = await client.query(
+      "SELECT coalesce(max(version), 0) AS v FROM intentbus_schema",
+    );
+    const current = Number(rows[0].v);
+    if (current > latest) {
+      throw new RangeError(
+        `Database schema is newer than this code: version ${current}, known ${latest}`,
+      );
+    }
+    for (const m of PG_MIGRATIONS) {
+      if (m.version <= current) continue;
+      await client.query(m.sql);
+      await client.query("DELETE FROM intentbus_schema");
+      await client.query("INSERT INTO intentbus_schema (version) VALUES ($1)", [
+        m.version,
+      ]);
+    }
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK");
+    throw err;
+  }
+  return latest;
+}
