@@ -132,14 +132,23 @@ const MIGRATION_LOCK = 0x696e74656e74;
  * once.
  *
  * @param client A connection whose `search_path` names the schema to use.
+ * @param schema That schema, created under the lock when missing (two
+ * concurrent `CREATE SCHEMA IF NOT EXISTS` can both try to create it);
+ * omitted, the tables go where the search path puts them.
  * @returns The schema version after migrating.
  * @throws {RangeError} when the database is newer than this code.
  */
-export async function migratePg(client: PgQueryable): Promise<number> {
+export async function migratePg(
+  client: PgQueryable,
+  schema?: string,
+): Promise<number> {
   const latest = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    if (schema !== undefined) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    }
     await client.query(
       "CREATE TABLE IF NOT EXISTS intentbus_schema (version integer NOT NULL)",
     );

@@ -62,10 +62,7 @@ export async function openPostgresStore(
   try {
     const client = await pool.connect();
     try {
-      if (schema !== undefined) {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      }
-      await migratePg(client);
+      await migratePg(client, schema);
     } finally {
       client.release();
     }
