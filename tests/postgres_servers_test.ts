@@ -1,0 +1,94 @@
+// Two real servers on one PostgreSQL database share one queue: what is
+// published on either is claimed once, by a worker on either, and can be
+// fulfilled through the other.
+
+import assert from "node:assert/strict";
+import { startCluster } from "../storage/postgres/_cluster.ts";
+import { type ServerChild, startServer } from "./_server.ts";
+
+const TOTAL = 1000;
+const CLAIMERS = 30;
+const H = { "X-API-KEY": "e2e-master", "Content-Type": "application/json" };
+
+Deno.test("two servers on one PostgreSQL queue: 1,000 intents, 30 claimers, each fulfilled exactly once", async () => {
+  const cluster = startCluster();
+  const servers: ServerChild[] = [];
+  try {
+    servers.push(await startServer(cluster.url));
+    servers.push(await startServer(cluster.url));
+    const [a, b] = servers;
+    const published = new Set<string>();
+    const fulfilled = new Map<string, number>();
+    let publishing = true;
+
+    const publisher = async (p: number) => {
+      for (let i = p; i < TOTAL; i += 4) {
+        const res = await fetch(`${servers[i % 2].url}/intent`, {
+          method: "POST",
+          headers: H,
+          body: JSON.stringify({ goal: "work", payload: { i } }),
+        });
+        assert.equal(res.status, 201);
+        published.add((await res.json()).id);
+      }
+    };
+    const claimer = async (k: number) => {
+      const mine = servers[k % 2].url;
+      const other = servers[(k + 1) % 2].url;
+      for (;;) {
+        const res = await fetch(`${mine}/claim?goal=work&wait=1`, {
+          method: "POST",
+          headers: H,
+        });
+        if (res.status === 204) {
+          await res.body?.cancel();
+          if (!publishing && fulfilled.size >= published.size) return;
+          continue;
+        }
+        assert.equal(res.status, 200);
+        const job = await res.json();
+        const done = await fetch(`${other}/fulfill/${job.id}`, {
+          method: "POST",
+          headers: H,
+          body: JSON.stringify({ claim_token: job.claim_token, result: k }),
+        });
+        assert.equal(done.status, 200, await done.clone().text());
+        await done.body?.cancel();
+        fulfilled.set(job.id, (fulfilled.get(job.id) ?? 0) + 1);
+      }
+    };
+    const claimers = Array.from({ length: CLAIMERS }, (_, k) => claimer(k));
+    await Promise.all([0, 1, 2, 3].map(publisher));
+    publishing = false;
+    await Promise.all(claimers);
+
+    assert.equal(published.size, TOTAL);
+    assert.equal(fulfilled.size, TOTAL);
+    assert.deepEqual([...fulfilled.values()].filter((n) => n !== 1), []);
+    for (const [i, id] of [...published].slice(0, 20).entries()) {
+      const res = await fetch(`${servers[i % 2].url}/status/${id}`, {
+        headers: H,
+      });
+      assert.equal((await res.json()).status, "fulfilled");
+    }
+    // A long poll on one server is answered by a publish on the other: the
+    // waiter re-checks the shared database at least once a second.
+    const waiting = fetch(`${b.url}/claim?goal=late&wait=10`, {
+      method: "POST",
+      headers: H,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const pub = await fetch(`${a.url}/intent`, {
+      method: "POST",
+      headers: H,
+      body: JSON.stringify({ goal: "late", payload: { late: true } }),
+    });
+    const { id } = await pub.json();
+    const got = await waiting;
+    assert.equal(got.status, 200);
+    assert.equal((await got.json()).id, id);
+  } finally {
+    for (const s of servers) assert.equal(await s.stop(), 0);
+    cluster.stop();
+  }
+});
