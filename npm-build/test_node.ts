@@ -28,6 +28,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { startCluster } from "../storage/postgres/_cluster.ts";
 import { buildNpm, type BuiltPackage, packTestModules, ROOT } from "./build.ts";
 
 /** Test-only modules laid over the installed server package. */
@@ -123,12 +124,16 @@ async function main(): Promise<void> {
   const built = await buildNpm();
   // The test modules are emitted once and laid over every run's install.
   const emitted = await Deno.makeTempDir({ prefix: "intentbus_node_tests_" });
+  // One throwaway PostgreSQL for every run: the PostgreSQL store's suite
+  // runs under each Node too, through the package's `pg`.
+  const cluster = startCluster();
   try {
     await packTestModules(TEST_MODULES, emitted);
     for (const run of await nodeRuns()) {
-      await testWith(run, built, join(emitted, "package"));
+      await testWith(run, built, join(emitted, "package"), cluster.url);
     }
   } finally {
+    cluster.stop();
     await Deno.remove(emitted, { recursive: true });
   }
 }
@@ -137,6 +142,7 @@ async function testWith(
   run: NodeRun,
   built: BuiltPackage[],
   testModules: string,
+  pgUrl: string,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "intentbus_node_test_" });
   const full = Deno.env.get("INTENTBUS_NODE_FULL_INSTALL") === "1";
@@ -169,6 +175,10 @@ async function testWith(
         join(modules, "better-sqlite3"),
       );
     }
+    if (!full) {
+      // Pure JavaScript, but an optional dependency all the same.
+      await Deno.symlink(join(ROOT, "node_modules", "pg"), join(modules, "pg"));
+    }
     const added = await overlay(
       testModules,
       join(modules, "@intentbus", "server"),
@@ -187,7 +197,11 @@ async function testWith(
     const tmp = join(dir, "tmp");
     await Deno.mkdir(tmp);
     await sh("node", ["--version"], dir, env);
-    await sh("node", ["--test", ...tests.sort()], dir, { ...env, TMPDIR: tmp });
+    await sh("node", ["--test", ...tests.sort()], dir, {
+      ...env,
+      TMPDIR: tmp,
+      INTENTBUS_PG_URL: pgUrl,
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

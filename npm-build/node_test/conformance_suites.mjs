@@ -50,6 +50,25 @@ test("runs under Node, not Deno, and picks better-sqlite3 when installed, else n
   assert.ok(!("ffi" in DRIVERS), "FFI is Deno's");
 });
 
+// The PostgreSQL store, when test_node.ts started a cluster: each case in
+// a fresh schema of it.
+const pgUrl = process.env.INTENTBUS_PG_URL;
+if (pgUrl) {
+  const { openPostgresStore } = await import(
+    import.meta.resolve("@intentbus/server/postgres")
+  );
+  let schemas = 0;
+  storageConformance(
+    "postgres",
+    () =>
+      openPostgresStore({
+        url: pgUrl,
+        schema: `node${process.pid}_${++schemas}`,
+        poolSize: 4,
+      }),
+  );
+}
+
 for (const driver of drivers) {
   driverConformance(driver, await loadDriver(driver));
   storageConformance(`sqlite:${driver}`, () => {

@@ -121,3 +121,32 @@ test("an SDK Worker under Node drains a batch from the Node server", async () =>
     rmSync(dir, { recursive: true });
   }
 });
+
+test("intentbus serve under Node on PostgreSQL: two servers share one queue", {
+  skip: !process.env.INTENTBUS_PG_URL && "INTENTBUS_PG_URL not set",
+}, async () => {
+  const url = process.env.INTENTBUS_PG_URL;
+  const a = await startServer(url);
+  const b = await startServer(url);
+  try {
+    const open = a.lines.find((l) => l.msg === "database open");
+    assert.equal(open.store, "postgres");
+    const key = "e2e-master-key";
+    const onA = new IntentClient({ url: a.url, apiKey: key });
+    const onB = new IntentClient({ url: b.url, apiKey: key });
+    const goal = `shared-${process.pid}-${Date.now()}`;
+    const { id } = await onA.publish(goal, { file: "b.png" });
+    const leased = await onB.claim(goal);
+    assert.equal(leased.id, id);
+    assert.equal(await onA.claim(goal), null);
+    await onA.fulfil(leased.id, leased.claimToken, { ok: true });
+    const done = await onB.result(id);
+    assert.equal(done.status, "fulfilled");
+    assert.deepEqual(done.result, { ok: true });
+  } finally {
+    for (const s of [a, b]) {
+      s.child.kill("SIGTERM");
+      assert.equal(await s.exited, 0);
+    }
+  }
+});

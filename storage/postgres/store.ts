@@ -116,6 +116,12 @@ interface FulfilGroup {
   done: Promise<AckResult[]>;
 }
 
+/** What a statement returns (typed here: the npm build packs without `@types/pg`). */
+interface Result {
+  rows: Row[];
+  rowCount: number | null;
+}
+
 /** Something that runs queries: the pool, or one client inside a transaction. */
 type Db = pg.Pool | pg.PoolClient;
 
@@ -138,18 +144,14 @@ export class PostgresStore implements Storage {
   }
 
   /** Runs one statement, prepared once per connection (a named statement). */
-  async #q(
-    db: Db,
-    text: string,
-    values: unknown[] = [],
-  ): Promise<pg.QueryResult<Row>> {
+  async #q(db: Db, text: string, values: unknown[] = []): Promise<Result> {
     let name = this.#names.get(text);
     if (name === undefined) {
       name = `intentbus_${this.#names.size}`;
       this.#names.set(text, name);
     }
     try {
-      return await db.query<Row>({ name, text, values });
+      return await db.query({ name, text, values }) as Result;
     } catch (err) {
       throw mapPgError(err);
     }
@@ -499,7 +501,7 @@ export class PostgresStore implements Storage {
           bulk.map((b) => (b.it as IntentFulfilParams).resultType),
           bulk.map((b) => b.it.now),
         ]);
-        const done = new Map(rows.map((r) => [String(r.id), r]));
+        const done = new Map(rows.map((r: Row) => [String(r.id), r]));
         for (const { i, it } of bulk) {
           const row = done.get(it.id);
           if (row) results[i] = { ok: true, intent: rowToIntent(row) };
