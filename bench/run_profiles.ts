@@ -24,7 +24,8 @@ import {
   type RunReport,
 } from "./report.ts";
 import { prefillDirect, prefillHttp, publisherUnderPoll } from "./scenarios.ts";
-import { withBusServer } from "./server_process.ts";
+import { startCluster } from "../storage/postgres/_cluster.ts";
+import { usePostgres, withBusServer } from "./server_process.ts";
 
 const HELP = `Intent Bus profile runner
 
@@ -65,6 +66,10 @@ Usage: deno task profiles [flags]
   --out <file>            also write the JSON report to a file
   --chart <file.svg>      write an SVG chart of the results
   --cpu-prof <dir>        run spawned servers with deno --cpu-prof into dir
+  --postgres              run spawned servers on PostgreSQL: a throwaway
+                          cluster that flushes on commit (fsync on), a fresh
+                          database per server; its CPU is not in the
+                          server's figures
   --help                  this text
 
 Without --target, each profile spawns server/main.ts --dev --port 0 on a
@@ -101,6 +106,7 @@ async function main(args: string[]): Promise<number> {
       out: { type: "string" },
       chart: { type: "string" },
       "cpu-prof": { type: "string" },
+      postgres: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -134,6 +140,14 @@ async function main(args: string[]): Promise<number> {
   }
   const target = f.target ? { url: f.target, key: f.key! } : undefined;
   const queued = num("queued", f.queued)!;
+  if (f.postgres) {
+    if (queued > 0 || target) {
+      throw new RangeError("--postgres goes without --queued and --target");
+    }
+    const cluster = startCluster({ durable: true });
+    globalThis.addEventListener("unload", () => cluster.stop());
+    usePostgres(cluster.url);
+  }
   const serverDenoFlags = f["cpu-prof"]
     ? ["--cpu-prof", `--cpu-prof-dir=${f["cpu-prof"]}`]
     : [];

@@ -211,7 +211,49 @@ export function spawnBusServer(
 }
 
 /**
- * Runs `fn` against our server spawned on a fresh temporary database, then
+ * Where {@linkcode withBusServer} puts its fresh databases: null for a
+ * SQLite file in a temp dir, or a PostgreSQL URL (the profile runner's
+ * `--postgres`), on whose server each spawned server gets a new database.
+ */
+let postgresUrl: string | null = null;
+
+/**
+ * Makes {@linkcode withBusServer} run servers on fresh databases of this
+ * PostgreSQL server, or again on SQLite files (null).
+ *
+ * @param url A superuser's URL, or null.
+ */
+export function usePostgres(url: string | null): void {
+  postgresUrl = url;
+}
+
+/** A new, empty PostgreSQL database on `url`'s server; `drop` removes it. */
+async function freshPgDatabase(
+  url: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const { default: pg } = await import("pg");
+  const name = `bench_${Deno.pid}_${Date.now()}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: () => admin(`DROP DATABASE ${name} WITH (FORCE)`),
+  };
+}
+
+/**
+ * Runs `fn` against our server spawned on a fresh temporary database (a
+ * SQLite file, or a PostgreSQL database after {@linkcode usePostgres}), then
  * stops the server and removes the database, whatever happens.
  *
  * @param fn What to do with the running server.
@@ -227,8 +269,14 @@ export async function withBusServer<T>(
   extra: string[] = [],
 ): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "bench_server_" });
+  const pg = postgresUrl === null ? null : await freshPgDatabase(postgresUrl);
   try {
-    const server = await spawnBusServer(`${dir}/bus.db`, extra, denoFlags, env);
+    const server = await spawnBusServer(
+      pg?.url ?? `${dir}/bus.db`,
+      extra,
+      denoFlags,
+      env,
+    );
     try {
       return await fn(server);
     } finally {
@@ -236,5 +284,6 @@ export async function withBusServer<T>(
     }
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await pg?.drop();
   }
 }

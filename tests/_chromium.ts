@@ -2,7 +2,7 @@
  * A real headless Chromium for tests, driven over the Chrome DevTools
  * Protocol with Deno's own `WebSocket`: no npm package, no downloaded
  * browser. It uses Debian's `chromium` (`/usr/bin/chromium`, or `CHROMIUM`);
- * `sh tests/setup_browser.sh` installs it, and `deno task ci` runs that
+ * `sh tests/setup_system.sh` installs it, and `deno task ci` runs that
  * first.
  *
  * @module
@@ -111,7 +111,7 @@ async function until<T>(
 export async function launchChromium(): Promise<Chromium> {
   if (!(await Deno.stat(CHROMIUM).catch(() => null))) {
     throw new Error(
-      `Chromium not found at ${CHROMIUM}: run "sh tests/setup_browser.sh" (Debian's chromium) or set CHROMIUM`,
+      `Chromium not found at ${CHROMIUM}: run "sh tests/setup_system.sh" (Debian's chromium) or set CHROMIUM`,
     );
   }
   const profile = await Deno.makeTempDir({ prefix: "intentbus_chromium_" });
