@@ -8,15 +8,6 @@
  * @module
  */
 
-/** What migrating needs of a connection: `pg`'s `Client` and `PoolClient` fit. */
-export interface PgQueryable {
-  /** Runs one statement. */
-  query(
-    text: string,
-    values?: unknown[],
-  ): Promise<{ rows: Record<string, unknown>[] }>;
-}
-
 /** One schema step. */
 export interface PgMigration {
   /** 1, 2, 3…: the recorded version after it ran. */
@@ -139,7 +130,13 @@ const MIGRATION_LOCK = 0x696e74656e74;
  * @throws {RangeError} when the database is newer than this code.
  */
 export async function migratePg(
-  client: PgQueryable,
+  // What migrating needs of a connection: pg's Client and PoolClient fit.
+  client: {
+    query(
+      text: string,
+      values?: unknown[],
+    ): Promise<{ rows: Record<string, unknown>[] }>;
+  },
   schema?: string,
 ): Promise<number> {
   const latest = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;
