@@ -15,7 +15,12 @@ import type {
   ResultType,
   Visibility,
 } from "../core/intent.ts";
-import type { ApiKey, IntentInsertParams } from "./storage.ts";
+import type {
+  ApiKey,
+  GoalStats,
+  IntentInsertParams,
+  QueueStats,
+} from "./storage.ts";
 
 /** A value as a driver returns it. */
 type SqlValue = unknown;
@@ -254,5 +259,106 @@ export function rowToApiKey(row: Row): ApiKey {
     owner: String(row.owner),
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+/**
+ * The values a publish binds, in the order of every store's publish
+ * statement: id, namespace, goal, payload (JSON text), priority,
+ * visibility, target worker, capability, publisher, max attempts, backoff
+ * base, run at, expires at, now.
+ *
+ * @param p The insert's parameters.
+ * @returns The 14 values.
+ */
+export function publishValues(
+  p: IntentInsertParams,
+): (string | number | null)[] {
+  return [
+    p.id,
+    p.namespace,
+    p.goal,
+    JSON.stringify(p.payload),
+    p.priority,
+    p.visibility,
+    p.targetWorker,
+    p.requiredCapability,
+    p.publisher,
+    p.maxAttempts,
+    p.backoffBase,
+    p.runAt,
+    p.expiresAt,
+    p.now,
+  ];
+}
+
+/** The grouped counts a store reads for {@linkcode statsOf}. */
+export interface StatsRows {
+  /** Fulfilled intents in all. */
+  fulfilled: unknown;
+  /** Per `namespace`, `goal`: open `n`, of which `delayed`. */
+  open: Row[];
+  /** Per `namespace`, `goal`: claimed `n`. */
+  claimed: Row[];
+  /** Per `namespace`, `goal`: dead `n`. */
+  dead: Row[];
+  /** `namespace`, `goal` of each paused goal. */
+  paused: Row[];
+}
+
+/**
+ * Assembles {@linkcode QueueStats} from a store's grouped counts: per state,
+ * and per goal sorted by namespace and goal.
+ *
+ * @param rows The counts.
+ * @returns The stats.
+ */
+export function statsOf(rows: StatsRows): QueueStats {
+  const states = {
+    open: 0,
+    claimed: 0,
+    fulfilled: Number(rows.fulfilled),
+    dead: 0,
+  };
+  const goals = new Map<string, GoalStats>();
+  const goal = (r: Row): GoalStats => {
+    const k = JSON.stringify([r.namespace, r.goal]);
+    let g = goals.get(k);
+    if (!g) {
+      g = {
+        namespace: String(r.namespace),
+        goal: String(r.goal),
+        open: 0,
+        delayed: 0,
+        claimed: 0,
+        dead: 0,
+        paused: false,
+      };
+      goals.set(k, g);
+    }
+    return g;
+  };
+  for (const r of rows.open) {
+    const g = goal(r);
+    g.open = Number(r.n);
+    g.delayed = Number(r.delayed);
+    states.open += g.open;
+  }
+  for (const r of rows.claimed) {
+    const g = goal(r);
+    g.claimed = Number(r.n);
+    states.claimed += g.claimed;
+  }
+  for (const r of rows.dead) {
+    const g = goal(r);
+    g.dead = Number(r.n);
+    states.dead += g.dead;
+  }
+  for (const r of rows.paused) goal(r).paused = true;
+  return {
+    states,
+    goals: [...goals.values()].sort((a, b) =>
+      a.namespace.localeCompare(b.namespace) || a.goal.localeCompare(b.goal)
+    ),
   };
 }

@@ -30,10 +30,12 @@ import {
   jsonText,
   newIntent,
   parseJson,
+  publishValues,
   type Row,
   rowToApiKey,
   rowToClaimed,
   rowToIntent,
+  statsOf,
 } from "../rows.ts";
 import type {
   AckItem,
@@ -42,7 +44,6 @@ import type {
   DeadFilter,
   DeadListParams,
   GoalParams,
-  GoalStats,
   IntentClaimParams,
   IntentFailParams,
   IntentFulfilParams,
@@ -287,22 +288,7 @@ export class PostgresStore implements Storage {
     }
     let inserted;
     try {
-      inserted = await this.#q(db, SQL.INTENT_PUBLISH, [
-        p.id,
-        p.namespace,
-        p.goal,
-        JSON.stringify(p.payload),
-        p.priority,
-        p.visibility,
-        p.targetWorker,
-        p.requiredCapability,
-        p.publisher,
-        p.maxAttempts,
-        p.backoffBase,
-        p.runAt,
-        p.expiresAt,
-        p.now,
-      ]);
+      inserted = await this.#q(db, SQL.INTENT_PUBLISH, publishValues(p));
     } catch (err) {
       if (err instanceof ConflictError) {
         throw new ConflictError(`Intent id already exists: "${p.id}"`);
@@ -782,53 +768,13 @@ export class PostgresStore implements Storage {
       ),
       this.#q(db, `SELECT namespace, goal FROM paused_goals`),
     ]);
-    const states = {
-      open: 0,
-      claimed: 0,
-      fulfilled: Number(fulfilled.rows[0].n),
-      dead: 0,
-    };
-    const goals = new Map<string, GoalStats>();
-    const goal = (r: Row): GoalStats => {
-      const k = JSON.stringify([r.namespace, r.goal]);
-      let g = goals.get(k);
-      if (!g) {
-        g = {
-          namespace: String(r.namespace),
-          goal: String(r.goal),
-          open: 0,
-          delayed: 0,
-          claimed: 0,
-          dead: 0,
-          paused: false,
-        };
-        goals.set(k, g);
-      }
-      return g;
-    };
-    for (const r of open.rows) {
-      const g = goal(r);
-      g.open = Number(r.n);
-      g.delayed = Number(r.delayed);
-      states.open += g.open;
-    }
-    for (const r of claimed.rows) {
-      const g = goal(r);
-      g.claimed = Number(r.n);
-      states.claimed += g.claimed;
-    }
-    for (const r of dead.rows) {
-      const g = goal(r);
-      g.dead = Number(r.n);
-      states.dead += g.dead;
-    }
-    for (const r of paused.rows) goal(r).paused = true;
-    return {
-      states,
-      goals: [...goals.values()].sort((a, b) =>
-        a.namespace.localeCompare(b.namespace) || a.goal.localeCompare(b.goal)
-      ),
-    };
+    return statsOf({
+      fulfilled: fulfilled.rows[0].n,
+      open: open.rows,
+      claimed: claimed.rows,
+      dead: dead.rows,
+      paused: paused.rows,
+    });
   }
 
   /** Stops claims of a goal; see {@linkcode Storage.goalPause}. */

@@ -10,14 +10,12 @@ import type { Intent, JsonValue } from "../../core/intent.ts";
 import type {
   ApiKey,
   DeadListParams,
-  GoalStats,
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
   QueueStats,
 } from "../storage.ts";
-import type { Row } from "./connection.ts";
-import { parseJson, rowToApiKey, rowToIntent } from "../rows.ts";
+import { parseJson, rowToApiKey, rowToIntent, statsOf } from "../rows.ts";
 import * as SQL from "./sql.ts";
 
 /** Reaps expired leases and expired intents; see `Storage.leaseReap`. */
@@ -121,64 +119,19 @@ export function nonceUse(
 export function stats(q: SQL.Prepare, now: number): QueueStats {
   // Each count reads a partial index, never the whole table: a GROUP BY
   // state over 100,000 rows held the event loop for about 200 ms.
-  const states = { open: 0, claimed: 0, fulfilled: 0, dead: 0 };
-  states.fulfilled = Number(
-    q(`SELECT count(*) AS n FROM intents WHERE state = 'fulfilled'`).get()!.n,
-  );
-  const goals = new Map<string, GoalStats>();
-  const goal = (r: Row): GoalStats => {
-    const k = JSON.stringify([r.namespace, r.goal]);
-    let g = goals.get(k);
-    if (!g) {
-      g = {
-        namespace: String(r.namespace),
-        goal: String(r.goal),
-        open: 0,
-        delayed: 0,
-        claimed: 0,
-        dead: 0,
-        paused: false,
-      };
-      goals.set(k, g);
-    }
-    return g;
-  };
-  for (
-    const r of q(
+  return statsOf({
+    fulfilled: q(`SELECT count(*) AS n FROM intents WHERE state = 'fulfilled'`)
+      .get()!.n,
+    open: q(
       `SELECT namespace, goal, count(*) AS n, sum(run_at > ?1) AS delayed
        FROM intents WHERE state = 'open' GROUP BY namespace, goal`,
-    ).all(now)
-  ) {
-    const g = goal(r);
-    g.open = Number(r.n);
-    g.delayed = Number(r.delayed);
-    states.open += g.open;
-  }
-  for (
-    const r of q(
+    ).all(now),
+    claimed: q(
       `SELECT namespace, goal, count(*) AS n FROM intents
        WHERE state = 'claimed' GROUP BY namespace, goal`,
-    ).all()
-  ) {
-    const g = goal(r);
-    g.claimed = Number(r.n);
-    states.claimed += g.claimed;
-  }
-  for (
-    const r of q(`SELECT namespace, goal, count(*) AS n FROM dead_intents
-       GROUP BY namespace, goal`).all()
-  ) {
-    const g = goal(r);
-    g.dead = Number(r.n);
-    states.dead += g.dead;
-  }
-  for (const r of q(`SELECT namespace, goal FROM paused_goals`).all()) {
-    goal(r).paused = true;
-  }
-  return {
-    states,
-    goals: [...goals.values()].sort((a, b) =>
-      a.namespace.localeCompare(b.namespace) || a.goal.localeCompare(b.goal)
-    ),
-  };
+    ).all(),
+    dead: q(`SELECT namespace, goal, count(*) AS n FROM dead_intents
+       GROUP BY namespace, goal`).all(),
+    paused: q(`SELECT namespace, goal FROM paused_goals`).all(),
+  });
 }

@@ -13,7 +13,7 @@ import type {
 } from "../storage.ts";
 import { SQLITE_CONSTRAINT, SqliteError } from "./connection.ts";
 import type { QuotaBounds } from "./quota_bounds.ts";
-import { newIntent, rowToIntent } from "../rows.ts";
+import { newIntent, publishValues, rowToIntent } from "../rows.ts";
 import { DEAD_GET, INTENT_GET, INTENT_PUBLISH, type Prepare } from "./sql.ts";
 
 /**
@@ -54,22 +54,7 @@ export function insertOne(
   // The row is built here rather than read back with RETURNING *, which
   // cost about 20 µs per insert to turn 26 columns into an object.
   try {
-    q(INTENT_PUBLISH).run(
-      p.id,
-      p.namespace,
-      p.goal,
-      JSON.stringify(p.payload),
-      p.priority,
-      p.visibility,
-      p.targetWorker,
-      p.requiredCapability,
-      p.publisher,
-      p.maxAttempts,
-      p.backoffBase,
-      p.runAt,
-      p.expiresAt,
-      p.now,
-    );
+    q(INTENT_PUBLISH).run(...publishValues(p));
   } catch (err) {
     if (err instanceof SqliteError && err.code === SQLITE_CONSTRAINT) {
       throw new ConflictError(`Intent id already exists: "${p.id}"`);
