@@ -1,7 +1,10 @@
 /**
  * Test helpers for the server: an app over a fresh SQLite file in a temp
  * directory, driven by a {@linkcode ManualClock}, plus a small request helper
- * and row counts to prove that a refused request changed nothing.
+ * and row counts to prove that a refused request changed nothing. With
+ * `INTENTBUS_TEST_STORE=postgres` the app runs over a fresh schema of a
+ * throwaway PostgreSQL cluster instead (`deno task test` runs the server's
+ * tests both ways).
  *
  * @example
  * ```ts
@@ -17,10 +20,19 @@
 
 import { ManualClock } from "../core/clock.ts";
 import { signRequest } from "../core/signing.ts";
-import { openSqliteStore, type SqliteStore } from "../storage/sqlite/mod.ts";
+import { openSqliteStore } from "../storage/sqlite/mod.ts";
+import type { Storage } from "../storage/storage.ts";
 import { createApp } from "./app.ts";
 import { DEFAULT_CONFIG, type ServerConfig } from "./config.ts";
 import type { IntentBusApp } from "./app.ts";
+
+/**
+ * The store test apps run on: `sqlite`, or `postgres` when
+ * `INTENTBUS_TEST_STORE=postgres`. Tests of SQLite's own behaviour (a file
+ * locked by another process) are ignored on PostgreSQL.
+ */
+export const TEST_STORE: "sqlite" | "postgres" =
+  Deno.env.get("INTENTBUS_TEST_STORE") === "postgres" ? "postgres" : "sqlite";
 
 /** The master key of test apps. */
 export const MASTER = "test-master-key";
@@ -49,9 +61,9 @@ export interface CallOptions {
 /** A test app with its store and clock. */
 export interface TestApp extends AsyncDisposable {
   app: IntentBusApp;
-  store: SqliteStore;
+  store: Storage;
   clock: ManualClock;
-  /** The database file. */
+  /** The SQLite file; empty on PostgreSQL. */
   path: string;
   /** Jitter values returned to the app, in order (then 0). */
   jitter: number[];
@@ -65,8 +77,10 @@ export interface TestApp extends AsyncDisposable {
   ): Promise<TestResponse>;
   /** Issues an API key through the admin route. */
   issueKey(owner?: string): Promise<string>;
+  /** Runs SQL on the store's database (no parameters); returns the rows. */
+  sql(text: string): Promise<Record<string, unknown>[]>;
   /** Rows per table, to prove a refused request changed nothing. */
-  counts(): Record<string, number>;
+  counts(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -92,12 +106,8 @@ async function parse(res: Response): Promise<TestResponse> {
 export async function makeTestApp(
   options: { config?: Partial<ServerConfig>; busyTimeoutMs?: number } = {},
 ): Promise<TestApp> {
-  const dir = await Deno.makeTempDir({ prefix: "intentbus-server-" });
-  const path = `${dir}/bus.db`;
-  const store = await openSqliteStore({
-    path,
-    busyTimeoutMs: options.busyTimeoutMs,
-  });
+  const db = await openTestStore(options.busyTimeoutMs);
+  const { store, path } = db;
   const clock = new ManualClock();
   const jitter: number[] = [];
   const config: ServerConfig = {
@@ -168,22 +178,60 @@ export async function makeTestApp(
       if (res.status !== 201) throw new Error(`generate_key: ${res.text}`);
       return res.body.api_key;
     },
-    counts() {
+    sql: db.sql,
+    async counts() {
       const out: Record<string, number> = {};
       for (const table of TABLES) {
         out[table] = Number(
-          store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get()!.n,
+          (await db.sql(`SELECT count(*) AS n FROM ${table}`))[0].n,
         );
       }
       return out;
     },
-    async close() {
-      await store.close();
-      await Deno.remove(dir, { recursive: true });
-    },
+    close: db.close,
     [Symbol.asyncDispose]() {
       return t.close();
     },
   };
   return t;
+}
+
+/** A fresh store of {@linkcode TEST_STORE}, with raw SQL on its database. */
+async function openTestStore(busyTimeoutMs?: number): Promise<{
+  store: Storage;
+  path: string;
+  sql(text: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}> {
+  if (TEST_STORE === "postgres") {
+    const { openTempPgStore } = await import("../storage/postgres/_temp.ts");
+    const { default: pg } = await import("pg");
+    const { store, schema, url } = await openTempPgStore({ poolSize: 4 });
+    const client = new pg.Client({
+      connectionString: url,
+      options: `-c search_path=${schema}`,
+    });
+    await client.connect();
+    return {
+      store,
+      path: "",
+      sql: async (text) => (await client.query(text)).rows,
+      async close() {
+        await client.end();
+        await store.close();
+      },
+    };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "intentbus-server-" });
+  const path = `${dir}/bus.db`;
+  const store = await openSqliteStore({ path, busyTimeoutMs });
+  return {
+    store,
+    path,
+    sql: (text) => Promise.resolve(store.db.prepare(text).all()),
+    async close() {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }

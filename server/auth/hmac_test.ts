@@ -38,7 +38,7 @@ Deno.test("a tampered body, path or signature is 403 invalid_signature and chang
     body: '{"goal":"g","payload":1}',
   });
   assert.equal(base.status, 201);
-  const before = t.counts();
+  const before = await t.counts();
   const timestamp = String(Math.floor(t.clock.now() / 1000));
   const sigFor = async (body: string, path: string) => {
     const { signRequest } = await import("../../core/signing.ts");
@@ -68,7 +68,7 @@ Deno.test("a tampered body, path or signature is 403 invalid_signature and chang
     assert.equal(res.status, 403);
     assert.equal(res.body.error.code, "invalid_signature");
   }
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
 });
 
 Deno.test("a replayed nonce is 403 invalid_signature", async () => {

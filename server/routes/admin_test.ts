@@ -56,7 +56,7 @@ Deno.test("generate_key issues a working key stored only as a hash; revoke ends 
   assert.equal(res.body.owner, "alice");
   const key = res.body.api_key as string;
   assert.ok(key.length >= 40);
-  const rows = t.store.db.prepare("SELECT * FROM api_keys").all();
+  const rows = await t.sql("SELECT * FROM api_keys");
   assert.equal(rows.length, 1);
   assert.equal(JSON.stringify(rows).includes(key), false);
   assert.equal((await t.call("POST", "/claim?goal=g", { key })).status, 204);
@@ -85,7 +85,7 @@ Deno.test("purge needs confirm true and can be limited to a namespace", async ()
   });
   assert.equal(refused.status, 400);
   assert.equal(refused.body.error.code, "invalid_request");
-  assert.equal(t.counts().intents, 2);
+  assert.equal((await t.counts()).intents, 2);
   const one = await adminCall(t, "POST", "/admin/purge", {
     confirm: true,
     namespace: "a",
@@ -94,7 +94,7 @@ Deno.test("purge needs confirm true and can be limited to a namespace", async ()
   assert.equal(one.body.deleted, 1);
   const all = await adminCall(t, "POST", "/admin/purge", { confirm: true });
   assert.equal(all.body.deleted, 1);
-  assert.equal(t.counts().intents, 0);
+  assert.equal((await t.counts()).intents, 0);
 });
 
 Deno.test("cleanup reaps expired leases now and dead-letters a last attempt", async () => {
@@ -178,7 +178,7 @@ Deno.test("maintenance mode answers writes with 503 and still serves reads and a
   });
   assert.equal(res.status, 503);
   assert.equal(res.body.error.code, "maintenance");
-  assert.equal(t.counts().intents, 0);
+  assert.equal((await t.counts()).intents, 0);
   assert.equal((await t.call("GET", "/get/k")).status, 404);
   assert.equal((await adminCall(t, "POST", "/admin/cleanup")).status, 200);
 });

@@ -27,7 +27,7 @@ Deno.test("batch publish answers one result per item, in order, errors in place"
   assert.equal(a.status, "published");
   assert.equal(bad.error.code, "invalid_request");
   assert.equal(c.namespace, "default");
-  assert.equal(t.counts().intents, 2);
+  assert.equal((await t.counts()).intents, 2);
   const replay = await t.call("POST", "/intents", {
     body: { intents: [{ goal: "g", payload: 1, idempotency_key: "k1" }] },
   });
@@ -44,7 +44,7 @@ Deno.test("an atomic batch with one bad item stores nothing", async () => {
   });
   assert.equal(res.status, 400);
   assert.equal(res.body.error.code, "invalid_request");
-  assert.equal(t.counts().intents, 0);
+  assert.equal((await t.counts()).intents, 0);
 });
 
 Deno.test("batch publish refuses an empty or oversized list", async () => {

@@ -52,7 +52,7 @@ Deno.test("a long delay is kept: the intent expires 24 hours after it becomes du
 
 Deno.test("bad fields are refused with 400 invalid_request and nothing is stored", async () => {
   await using t = await makeTestApp();
-  const before = t.counts();
+  const before = await t.counts();
   const cases: unknown[] = [
     { payload: {} },
     { goal: "g" },
@@ -76,12 +76,12 @@ Deno.test("bad fields are refused with 400 invalid_request and nothing is stored
     assert.equal(res.status, 400, JSON.stringify(body));
     assert.equal(res.body.error.code, "invalid_request", JSON.stringify(body));
   }
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
 });
 
 Deno.test("malformed JSON and non-object bodies are JSON 400s that change nothing", async () => {
   await using t = await makeTestApp();
-  const before = t.counts();
+  const before = await t.counts();
   for (
     const [body, code] of [
       ["{bad", "invalid_json"],
@@ -94,19 +94,19 @@ Deno.test("malformed JSON and non-object bodies are JSON 400s that change nothin
     assert.equal(res.status, 400, body);
     assert.equal(res.body.error.code, code, body);
   }
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
 });
 
 Deno.test("a payload nested deeper than 10 levels is 400 invalid_payload; 10 levels pass", async () => {
   await using t = await makeTestApp();
   const nest = (n: number): unknown => n === 0 ? 1 : [nest(n - 1)];
-  const before = t.counts();
+  const before = await t.counts();
   const deep = await t.call("POST", "/intent", {
     body: { goal: "g", payload: nest(11) },
   });
   assert.equal(deep.status, 400);
   assert.equal(deep.body.error.code, "invalid_payload");
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
   const ok = await t.call("POST", "/intent", {
     body: { goal: "g", payload: nest(10) },
   });
@@ -115,13 +115,13 @@ Deno.test("a payload nested deeper than 10 levels is 400 invalid_payload; 10 lev
 
 Deno.test("a payload over 7 KiB compact is 413 payload_too_large", async () => {
   await using t = await makeTestApp();
-  const before = t.counts();
+  const before = await t.counts();
   const res = await t.call("POST", "/intent", {
     body: { goal: "g", payload: { s: "x".repeat(7 * 1024) } },
   });
   assert.equal(res.status, 413);
   assert.equal(res.body.error.code, "payload_too_large");
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
   const fits = await t.call("POST", "/intent", {
     body: { goal: "g", payload: "x".repeat(7 * 1024 - 2) },
   });
@@ -130,7 +130,7 @@ Deno.test("a payload over 7 KiB compact is 413 payload_too_large", async () => {
 
 Deno.test("a body over the size limit is 413, by Content-Length and by actual length", async () => {
   await using t = await makeTestApp({ config: { bodyBytes: 1000 } });
-  const before = t.counts();
+  const before = await t.counts();
   const big = JSON.stringify({ goal: "g", payload: "x".repeat(2000) });
   const declared = await t.call("POST", "/intent", {
     body: big,
@@ -157,7 +157,7 @@ Deno.test("a body over the size limit is 413, by Content-Length and by actual le
   });
   assert.equal(res.status, 413);
   assert.equal((await res.json()).error.code, "payload_too_large");
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
 });
 
 Deno.test("an idempotent replay returns the stored 201; other fields with the key are 409", async () => {
@@ -172,14 +172,14 @@ Deno.test("an idempotent replay returns the stored 201; other fields with the ke
   });
   assert.equal(replay.status, 201);
   assert.deepEqual(replay.body, first.body);
-  const before = t.counts();
+  const before = await t.counts();
   const conflict = await t.call("POST", "/intent", {
     body: { goal: "g", payload: { a: 2 } },
     headers,
   });
   assert.equal(conflict.status, 409);
   assert.equal(conflict.body.error.code, "idempotency_conflict");
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
   // Durable: still a replay a week later.
   t.clock.advance(6 * 24 * HOUR);
   const late = await t.call("POST", "/intent", { body, headers });
@@ -196,14 +196,14 @@ Deno.test("an issued key is capped at its open-intent quota with 429 limit_excee
     });
     assert.equal(r.status, 201);
   }
-  const before = t.counts();
+  const before = await t.counts();
   const res = await t.call("POST", "/intent", {
     key,
     body: { goal: "g", payload: 3 },
   });
   assert.equal(res.status, 429);
   assert.equal(res.body.error.code, "limit_exceeded");
-  assert.deepEqual(t.counts(), before);
+  assert.deepEqual(await t.counts(), before);
   // The master key has no quota.
   for (let i = 0; i < 3; i++) {
     assert.equal(
@@ -224,7 +224,7 @@ Deno.test("a missing or unknown API key is 401 unauthorized", async () => {
     assert.equal(res.status, 401);
     assert.equal(res.body.error.code, "unauthorized");
   }
-  assert.equal(t.counts().intents, 0);
+  assert.equal((await t.counts()).intents, 0);
 });
 
 Deno.test("status and result are for the publisher, the claimer and the master; others get 404", async () => {

@@ -54,7 +54,7 @@ Deno.test("set refuses a missing value, a bad ttl and oversized values, storing 
     assert.equal(res.status, status, JSON.stringify(body));
     assert.equal(res.body.error.code, code);
   }
-  assert.equal(t.counts().kv, 0);
+  assert.equal((await t.counts()).kv, 0);
 });
 
 Deno.test("an absent key is 404 not_found", async () => {

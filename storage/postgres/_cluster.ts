@@ -19,6 +19,8 @@ export interface ClusterOptions {
    * a power cut, and `fsync` on this VM's disk costs seconds per suite.
    */
   durable?: boolean;
+  /** Start a cluster of its own even when `INTENTBUS_PG_URL` names one (to stop it). */
+  fresh?: boolean;
 }
 
 /** Finds PostgreSQL's server binaries: `INTENTBUS_PG_BIN`, then Debian's newest. */
@@ -72,7 +74,7 @@ function freePort(): number {
  */
 export function startCluster(options: ClusterOptions = {}): Cluster {
   const given = Deno.env.get("INTENTBUS_PG_URL");
-  if (given) return { url: given, stop() {} };
+  if (given && !options.fresh) return { url: given, stop() {} };
   const bin = binDir();
   const root = Deno.uid() === 0;
   const dir = Deno.makeTempDirSync({ prefix: "intentbus-pg-" });

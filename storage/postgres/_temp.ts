@@ -22,8 +22,6 @@ export function testCluster(): Cluster {
   return cluster;
 }
 
-let schemas = 0;
-
 /**
  * Opens a store in a new schema of the test cluster; closing it drops the schema.
  *
@@ -34,7 +32,8 @@ export async function openTempPgStore(
   options: Omit<PostgresStoreOptions, "url" | "schema"> = {},
 ): Promise<{ store: Storage; schema: string; url: string }> {
   const { url } = testCluster();
-  const schema = `t${Deno.pid}_${++schemas}`;
+  // Random: test modules may share a cluster (`INTENTBUS_PG_URL`) and a pid.
+  const schema = `t_${crypto.randomUUID().replaceAll("-", "")}`;
   const store = await openPostgresStore({ ...options, url, schema });
   const close = store.close.bind(store);
   store.close = async () => {

@@ -121,7 +121,7 @@ Deno.test("postgres: reapers on two stores at once move each expired lease once"
 });
 
 Deno.test("postgres: a database that goes away is a BusyError, never a crash", async () => {
-  const cluster = startCluster();
+  const cluster = startCluster({ fresh: true });
   let store: Storage | null = null;
   try {
     store = await openPostgresStore({ url: cluster.url, poolSize: 2 });
