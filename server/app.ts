@@ -40,7 +40,7 @@ import { HttpError, jsonError, toHttp } from "./errors.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { RequestMetrics } from "./request_metrics.ts";
-import { Waiters } from "./waiters.ts";
+import { goalKey, Waiters } from "./waiters.ts";
 import { batchRoutes } from "./routes/batch.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { adminQueueRoutes } from "./routes/admin_queue.ts";
@@ -142,9 +142,14 @@ export function createApp(deps: AppDeps): IntentBusApp {
       }),
     waiters: new Waiters(),
   };
-  deps.signal?.addEventListener("abort", () => s.waiters.close(), {
-    once: true,
-  });
+  // Goals another server sharing the database made claimable (PostgreSQL).
+  const unwatch = store.watchGoals?.((namespace, goal) =>
+    s.waiters.notify(goalKey(namespace, goal))
+  );
+  deps.signal?.addEventListener("abort", () => {
+    unwatch?.();
+    s.waiters.close();
+  }, { once: true });
   const app = new Hono<AppEnv>();
 
   const answerError = (err: unknown, method: string, path: string) => {

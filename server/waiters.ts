@@ -1,6 +1,7 @@
 /**
  * Long-poll wake-ups: a claim that found nothing waits here until a publish
- * (or release, or retry) in this process touches its goal, a re-check period
+ * (or release, or retry) touches its goal, in this process or in another
+ * server sharing its database (`Storage.watchGoals`), a re-check period
  * passes (delayed intents and reaped leases become due without any event),
  * its deadline comes, the client goes away, or the server shuts down.
  *

@@ -379,6 +379,15 @@ export interface Storage {
   /** Lets a paused goal be claimed again. Idempotent. */
   goalResume(params: GoalParams): Promise<void>;
 
+  /**
+   * Calls `fn` with each goal that another process sharing the database
+   * (another server on one PostgreSQL queue) made claimable, so that this
+   * process's long polls wake at once. Optional: a store only one process
+   * writes has nothing to tell. Stops with the returned function, or at
+   * {@linkcode Storage.close}.
+   */
+  watchGoals?(fn: (namespace: string, goal: string) => void): () => void;
+
   /** Finishes pending writes and closes the database. */
   close(): Promise<void>;
 }

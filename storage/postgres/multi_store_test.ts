@@ -169,3 +169,61 @@ Deno.test("postgres: a quota and an idempotency key hold across stores publishin
     await close();
   }
 });
+
+Deno.test("postgres: a store hears the goals other stores make claimable, never its own", async () => {
+  const [[a, b], close] = await shared(2);
+  try {
+    const heard: string[] = [];
+    let next: (() => void) | null = null;
+    let ready = false;
+    const stop = a.watchGoals!((namespace, goal) => {
+      // Late "ready" notices may still come in below: only readiness.
+      if (goal === "ready") return void (ready = true);
+      heard.push(`${namespace}/${goal}`);
+      next?.();
+    });
+    const hear = async (what: () => Promise<unknown>, expect: string[]) => {
+      const got = new Promise<void>((r) => next = r);
+      await what();
+      await got;
+      assert.deepEqual(heard.splice(0), expect);
+    };
+    // The listener connects in the background; a first notification tells
+    // that it is listening.
+    for (let i = 0; !ready && i < 200; i++) {
+      await b.intentInsert(publish({ goal: "ready" }));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(ready, "the listener never heard anything");
+    // Its own publish first, then another store's: notifications come in
+    // commit order, so hearing only the second shows the first was skipped.
+    await a.intentInsert(publish({ goal: "own" }));
+    await hear(() => b.intentInsert(publish({ goal: "published" })), [
+      "ns/published",
+    ]);
+    // A delayed intent is not claimable yet: nothing is sent for it.
+    await b.intentInsert(publish({ goal: "later", runAt: T0 + 60_000 }));
+    await b.goalPause({ namespace: "ns", goal: "paused", now: T0 });
+    await hear(() => b.goalResume({ namespace: "ns", goal: "paused" }), [
+      "ns/paused",
+    ]);
+    const [c] = await b.intentClaim(claim({ goal: "published" }));
+    await hear(
+      () =>
+        b.intentRelease({
+          id: c.id,
+          token: c.claimToken,
+          caller: "worker",
+          now: T0 + 1,
+        }),
+      ["ns/published"],
+    );
+    const dead = await b.intentCancel({ id: c.id, now: T0 + 2 });
+    await hear(() => b.intentRetry({ id: dead.id, now: T0 + 3 }), [
+      "ns/published",
+    ]);
+    stop();
+  } finally {
+    await close();
+  }
+});

@@ -49,12 +49,12 @@ export async function openPostgresStore(
   if (schema !== undefined && !SCHEMA.test(schema)) {
     throw new RangeError(`Invalid schema name: "${schema}"`);
   }
-  const pool = new pg.Pool({
+  const config = {
     connectionString: options.url,
-    max: options.poolSize ?? 16,
     options: schema === undefined ? undefined : `-c search_path=${schema}`,
     application_name: "intentbus",
-  });
+  };
+  const pool = new pg.Pool({ ...config, max: options.poolSize ?? 16 });
   // An idle connection the server drops (restart, network) is replaced on
   // the next query; without a listener the pool's "error" event would end
   // the process.
@@ -70,5 +70,5 @@ export async function openPostgresStore(
     await pool.end();
     throw mapPgError(err);
   }
-  return new PostgresStore(pool);
+  return new PostgresStore(pool, () => new pg.Client(config));
 }

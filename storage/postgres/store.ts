@@ -59,6 +59,7 @@ import type {
   QueueStats,
   Storage,
 } from "../storage.ts";
+import { CHANNEL, type GoalListener, GoalWatch } from "./goal_watch.ts";
 import * as SQL from "./sql.ts";
 
 /** SQLSTATEs that mean "try again": serialization, deadlock, lock, overload, restart. */
@@ -134,14 +135,31 @@ export class PostgresStore implements Storage {
   #names = new Map<string, string>();
   #closed = false;
   #fulfils: FulfilGroup | null = null;
+  #watch: GoalWatch;
 
   /**
    * Creates a store over a pool whose connections see a migrated schema.
    *
    * @param pool A `pg` pool.
    */
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, connect: () => pg.Client) {
     this.#pool = pool;
+    this.#watch = new GoalWatch(crypto.randomUUID(), connect);
+  }
+
+  /**
+   * Calls `fn` with each goal another server sharing the database made
+   * claimable; see {@linkcode Storage.watchGoals} and `goal_watch.ts`.
+   */
+  watchGoals(fn: GoalListener): () => void {
+    return this.#watch.add(fn);
+  }
+
+  /** Within a transaction: tells the other servers that a goal has work. */
+  async #notify(c: Db, namespace: string, goal: string): Promise<void> {
+    await this.#q(c, `SELECT pg_notify('${CHANNEL}', $1)`, [
+      `${this.#watch.sender}\n${namespace}\n${goal}`,
+    ]);
   }
 
   /** Runs one statement, prepared once per connection (a named statement). */
@@ -288,7 +306,10 @@ export class PostgresStore implements Storage {
     }
     let inserted;
     try {
-      inserted = await this.#q(db, SQL.INTENT_PUBLISH, publishValues(p));
+      inserted = await this.#q(db, SQL.INTENT_PUBLISH, [
+        ...publishValues(p),
+        this.#watch.sender,
+      ]);
     } catch (err) {
       if (err instanceof ConflictError) {
         throw new ConflictError(`Intent id already exists: "${p.id}"`);
@@ -419,7 +440,9 @@ export class PostgresStore implements Storage {
       // Another server restored it between the check and the move.
       throw new ConflictError(`Intent is not dead: "${id}"`, "invalid_state");
     }
-    return rowToIntent(rows[0]);
+    const intent = rowToIntent(rows[0]);
+    await this.#notify(c, intent.namespace, intent.goal);
+    return intent;
   }
 
   /**
@@ -538,7 +561,9 @@ export class PostgresStore implements Storage {
          WHERE id = $1 RETURNING *`,
         [p.id, p.now],
       );
-      return rowToIntent(rows[0]);
+      const intent = rowToIntent(rows[0]);
+      await this.#notify(c, intent.namespace, intent.goal);
+      return intent;
     });
   }
 
@@ -614,6 +639,11 @@ export class PostgresStore implements Storage {
         ]);
         // Empty: another server redrove it first.
         if (rows.length > 0) out.push(rowToIntent(rows[0]));
+      }
+      const goals = new Set(out.map((i) => `${i.namespace}\n${i.goal}`));
+      for (const g of goals) {
+        const [namespace, goal] = g.split("\n");
+        await this.#notify(c, namespace, goal);
       }
       return out;
     });
@@ -788,18 +818,22 @@ export class PostgresStore implements Storage {
   }
 
   /** Lets a paused goal be claimed; see {@linkcode Storage.goalResume}. */
-  async goalResume(params: GoalParams): Promise<void> {
-    await this.#q(
-      this.#pool,
-      `DELETE FROM paused_goals WHERE namespace = $1 AND goal = $2`,
-      [params.namespace, params.goal],
-    );
+  goalResume(params: GoalParams): Promise<void> {
+    return this.#tx(async (c) => {
+      const { rowCount } = await this.#q(
+        c,
+        `DELETE FROM paused_goals WHERE namespace = $1 AND goal = $2`,
+        [params.namespace, params.goal],
+      );
+      if (rowCount) await this.#notify(c, params.namespace, params.goal);
+    });
   }
 
   /** Waits for running queries, then closes the pool; see {@linkcode Storage.close}. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#watch.close();
     await this.#pool.end();
   }
 }
