@@ -59,23 +59,30 @@ export const INTENT_GET = `
 /** Whether the dead-letter table holds an id. */
 export const DEAD_EXISTS = `SELECT 1 FROM dead_intents WHERE id = $1`;
 
-/**
- * Inserts a new open intent unless the id is dead, and tells the other
- * servers when it is due (`goal_watch.ts`): $1 id, $2 namespace, $3 goal,
- * $4 payload, $5 priority, $6 visibility, $7 target worker, $8 capability,
- * $9 publisher, $10 max attempts, $11 backoff base, $12 run_at,
- * $13 expires_at, $14 now, $15 this store's id. No row back: the id is
- * dead; a live duplicate fails the primary key.
- */
-export const INTENT_PUBLISH = `
-  WITH ins AS (INSERT INTO intents (id, namespace, goal,
+const PUBLISH = `INSERT INTO intents (id, namespace, goal,
     payload, state, priority, visibility, target_worker, required_capability,
     publisher, claim_attempts, max_attempts, backoff_base, run_at, expires_at,
     created_at, updated_at, lease_epoch)
     SELECT $1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, 0, $10, $11, $12, $13,
       $14, $14, 0
-    WHERE NOT EXISTS (SELECT 1 FROM dead_intents WHERE id = $1)
-    RETURNING namespace, goal)
+    WHERE NOT EXISTS (SELECT 1 FROM dead_intents WHERE id = $1)`;
+
+/**
+ * Inserts a new open intent unless the id is dead: $1 id, $2 namespace,
+ * $3 goal, $4 payload, $5 priority, $6 visibility, $7 target worker,
+ * $8 capability, $9 publisher, $10 max attempts, $11 backoff base,
+ * $12 run_at, $13 expires_at, $14 now. No row inserted: the id is dead; a
+ * live duplicate fails the primary key.
+ */
+export const INTENT_PUBLISH = PUBLISH;
+
+/**
+ * {@linkcode INTENT_PUBLISH} that also tells the other servers, when the
+ * intent is due, that its goal has work (`goal_watch.ts`); $15 is this
+ * store's id. One row back per intent inserted.
+ */
+export const INTENT_PUBLISH_NOTIFY = `
+  WITH ins AS (${PUBLISH} RETURNING namespace, goal)
   SELECT CASE WHEN $12::bigint <= $14::bigint
     THEN pg_notify('intentbus', $15::text || E'\\n' || namespace || E'\\n' || goal)
     END AS woke

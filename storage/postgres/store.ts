@@ -306,10 +306,12 @@ export class PostgresStore implements Storage {
     }
     let inserted;
     try {
-      inserted = await this.#q(db, SQL.INTENT_PUBLISH, [
-        ...publishValues(p),
-        this.#watch.sender,
-      ]);
+      inserted = this.#watch.noticeDue(p.namespace, p.goal)
+        ? await this.#q(db, SQL.INTENT_PUBLISH_NOTIFY, [
+          ...publishValues(p),
+          this.#watch.sender,
+        ])
+        : await this.#q(db, SQL.INTENT_PUBLISH, publishValues(p));
     } catch (err) {
       if (err instanceof ConflictError) {
         throw new ConflictError(`Intent id already exists: "${p.id}"`);
