@@ -7,6 +7,8 @@
  * @module
  */
 
+import { createDatabase } from "../storage/postgres/_cluster.ts";
+
 /** A running child server. */
 export interface ServerProcess {
   /** `http://127.0.0.1:<port>`. */
@@ -227,30 +229,6 @@ export function usePostgres(url: string | null): void {
   postgresUrl = url;
 }
 
-/** A new, empty PostgreSQL database on `url`'s server; `drop` removes it. */
-async function freshPgDatabase(
-  url: string,
-): Promise<{ url: string; drop(): Promise<void> }> {
-  const { default: pg } = await import("pg");
-  const name = `bench_${Deno.pid}_${Date.now()}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: () => admin(`DROP DATABASE ${name} WITH (FORCE)`),
-  };
-}
-
 /**
  * Runs `fn` against our server spawned on a fresh temporary database (a
  * SQLite file, or a PostgreSQL database after {@linkcode usePostgres}), then
@@ -269,7 +247,7 @@ export async function withBusServer<T>(
   extra: string[] = [],
 ): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "bench_server_" });
-  const pg = postgresUrl === null ? null : await freshPgDatabase(postgresUrl);
+  const pg = postgresUrl === null ? null : await createDatabase(postgresUrl);
   try {
     const server = await spawnBusServer(
       pg?.url ?? `${dir}/bus.db`,

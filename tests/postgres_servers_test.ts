@@ -3,7 +3,7 @@
 // fulfilled through the other.
 
 import assert from "node:assert/strict";
-import { startCluster } from "../storage/postgres/_cluster.ts";
+import { createDatabase, startCluster } from "../storage/postgres/_cluster.ts";
 import { type ServerChild, startServer } from "./_server.ts";
 
 const TOTAL = 1000;
@@ -12,10 +12,11 @@ const H = { "X-API-KEY": "e2e-master", "Content-Type": "application/json" };
 
 Deno.test("two servers on one PostgreSQL queue: 1,000 intents, 30 claimers, each fulfilled exactly once", async () => {
   const cluster = startCluster();
+  const db = await createDatabase(cluster.url);
   const servers: ServerChild[] = [];
   try {
-    servers.push(await startServer(cluster.url));
-    servers.push(await startServer(cluster.url));
+    servers.push(await startServer(db.url));
+    servers.push(await startServer(db.url));
     const [a, b] = servers;
     const published = new Set<string>();
     const fulfilled = new Map<string, number>();
@@ -89,6 +90,50 @@ Deno.test("two servers on one PostgreSQL queue: 1,000 intents, 30 claimers, each
     assert.equal((await got.json()).id, id);
   } finally {
     for (const s of servers) assert.equal(await s.stop(), 0);
+    await db.drop();
+    cluster.stop();
+  }
+});
+
+Deno.test("after SIGKILL of one of two servers mid-publish, every intent that got a 201 is served by the other", async () => {
+  const cluster = startCluster();
+  const db = await createDatabase(cluster.url);
+  const survivor = await startServer(db.url);
+  const victim = await startServer(db.url);
+  try {
+    const acknowledged: string[] = [];
+    let killed = false;
+    const publisher = async (p: number) => {
+      for (let i = 0; !killed; i++) {
+        try {
+          const res = await fetch(`${victim.url}/intent`, {
+            method: "POST",
+            headers: H,
+            body: JSON.stringify({ goal: "crash", payload: { p, i } }),
+          });
+          if (res.status === 201) acknowledged.push((await res.json()).id);
+          else await res.body?.cancel();
+        } catch {
+          return; // The server is gone.
+        }
+        if (acknowledged.length >= 300 && !killed) {
+          killed = true;
+          victim.child.kill("SIGKILL");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, (_, p) => publisher(p)));
+    await victim.child.status;
+    assert.ok(acknowledged.length >= 300);
+    for (const id of acknowledged) {
+      const res = await fetch(`${survivor.url}/status/${id}`, { headers: H });
+      assert.equal(res.status, 200, id);
+      assert.equal((await res.json()).status, "open");
+    }
+  } finally {
+    assert.equal(await survivor.stop(), 0);
+    await victim.stop();
+    await db.drop();
     cluster.stop();
   }
 });

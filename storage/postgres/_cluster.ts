@@ -146,3 +146,34 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
     };
   }
 }
+
+/**
+ * Creates a new, empty database on the server of `url` (a superuser's), so
+ * that a test or a benchmark server has tables of its own on a shared
+ * cluster; `drop()` removes it, closing what is still connected.
+ *
+ * @param url A superuser's URL, such as a {@linkcode Cluster}'s.
+ * @returns The new database's URL.
+ */
+export async function createDatabase(
+  url: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const { default: pg } = await import("pg");
+  const name = `db_${crypto.randomUUID().replaceAll("-", "")}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: () => admin(`DROP DATABASE ${name} WITH (FORCE)`),
+  };
+}

@@ -59,7 +59,7 @@ import type {
   QueueStats,
   Storage,
 } from "../storage.ts";
-import { CHANNEL, type GoalListener, GoalWatch } from "./goal_watch.ts";
+import { CHANNEL, GoalWatch } from "./goal_watch.ts";
 import * as SQL from "./sql.ts";
 
 /** SQLSTATEs that mean "try again": serialization, deadlock, lock, overload, restart. */
@@ -151,7 +151,7 @@ export class PostgresStore implements Storage {
    * Calls `fn` with each goal another server sharing the database made
    * claimable; see {@linkcode Storage.watchGoals} and `goal_watch.ts`.
    */
-  watchGoals(fn: GoalListener): () => void {
+  watchGoals(fn: (namespace: string, goal: string) => void): () => void {
     return this.#watch.add(fn);
   }
 
