@@ -1,6 +1,6 @@
 /**
  * Wake-ups between servers that share one PostgreSQL queue: each store
- * sends `NOTIFY intentbus` with the goal when it makes an intent
+ * sends a notification ({@linkcode channelOf}) with the goal when it makes an intent
  * claimable (publish, release, retry, redrive, resume), in the same
  * transaction, and listens on one connection of its own for the others'.
  * A long poll on one server is then answered by a publish on another at
@@ -20,8 +20,18 @@
 
 import type pg from "pg";
 
-/** The channel every store notifies and listens on. */
-export const CHANNEL = "intentbus";
+/**
+ * The channel the stores of one queue notify and listen on: `intentbus`,
+ * or `intentbus_<schema>` for a queue in a schema of its own, so that
+ * queues sharing a database do not wake each other.
+ *
+ * @param schema The store's schema, if it has one.
+ * @returns The channel name (at most 63 characters, PostgreSQL's limit).
+ */
+export function channelOf(schema?: string): string {
+  return (schema === undefined ? "intentbus" : `intentbus_${schema}`)
+    .slice(0, 63);
+}
 
 /** Called with a goal another store made claimable. */
 export type GoalListener = (namespace: string, goal: string) => void;
@@ -48,10 +58,12 @@ export class GoalWatch {
 
   /**
    * @param sender This store's id; its own notifications are skipped.
+   * @param channel From {@linkcode channelOf}.
    * @param connect Makes a new, unconnected client.
    */
   constructor(
     readonly sender: string,
+    readonly channel: string,
     private readonly connect: () => pg.Client,
   ) {}
 
@@ -88,7 +100,7 @@ export class GoalWatch {
       for (const fn of this.#listeners) fn(namespace, goal);
     });
     client.connect()
-      .then(() => client.query(`LISTEN ${CHANNEL}`))
+      .then(() => client.query(`LISTEN "${this.channel}"`))
       .catch(retry);
   }
 

@@ -70,5 +70,5 @@ export async function openPostgresStore(
     await pool.end();
     throw mapPgError(err);
   }
-  return new PostgresStore(pool, () => new pg.Client(config));
+  return new PostgresStore(pool, () => new pg.Client(config), schema);
 }

@@ -79,12 +79,12 @@ export const INTENT_PUBLISH = PUBLISH;
 /**
  * {@linkcode INTENT_PUBLISH} that also tells the other servers, when the
  * intent is due, that its goal has work (`goal_watch.ts`); $15 is this
- * store's id. One row back per intent inserted.
+ * store's id, $16 its channel. One row back per intent inserted.
  */
 export const INTENT_PUBLISH_NOTIFY = `
   WITH ins AS (${PUBLISH} RETURNING namespace, goal)
   SELECT CASE WHEN $12::bigint <= $14::bigint
-    THEN pg_notify('intentbus', $15::text || E'\\n' || namespace || E'\\n' || goal)
+    THEN pg_notify($16, $15::text || E'\\n' || namespace || E'\\n' || goal)
     END AS woke
   FROM ins`;
 

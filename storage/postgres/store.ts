@@ -59,7 +59,7 @@ import type {
   QueueStats,
   Storage,
 } from "../storage.ts";
-import { CHANNEL, GoalWatch } from "./goal_watch.ts";
+import { channelOf, GoalWatch } from "./goal_watch.ts";
 import * as SQL from "./sql.ts";
 
 /** SQLSTATEs that mean "try again": serialization, deadlock, lock, overload, restart. */
@@ -141,10 +141,20 @@ export class PostgresStore implements Storage {
    * Creates a store over a pool whose connections see a migrated schema.
    *
    * @param pool A `pg` pool.
+   * @param connect Makes a client like the pool's, for listening.
+   * @param schema The schema, when the queue has one (names its channel).
    */
-  constructor(pool: pg.Pool, connect: () => pg.Client) {
+  constructor(
+    pool: pg.Pool,
+    connect: () => pg.Client,
+    schema?: string,
+  ) {
     this.#pool = pool;
-    this.#watch = new GoalWatch(crypto.randomUUID(), connect);
+    this.#watch = new GoalWatch(
+      crypto.randomUUID(),
+      channelOf(schema),
+      connect,
+    );
   }
 
   /**
@@ -157,7 +167,8 @@ export class PostgresStore implements Storage {
 
   /** Within a transaction: tells the other servers that a goal has work. */
   async #notify(c: Db, namespace: string, goal: string): Promise<void> {
-    await this.#q(c, `SELECT pg_notify('${CHANNEL}', $1)`, [
+    await this.#q(c, `SELECT pg_notify($1, $2)`, [
+      this.#watch.channel,
       `${this.#watch.sender}\n${namespace}\n${goal}`,
     ]);
   }
@@ -310,6 +321,7 @@ export class PostgresStore implements Storage {
         ? await this.#q(db, SQL.INTENT_PUBLISH_NOTIFY, [
           ...publishValues(p),
           this.#watch.sender,
+          this.#watch.channel,
         ])
         : await this.#q(db, SQL.INTENT_PUBLISH, publishValues(p));
     } catch (err) {
