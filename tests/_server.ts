@@ -78,3 +78,47 @@ export async function startServer(
     },
   };
 }
+
+/**
+ * Publishes with 10 concurrent publishers until `count` intents got a 201,
+ * then kills the server with SIGKILL mid-publish and waits for it to die.
+ *
+ * @param server The server to crash; its master key is `e2e-master`.
+ * @param count How many acknowledged intents before the kill.
+ * @param goal The goal to publish to.
+ * @returns The ids of every intent that got a 201.
+ */
+export async function publishThenKill(
+  server: ServerChild,
+  count: number,
+  goal = "g",
+): Promise<string[]> {
+  const headers = {
+    "X-API-KEY": "e2e-master",
+    "Content-Type": "application/json",
+  };
+  const acknowledged: string[] = [];
+  let killed = false;
+  const publisher = async (p: number) => {
+    for (let i = 0; !killed; i++) {
+      try {
+        const res = await fetch(`${server.url}/intent`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ goal, payload: { p, i } }),
+        });
+        if (res.status === 201) acknowledged.push((await res.json()).id);
+        else await res.body?.cancel();
+      } catch {
+        return; // The server is gone.
+      }
+      if (acknowledged.length >= count && !killed) {
+        killed = true;
+        server.child.kill("SIGKILL");
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, (_, p) => publisher(p)));
+  await server.child.status;
+  return acknowledged;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openSqliteStore } from "../storage/sqlite/mod.ts";
-import { startServer } from "./_server.ts";
+import { publishThenKill, startServer } from "./_server.ts";
 
 const H = { "X-API-KEY": "e2e-master", "Content-Type": "application/json" };
 
@@ -8,29 +8,7 @@ Deno.test("after SIGKILL mid-publish, every intent that got a 201 is there and t
   const dir = await Deno.makeTempDir({ prefix: "intentbus-crash-" });
   const db = `${dir}/bus.db`;
   const server = await startServer(db);
-  const acknowledged: string[] = [];
-  let killed = false;
-  const publisher = async (p: number) => {
-    for (let i = 0; !killed; i++) {
-      try {
-        const res = await fetch(`${server.url}/intent`, {
-          method: "POST",
-          headers: H,
-          body: JSON.stringify({ goal: "g", payload: { p, i } }),
-        });
-        if (res.status === 201) acknowledged.push((await res.json()).id);
-        else await res.body?.cancel();
-      } catch {
-        return; // The server is gone.
-      }
-      if (acknowledged.length >= 500 && !killed) {
-        killed = true;
-        server.child.kill("SIGKILL");
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 10 }, (_, p) => publisher(p)));
-  await server.child.status;
+  const acknowledged = await publishThenKill(server, 500);
   assert.ok(acknowledged.length >= 500);
 
   const again = await startServer(db);

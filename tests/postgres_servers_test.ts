@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { createDatabase, startCluster } from "../storage/postgres/_cluster.ts";
-import { type ServerChild, startServer } from "./_server.ts";
+import { publishThenKill, type ServerChild, startServer } from "./_server.ts";
 
 const TOTAL = 1000;
 const CLAIMERS = 30;
@@ -101,29 +101,7 @@ Deno.test("after SIGKILL of one of two servers mid-publish, every intent that go
   const survivor = await startServer(db.url);
   const victim = await startServer(db.url);
   try {
-    const acknowledged: string[] = [];
-    let killed = false;
-    const publisher = async (p: number) => {
-      for (let i = 0; !killed; i++) {
-        try {
-          const res = await fetch(`${victim.url}/intent`, {
-            method: "POST",
-            headers: H,
-            body: JSON.stringify({ goal: "crash", payload: { p, i } }),
-          });
-          if (res.status === 201) acknowledged.push((await res.json()).id);
-          else await res.body?.cancel();
-        } catch {
-          return; // The server is gone.
-        }
-        if (acknowledged.length >= 300 && !killed) {
-          killed = true;
-          victim.child.kill("SIGKILL");
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 10 }, (_, p) => publisher(p)));
-    await victim.child.status;
+    const acknowledged = await publishThenKill(victim, 300, "crash");
     assert.ok(acknowledged.length >= 300);
     for (const id of acknowledged) {
       const res = await fetch(`${survivor.url}/status/${id}`, { headers: H });
