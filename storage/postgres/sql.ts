@@ -88,6 +88,30 @@ export const INTENT_PUBLISH_NOTIFY = `
     END AS woke
   FROM ins`;
 
+/**
+ * Inserts many new open intents in one statement, from parallel arrays in
+ * the order of {@linkcode INTENT_PUBLISH}'s parameters ($1 ids … $14 times),
+ * skipping dead ids and ids already taken (the first of a repeated id in
+ * the batch wins). Returns the ids inserted.
+ */
+export const INTENT_PUBLISH_MANY = `INSERT INTO intents (id, namespace, goal,
+  payload, state, priority, visibility, target_worker, required_capability,
+  publisher, claim_attempts, max_attempts, backoff_base, run_at, expires_at,
+  created_at, updated_at, lease_epoch)
+  SELECT u.id, u.namespace, u.goal, u.payload, 'open', u.priority,
+    u.visibility, u.target_worker, u.required_capability, u.publisher, 0,
+    u.max_attempts, u.backoff_base, u.run_at, u.expires_at, u.now, u.now, 0
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[],
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[],
+    $11::integer[], $12::bigint[], $13::bigint[], $14::bigint[])
+    WITH ORDINALITY AS u(id, namespace, goal, payload, priority, visibility,
+      target_worker, required_capability, publisher, max_attempts,
+      backoff_base, run_at, expires_at, now, ord)
+  WHERE NOT EXISTS (SELECT 1 FROM dead_intents AS d WHERE d.id = u.id)
+  ORDER BY u.ord
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id`;
+
 /** Live intents a publisher holds, for its quota: $1 publisher, counted up to $2. */
 export const PUBLISHER_LIVE = `SELECT count(*) AS n FROM (SELECT 1 FROM intents
   WHERE publisher = $1 AND state IN ('open', 'claimed') LIMIT $2) AS live`;

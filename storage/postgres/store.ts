@@ -235,39 +235,90 @@ export class PostgresStore implements Storage {
     return this.#tx((c) => this.#insert(c, p));
   }
 
-  /** Inserts many in one transaction; see {@linkcode Storage.intentInsertMany}. */
+  /**
+   * Inserts many in one transaction; see
+   * {@linkcode Storage.intentInsertMany}. Items without an idempotency key
+   * or a quota (a master key's batch) go in with one statement; the others
+   * one by one, each in a savepoint unless the batch is atomic.
+   */
   intentInsertMany(
     params: IntentInsertManyParams,
   ): Promise<IntentInsertManyResult[]> {
+    const { items, atomic } = params;
     return this.#tx(async (c) => {
-      const results: IntentInsertManyResult[] = [];
-      for (const [i, item] of params.items.entries()) {
-        try {
-          const r = params.atomic
-            ? await this.#insert(c, item)
-            : await this.#savepoint(c, () => this.#insert(c, item));
-          results.push({ ok: true, ...r });
-        } catch (err) {
-          const error = mapPgError(err) as Error;
-          if (!params.atomic) {
-            results.push({ ok: false, error });
-            continue;
-          }
-          // All or nothing: undo what this transaction did, then report.
-          await c.query("ROLLBACK");
-          await c.query("BEGIN");
-          return params.items.map((_, j) =>
-            j === i ? { ok: false, error } : {
-              ok: false,
-              error: new ConflictError(
-                `Not stored: item ${i} of the atomic batch failed: ${error.message}`,
-              ),
-            }
-          );
+      const plain = items.every((p) =>
+        p.idempotencyKey === null && p.quota === null
+      );
+      const results = plain
+        ? await this.#insertPlain(c, items)
+        : await this.#insertEach(c, items, atomic);
+      const failed = results.findIndex((r) => !r.ok);
+      if (!atomic || failed === -1) return results;
+      // All or nothing: undo what this transaction did, then report.
+      await c.query("ROLLBACK");
+      await c.query("BEGIN");
+      const error = (results[failed] as { error: Error }).error;
+      return items.map((_, j) =>
+        j === failed ? { ok: false, error } : {
+          ok: false,
+          error: new ConflictError(
+            `Not stored: item ${failed} of the atomic batch failed: ${error.message}`,
+          ),
         }
-      }
-      return results;
+      );
     });
+  }
+
+  /** Items one by one; an atomic batch stops at the first failure. */
+  async #insertEach(
+    c: pg.PoolClient,
+    items: IntentInsertParams[],
+    atomic: boolean,
+  ): Promise<IntentInsertManyResult[]> {
+    const results: IntentInsertManyResult[] = [];
+    for (const item of items) {
+      try {
+        const r = atomic
+          ? await this.#insert(c, item)
+          : await this.#savepoint(c, () => this.#insert(c, item));
+        results.push({ ok: true, ...r });
+      } catch (err) {
+        results.push({ ok: false, error: mapPgError(err) as Error });
+        if (atomic) break;
+      }
+    }
+    return results;
+  }
+
+  /** Plain items in one statement; a taken or dead id fails its item alone. */
+  async #insertPlain(
+    c: pg.PoolClient,
+    items: IntentInsertParams[],
+  ): Promise<IntentInsertManyResult[]> {
+    const columns: unknown[][] = Array.from({ length: 14 }, () => []);
+    for (const item of items) {
+      publishValues(item).forEach((v, k) => columns[k].push(v));
+    }
+    const { rows } = await this.#q(c, SQL.INTENT_PUBLISH_MANY, columns);
+    const fresh = new Set(rows.map((r: Row) => String(r.id)));
+    const due = new Set<string>();
+    const results = items.map((p): IntentInsertManyResult => {
+      if (!fresh.delete(p.id)) {
+        return {
+          ok: false,
+          error: new ConflictError(`Intent id already exists: "${p.id}"`),
+        };
+      }
+      if (p.runAt <= p.now) due.add(`${p.namespace}\n${p.goal}`);
+      return { ok: true, intent: newIntent(p), replayed: false };
+    });
+    for (const key of due) {
+      const [namespace, goal] = key.split("\n");
+      if (this.#watch.noticeDue(namespace, goal)) {
+        await this.#notify(c, namespace, goal);
+      }
+    }
+    return results;
   }
 
   /**

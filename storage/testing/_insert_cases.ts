@@ -143,6 +143,21 @@ export function insertCases(test: Case): void {
     assert.equal((await s.statsGet({ now: T0 })).states.open, 5);
   });
 
+  test("insertMany of plain items: a repeated id stores its first item only, and an atomic batch with a taken id stores none", async (s) => {
+    const first = publish({ payload: { n: 1 } });
+    const items = [first, { ...publish({ payload: { n: 2 } }), id: first.id }];
+    const res = await s.intentInsertMany({ items, atomic: false });
+    assert.deepEqual(res.map((r) => r.ok), [true, false]);
+    assert.ok(!res[1].ok && res[1].error instanceof ConflictError);
+    assert.deepEqual((await s.intentGet({ id: first.id }))?.payload, { n: 1 });
+    const atomic = [publish(), { ...publish(), id: first.id }, publish()];
+    const res2 = await s.intentInsertMany({ items: atomic, atomic: true });
+    assert.deepEqual(res2.map((r) => r.ok), [false, false, false]);
+    assert.ok(!res2[1].ok && res2[1].error instanceof ConflictError);
+    assert.equal(await s.intentGet({ id: atomic[0].id }), null);
+    assert.equal((await s.statsGet({ now: T0 })).states.open, 1);
+  });
+
   test("concurrent writes each succeed or fail on their own", async (s) => {
     const p = publish();
     const results = await Promise.allSettled([
