@@ -104,13 +104,19 @@ export function namespaceValue(raw: unknown): string {
  *
  * @param raw The value.
  * @returns The trimmed goal.
- * @throws {ValidationError} unless it is a string of 1 to 256 characters after trimming.
+ * @throws {ValidationError} unless it is a string of 1 to 256 characters
+ * after trimming, without NUL.
  */
 export function goalValue(raw: unknown): string {
   if (typeof raw !== "string") bad("Invalid goal: must be a string");
   const goal = raw.trim();
   if (goal.length < 1 || goal.length > LIMITS.goalMax) {
     bad(`Invalid goal: must be 1 to ${LIMITS.goalMax} characters`);
+  }
+  // SQLite's drivers cut text at a NUL, PostgreSQL refuses it: a goal
+  // "a\u0000b" would have become the goal "a".
+  if (goal.includes("\u0000")) {
+    bad("Invalid goal: must not contain NUL (U+0000)");
   }
   return goal;
 }
@@ -230,7 +236,7 @@ export function validateFulfil(
  *
  * @param body The parsed body.
  * @returns The error text (JSON for a non-string), trimmed, at most 500
- *   characters; `unknown` when absent.
+ *   characters, a NUL replaced by U+FFFD; `unknown` when absent.
  */
 export function errorField(body: Body): string {
   const e = body.error;
@@ -238,6 +244,6 @@ export function errorField(body: Body): string {
   const text = (typeof e === "string" ? e : JSON.stringify(e)).trim().slice(
     0,
     LIMITS.errorTextMax,
-  );
+  ).replaceAll("\u0000", "\uFFFD"); // kept, not cut at a NUL by the store
   return text === "" ? "unknown" : text;
 }

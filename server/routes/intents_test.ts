@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeTestApp } from "../testing.ts";
+import { makeTestApp, TEST_STORE } from "../testing.ts";
 
 const HOUR = 3600_000;
 
@@ -294,4 +294,31 @@ Deno.test("a malformed id is 404 not_found on status and result", async () => {
     assert.equal(res.status, 404, path);
     assert.equal(res.body.error.code, "not_found");
   }
+});
+
+Deno.test("a goal or a KV key with a NUL character is refused with 400 invalid_request, and a fail's NUL kept as U+FFFD", async () => {
+  // SQLite's drivers cut text at a NUL ("a\u0000b" became the goal "a");
+  // PostgreSQL refuses it.
+  await using t = await makeTestApp();
+  const before = await t.counts();
+  const res = await t.call("POST", "/intent", {
+    body: { goal: "a\u0000b", payload: 1 },
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error.code, "invalid_request");
+  const kv = await t.call("POST", "/set/k%00", { body: { value: 1 } });
+  assert.equal(kv.status, 400);
+  assert.equal(kv.body.error.code, "invalid_request");
+  assert.deepEqual(await t.counts(), before);
+  const id = (await t.call("POST", "/intent", {
+    body: { goal: "g", payload: { s: "x\u0000y" }, max_attempts: 2 },
+  })).body.id;
+  const c = await t.call("POST", "/claim?goal=g");
+  assert.deepEqual(c.body.payload, { s: "x\u0000y" });
+  const failed = await t.call("POST", `/fail/${id}`, {
+    body: { claim_token: c.body.claim_token, error: "bad\u0000byte" },
+  });
+  assert.equal(failed.status, 200, failed.text);
+  const got = await t.call("GET", `/result/${id}`);
+  assert.equal(got.body.error, "bad\uFFFDbyte");
 });

@@ -21,6 +21,9 @@ function keyParam(raw: string | undefined): string {
       `Invalid key: 1 to ${LIMITS.kvKeyMax} characters`,
     );
   }
+  if (key.includes("\u0000")) {
+    throw new ValidationError("Invalid key: must not contain NUL (U+0000)");
+  }
   return key;
 }
 

@@ -16,6 +16,7 @@ import {
   ConflictError,
   IntentBusError,
   LimitError,
+  ValidationError,
 } from "../../core/errors.ts";
 import {
   backoffMs,
@@ -84,7 +85,8 @@ const UNREACHABLE = new Set([
 
 /**
  * Turns PostgreSQL and socket errors into the named errors callers catch:
- * a unique violation is a {@linkcode ConflictError}; a deadlock, a
+ * a unique violation is a {@linkcode ConflictError}; text with a NUL
+ * character a {@linkcode ValidationError}; a deadlock, a
  * serialization failure, overload or an unreachable server a
  * {@linkcode BusyError} (503 with `Retry-After`).
  *
@@ -102,6 +104,12 @@ export function mapPgError(err: unknown): unknown {
   }
   if (code === "23505") {
     return new ConflictError(`Constraint failed: ${err.message}`);
+  }
+  if (code === "22021" || code === "22P05") {
+    // PostgreSQL text cannot hold U+0000; SQLite's can. Refused, not a 500.
+    return new ValidationError(
+      "Text may not contain NUL characters (U+0000) with the PostgreSQL store",
+    );
   }
   if (RETRYABLE.has(code)) {
     return new BusyError(`Database is busy: ${err.message}`);
@@ -462,9 +470,11 @@ export class PostgresStore implements Storage {
   async #fail(c: pg.PoolClient, p: IntentFailParams): Promise<Intent> {
     const row = await this.#leased(c, p, { allowOpen: false });
     const attempts = Number(row.claim_attempts);
+    // A worker's error text is kept, not refused: PostgreSQL text cannot
+    // hold U+0000, so it becomes U+FFFD.
     await this.#q(c, `UPDATE intents SET last_error = $2 WHERE id = $1`, [
       p.id,
-      p.error,
+      p.error.replaceAll("\u0000", "\uFFFD"),
     ]);
     if (attempts >= Number(row.max_attempts)) {
       return this.#kill(c, p.id, p.now, "attempts_exhausted");
