@@ -59,7 +59,8 @@ Environment: BUS_SECRET (required unless --dev), BUS_ADMIN_SECRET,
 DASHBOARD_PASSWORD, BUS_DB_PATH, BUS_METRICS_TOKEN, BUS_REQUIRE_SIGNATURES,
 BUS_ENFORCE_HTTPS, BUS_TRUST_PROXY, BUS_MAINTENANCE_MODE, BUS_RATE_LIMIT,
 BUS_OPEN_QUOTA, BUS_RETENTION_DAYS, BUS_EXTENSIONS, BUS_EMPTY_HOLD_MS,
-BUS_CHECKPOINT, BUS_PG_POOL (PostgreSQL connections per server, default 16).`;
+BUS_CHECKPOINT, BUS_PG_POOL (PostgreSQL connections per server, default 16),
+BUS_PG_SCHEMA (PostgreSQL schema for the tables, default the search path's).`;
 
 function fail(message: string): never {
   console.error(JSON.stringify({
@@ -164,6 +165,7 @@ export async function main(
       durability: flags.durability,
       checkpoint,
       poolSize: pool,
+      schema: env.BUS_PG_SCHEMA || undefined,
     });
   } catch (err) {
     fail(

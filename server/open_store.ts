@@ -30,6 +30,8 @@ export interface OpenStoreOptions {
   checkpoint?: "thread" | "inline";
   /** PostgreSQL: most connections (default 16). */
   poolSize?: number;
+  /** PostgreSQL: the schema to keep the tables in (created when missing). */
+  schema?: string;
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -66,10 +68,15 @@ export async function openStore(
     const store = await pg.openPostgresStore({
       url: options.location,
       poolSize: options.poolSize,
+      schema: options.schema,
     });
     return {
       store,
-      logged: { url: redactLocation(options.location), store: store.name },
+      logged: {
+        url: redactLocation(options.location),
+        store: store.name,
+        schema: options.schema ?? null,
+      },
     };
   }
   const { openSqliteStore } = await import("../storage/sqlite/mod.ts");

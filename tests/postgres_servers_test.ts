@@ -115,3 +115,35 @@ Deno.test("after SIGKILL of one of two servers mid-publish, every intent that go
     cluster.stop();
   }
 });
+
+Deno.test("BUS_PG_SCHEMA keeps a server's queue in a schema of its own", async () => {
+  const cluster = startCluster();
+  const db = await createDatabase(cluster.url);
+  const server = await startServer(db.url, { BUS_PG_SCHEMA: "jobs" });
+  try {
+    const res = await fetch(`${server.url}/intent`, {
+      method: "POST",
+      headers: H,
+      body: JSON.stringify({ goal: "g", payload: 1 }),
+    });
+    assert.equal(res.status, 201);
+    await res.body?.cancel();
+    const { default: pg } = await import("pg");
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        "SELECT table_schema, count(*) AS n FROM information_schema.tables WHERE table_name = 'intents' GROUP BY table_schema",
+      );
+      assert.deepEqual(rows, [{ table_schema: "jobs", n: "1" }]);
+      const live = await client.query("SELECT count(*) AS n FROM jobs.intents");
+      assert.equal(live.rows[0].n, "1");
+    } finally {
+      await client.end();
+    }
+  } finally {
+    assert.equal(await server.stop(), 0);
+    await db.drop();
+    cluster.stop();
+  }
+});
