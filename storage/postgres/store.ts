@@ -62,6 +62,7 @@ import type {
 } from "../storage.ts";
 import { channelOf, GoalWatch } from "./goal_watch.ts";
 import * as SQL from "./sql.ts";
+import { type Outcome, TurnGroup } from "./turn_group.ts";
 
 /** SQLSTATEs that mean "try again": serialization, deadlock, lock, overload, restart. */
 const RETRYABLE = new Set([
@@ -120,12 +121,6 @@ export function mapPgError(err: unknown): unknown {
   return err;
 }
 
-/** Fulfils made in one turn, sent together; see `PostgresStore.intentFulfil`. */
-interface FulfilGroup {
-  items: IntentFulfilParams[];
-  done: Promise<AckResult[]>;
-}
-
 /** What a statement returns (typed here: the npm build packs without `@types/pg`). */
 interface Result {
   rows: Row[];
@@ -142,7 +137,12 @@ export class PostgresStore implements Storage {
   #pool: pg.Pool;
   #names = new Map<string, string>();
   #closed = false;
-  #fulfils: FulfilGroup | null = null;
+  #fulfils = new TurnGroup<IntentFulfilParams, Intent>((items) =>
+    this.#fulfilTurn(items)
+  );
+  #publishes = new TurnGroup<IntentInsertParams, IntentInsertResult>((
+    items,
+  ) => this.#publishTurn(items));
   #watch: GoalWatch;
 
   /**
@@ -238,9 +238,41 @@ export class PostgresStore implements Storage {
   /** Inserts one intent; see {@linkcode Storage.intentInsert}. */
   intentInsert(p: IntentInsertParams): Promise<IntentInsertResult> {
     if (p.idempotencyKey === null && p.quota === null) {
-      return this.#insert(this.#pool, p);
+      return this.#publishes.add(p);
     }
     return this.#tx((c) => this.#insert(c, p));
+  }
+
+  /**
+   * A turn's plain publishes (no idempotency key, no quota): one alone as
+   * one statement; several as one statement for all, outside any
+   * transaction. Should that statement fail (not for a taken id, which
+   * fails only its item), each is tried alone, so that one bad item sinks
+   * no other.
+   */
+  async #publishTurn(
+    items: IntentInsertParams[],
+  ): Promise<Outcome<IntentInsertResult>[]> {
+    if (items.length > 1) {
+      try {
+        return (await this.#insertPlain(this.#pool, items)).map((r) =>
+          r.ok
+            ? { ok: true, value: { intent: r.intent, replayed: r.replayed } }
+            : r
+        );
+      } catch {
+        // Each alone below.
+      }
+    }
+    const out: Outcome<IntentInsertResult>[] = [];
+    for (const it of items) {
+      try {
+        out.push({ ok: true, value: await this.#insert(this.#pool, it) });
+      } catch (error) {
+        out.push({ ok: false, error });
+      }
+    }
+    return out;
   }
 
   /**
@@ -300,7 +332,7 @@ export class PostgresStore implements Storage {
 
   /** Plain items in one statement; a taken or dead id fails its item alone. */
   async #insertPlain(
-    c: pg.PoolClient,
+    c: Db,
     items: IntentInsertParams[],
   ): Promise<IntentInsertManyResult[]> {
     const columns: unknown[][] = Array.from({ length: 14 }, () => []);
@@ -322,9 +354,14 @@ export class PostgresStore implements Storage {
     });
     for (const key of due) {
       const [namespace, goal] = key.split("\n");
-      if (this.#watch.noticeDue(namespace, goal)) {
+      if (!this.#watch.noticeDue(namespace, goal)) continue;
+      if (c !== this.#pool) {
         await this.#notify(c, namespace, goal);
+        continue;
       }
+      // Outside a transaction the intents are stored already: a notice
+      // that fails must not fail them (the other servers re-check anyway).
+      await this.#notify(c, namespace, goal).catch(() => {});
     }
     return results;
   }
@@ -523,36 +560,48 @@ export class PostgresStore implements Storage {
   /**
    * Finishes a claimed intent; see {@linkcode Storage.intentFulfil}. The
    * fulfils with a token made in one event-loop turn go to the database
-   * together, as one acknowledgement of many (one round trip, one commit),
-   * and in the order they were made: on a pool, separate statements would
-   * race, and of two fulfils with one token the later could store its
-   * result first.
+   * together ({@linkcode TurnGroup}), and in the order they were made: on
+   * a pool, separate statements would race, and of two fulfils with one
+   * token the later could store its result first.
    */
   intentFulfil(params: IntentFulfilParams): Promise<Intent> {
     if (params.token === null) return this.#fulfil(this.#pool, params);
-    let group = this.#fulfils;
-    if (group === null) {
-      const g: FulfilGroup = { items: [], done: null! };
-      g.done = Promise.resolve().then(() => {
-        this.#fulfils = null;
-        if (g.items.length > 1) {
-          return this.intentAckMany({
-            items: g.items.map((p) => ({ kind: "fulfil", ...p })),
-          });
-        }
-        return this.#fulfil(this.#pool, g.items[0]).then(
-          (intent): AckResult[] => [{ ok: true, intent }],
-          (error): AckResult[] => [{ ok: false, error }],
-        );
+    return this.#fulfils.add(params);
+  }
+
+  /**
+   * A turn's fulfils: those whose id comes once in one statement, outside
+   * any transaction (one round trip); what it did not change (a lost lease,
+   * a replay, an unknown id, a repeated id) then one by one, in order.
+   */
+  async #fulfilTurn(items: IntentFulfilParams[]): Promise<Outcome<Intent>[]> {
+    const results: (Outcome<Intent> | undefined)[] = new Array(items.length);
+    const times = new Map<string, number>();
+    for (const it of items) times.set(it.id, (times.get(it.id) ?? 0) + 1);
+    const bulk = items.filter((it) => times.get(it.id) === 1);
+    if (bulk.length > 1) {
+      const { rows } = await this.#q(this.#pool, SQL.FULFIL_MANY_BY_TOKEN, [
+        bulk.map((it) => it.id),
+        bulk.map((it) => it.token),
+        bulk.map((it) => jsonText(it.result)),
+        bulk.map((it) => it.resultType),
+        bulk.map((it) => it.now),
+      ]);
+      const done = new Map(rows.map((r: Row) => [String(r.id), r]));
+      items.forEach((it, i) => {
+        const row = times.get(it.id) === 1 ? done.get(it.id) : undefined;
+        if (row) results[i] = { ok: true, value: rowToIntent(row) };
       });
-      group = this.#fulfils = g;
     }
-    const index = group.items.push(params) - 1;
-    return group.done.then((all) => {
-      const r = all[index];
-      if (r.ok) return r.intent;
-      throw r.error;
-    });
+    for (const [i, it] of items.entries()) {
+      if (results[i] !== undefined) continue;
+      try {
+        results[i] = { ok: true, value: await this.#fulfil(this.#pool, it) };
+      } catch (error) {
+        results[i] = { ok: false, error };
+      }
+    }
+    return results as Outcome<Intent>[];
   }
 
   /** Fails a claimed intent; see {@linkcode Storage.intentFail}. */
