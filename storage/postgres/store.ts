@@ -140,9 +140,6 @@ export class PostgresStore implements Storage {
   #fulfils = new TurnGroup<IntentFulfilParams, Intent>((items) =>
     this.#fulfilTurn(items)
   );
-  #publishes = new TurnGroup<IntentInsertParams, IntentInsertResult>((
-    items,
-  ) => this.#publishTurn(items));
   #watch: GoalWatch;
 
   /**
@@ -238,41 +235,9 @@ export class PostgresStore implements Storage {
   /** Inserts one intent; see {@linkcode Storage.intentInsert}. */
   intentInsert(p: IntentInsertParams): Promise<IntentInsertResult> {
     if (p.idempotencyKey === null && p.quota === null) {
-      return this.#publishes.add(p);
+      return this.#insert(this.#pool, p);
     }
     return this.#tx((c) => this.#insert(c, p));
-  }
-
-  /**
-   * A turn's plain publishes (no idempotency key, no quota): one alone as
-   * one statement; several as one statement for all, outside any
-   * transaction. Should that statement fail (not for a taken id, which
-   * fails only its item), each is tried alone, so that one bad item sinks
-   * no other.
-   */
-  async #publishTurn(
-    items: IntentInsertParams[],
-  ): Promise<Outcome<IntentInsertResult>[]> {
-    if (items.length > 1) {
-      try {
-        return (await this.#insertPlain(this.#pool, items)).map((r) =>
-          r.ok
-            ? { ok: true, value: { intent: r.intent, replayed: r.replayed } }
-            : r
-        );
-      } catch {
-        // Each alone below.
-      }
-    }
-    const out: Outcome<IntentInsertResult>[] = [];
-    for (const it of items) {
-      try {
-        out.push({ ok: true, value: await this.#insert(this.#pool, it) });
-      } catch (error) {
-        out.push({ ok: false, error });
-      }
-    }
-    return out;
   }
 
   /**

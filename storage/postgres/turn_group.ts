@@ -1,7 +1,8 @@
 /**
  * Calls made in one event-loop turn, run as one batch: the PostgreSQL store
- * sends the publishes (and the fulfils) that a turn's requests make as one
- * statement, one round trip and one commit, instead of one each. Each call
+ * sends the fulfils that a turn's requests make as one statement, one round
+ * trip and one commit, instead of one each. (Publishes grouped the same way
+ * made Heavy slower: 719 and 778 intents/s against 803 and 881.) Each call
  * still gets its own outcome, in the order the calls were made.
  *
  * @example
