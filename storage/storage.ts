@@ -1,6 +1,6 @@
 /**
  * The one seam between the queue and its database. The server uses nothing
- * else; every store (SQLite through any driver, PostgreSQL later) implements
+ * else; every store (SQLite through any driver, PostgreSQL) implements
  * it and runs the shared conformance suite in `storage/testing/`.
  *
  * Methods are named noun first, take one params object, return domain types

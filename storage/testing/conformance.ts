@@ -1,6 +1,6 @@
 /**
  * The storage conformance suite: every {@linkcode Storage} implementation
- * (SQLite through each driver, PostgreSQL later) registers it and must pass
+ * (SQLite through each driver, PostgreSQL) registers it and must pass
  * it unchanged. Time is driven by explicit `now` values, never by sleeping.
  *
  * @example
