@@ -113,8 +113,8 @@ export function goalValue(raw: unknown): string {
   if (goal.length < 1 || goal.length > LIMITS.goalMax) {
     bad(`Invalid goal: must be 1 to ${LIMITS.goalMax} characters`);
   }
-  // SQLite's drivers cut text at a NUL, PostgreSQL refuses it: a goal
-  // "a\u0000b" would have become the goal "a".
+  // node:sqlite reads text back only up to a NUL (a goal "a\u0000b" came
+  // back as "a"), and PostgreSQL refuses it.
   if (goal.includes("\u0000")) {
     bad("Invalid goal: must not contain NUL (U+0000)");
   }
@@ -244,6 +244,6 @@ export function errorField(body: Body): string {
   const text = (typeof e === "string" ? e : JSON.stringify(e)).trim().slice(
     0,
     LIMITS.errorTextMax,
-  ).replaceAll("\u0000", "\uFFFD"); // kept, not cut at a NUL by the store
+  ).replaceAll("\u0000", "\uFFFD"); // kept whole in every store
   return text === "" ? "unknown" : text;
 }

@@ -297,8 +297,8 @@ Deno.test("a malformed id is 404 not_found on status and result", async () => {
 });
 
 Deno.test("a goal or a KV key with a NUL character is refused with 400 invalid_request, and a fail's NUL kept as U+FFFD", async () => {
-  // SQLite's drivers cut text at a NUL ("a\u0000b" became the goal "a");
-  // PostgreSQL refuses it.
+  // node:sqlite reads text back only up to a NUL ("a\u0000b" came back as
+  // "a"); PostgreSQL refuses it.
   await using t = await makeTestApp();
   const before = await t.counts();
   const res = await t.call("POST", "/intent", {
