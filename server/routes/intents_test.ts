@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeTestApp, TEST_STORE } from "../testing.ts";
+import { makeTestApp } from "../testing.ts";
 
 const HOUR = 3600_000;
 
