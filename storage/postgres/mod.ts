@@ -19,6 +19,7 @@
  */
 
 export { openPostgresStore, type PostgresStoreOptions } from "./open.ts";
-export { mapPgError, PostgresStore } from "./store.ts";
+export { mapPgError } from "./connection.ts";
+export { PostgresStore } from "./store.ts";
 export { migratePg, PG_MIGRATIONS, type PgMigration } from "./migrations.ts";
 export type * from "../storage.ts";

@@ -8,7 +8,8 @@
 import pg from "pg";
 import { migratePg } from "./migrations.ts";
 import type { Storage } from "../storage.ts";
-import { mapPgError, PostgresStore } from "./store.ts";
+import { mapPgError } from "./connection.ts";
+import { PostgresStore } from "./store.ts";
 
 /** Where and how to connect. */
 export interface PostgresStoreOptions {

@@ -1,0 +1,294 @@
+/**
+ * The PostgreSQL store's lease operations: fulfil (alone, and a turn's
+ * fulfils together), fail, extend, release, cancel and restore, each
+ * checking the lease rules of `storage/lease_rules.ts` on a locked row.
+ *
+ * @module
+ */
+
+import type pg from "pg";
+import type { Intent } from "../../core/intent.ts";
+import { ConflictError } from "../../core/errors.ts";
+import {
+  backoffMs,
+  checkCancel,
+  checkLease,
+  checkRestore,
+  type LeaseAllow,
+  REDRIVE_TTL_MS,
+} from "../lease_rules.ts";
+import { jsonText, type Row, rowToIntent } from "../rows.ts";
+import type {
+  AckItem,
+  AckResult,
+  IntentFailParams,
+  IntentFulfilParams,
+  LeaseExtendParams,
+  LeaseParams,
+} from "../storage.ts";
+import { type Db, mapPgError, type PgConnection } from "./connection.ts";
+import * as SQL from "./sql.ts";
+import type { Outcome } from "./turn_group.ts";
+
+/** The live row lease `p` may act on, locked; see {@linkcode checkLease}. */
+export async function leasedRow(
+  conn: PgConnection,
+  c: Db,
+  p: LeaseParams,
+  allow: LeaseAllow,
+): Promise<Row> {
+  const { rows } = await conn.q(c, SQL.LEASED_ROW, [p.id]);
+  const row = rows[0] ?? null;
+  const dead = row === null &&
+    (await conn.q(c, SQL.DEAD_EXISTS, [p.id])).rows.length > 0;
+  checkLease(p, row, dead, allow);
+  return row;
+}
+
+export async function fulfilOne(
+  conn: PgConnection,
+  db: Db,
+  p: IntentFulfilParams,
+): Promise<Intent> {
+  const result = jsonText(p.result);
+  if (p.token !== null) {
+    // The common case in one statement; anything else takes the checks.
+    const { rows } = await conn.q(db, SQL.FULFIL_BY_TOKEN, [
+      p.id,
+      result,
+      p.resultType,
+      p.now,
+      p.token,
+    ]);
+    if (rows.length > 0) return rowToIntent(rows[0]);
+  }
+  const slow = async (c: pg.PoolClient) => {
+    const live = await leasedRow(conn, c, p, {
+      allowOpen: true,
+      allowFulfilled: true,
+    });
+    if (live.state === "fulfilled") {
+      return rowToIntent((await conn.q(c, SQL.INTENT_GET, [p.id])).rows[0]);
+    }
+    const { rows } = await conn.q(
+      c,
+      `UPDATE intents SET state = 'fulfilled', result = $2, result_type = $3,
+         completed_at = $4, updated_at = $4, lease_expires_at = NULL
+       WHERE id = $1 RETURNING *`,
+      [p.id, result, p.resultType, p.now],
+    );
+    return rowToIntent(rows[0]);
+  };
+  return db === conn.pool ? conn.tx(slow) : slow(db as pg.PoolClient);
+}
+
+export async function failOne(
+  conn: PgConnection,
+  c: pg.PoolClient,
+  p: IntentFailParams,
+): Promise<Intent> {
+  const row = await leasedRow(conn, c, p, { allowOpen: false });
+  const attempts = Number(row.claim_attempts);
+  // A worker's error text is kept, not refused: PostgreSQL text cannot
+  // hold U+0000, so it becomes U+FFFD.
+  await conn.q(c, `UPDATE intents SET last_error = $2 WHERE id = $1`, [
+    p.id,
+    p.error.replaceAll("\u0000", "\uFFFD"),
+  ]);
+  if (attempts >= Number(row.max_attempts)) {
+    return killOne(conn, c, p.id, p.now, "attempts_exhausted");
+  }
+  const runAt = p.now +
+    backoffMs(Number(row.backoff_base), attempts, p.jitter);
+  const { rows } = await conn.q(
+    c,
+    `UPDATE intents SET state = 'open', run_at = $2, updated_at = $3,
+       claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
+     WHERE id = $1 RETURNING *`,
+    [p.id, runAt, p.now],
+  );
+  return rowToIntent(rows[0]);
+}
+
+export async function killOne(
+  conn: PgConnection,
+  db: Db,
+  id: string,
+  now: number,
+  reason: string,
+): Promise<Intent> {
+  const { rows } = await conn.q(db, SQL.KILL_ONE, [id, now, reason]);
+  return rowToIntent(rows[0]);
+}
+
+export async function restoreOne(
+  conn: PgConnection,
+  c: pg.PoolClient,
+  id: string,
+  now: number,
+): Promise<Intent> {
+  const dead = (await conn.q(c, SQL.DEAD_EXISTS, [id])).rows.length > 0;
+  const live = !dead &&
+    (await conn.q(c, SQL.INTENT_GET, [id])).rows.length > 0;
+  checkRestore(id, dead, live);
+  const { rows } = await conn.q(c, SQL.RESTORE_ONE, [
+    id,
+    now,
+    now + REDRIVE_TTL_MS,
+  ]);
+  if (rows.length === 0) {
+    // Another server restored it between the check and the move.
+    throw new ConflictError(`Intent is not dead: "${id}"`, "invalid_state");
+  }
+  const intent = rowToIntent(rows[0]);
+  await conn.notify(c, intent.namespace, intent.goal);
+  return intent;
+}
+
+/**
+ * A turn's fulfils: those whose id comes once in one statement, outside
+ * any transaction (one round trip); what it did not change (a lost lease,
+ * a replay, an unknown id, a repeated id) then one by one, in order.
+ */
+export async function fulfilTurn(
+  conn: PgConnection,
+  items: IntentFulfilParams[],
+): Promise<Outcome<Intent>[]> {
+  const results: (Outcome<Intent> | undefined)[] = new Array(items.length);
+  const times = new Map<string, number>();
+  for (const it of items) times.set(it.id, (times.get(it.id) ?? 0) + 1);
+  const bulk = items.filter((it) => times.get(it.id) === 1);
+  if (bulk.length > 1) {
+    const { rows } = await conn.q(conn.pool, SQL.FULFIL_MANY_BY_TOKEN, [
+      bulk.map((it) => it.id),
+      bulk.map((it) => it.token),
+      bulk.map((it) => jsonText(it.result)),
+      bulk.map((it) => it.resultType),
+      bulk.map((it) => it.now),
+    ]);
+    const done = new Map(rows.map((r: Row) => [String(r.id), r]));
+    items.forEach((it, i) => {
+      const row = times.get(it.id) === 1 ? done.get(it.id) : undefined;
+      if (row) results[i] = { ok: true, value: rowToIntent(row) };
+    });
+  }
+  for (const [i, it] of items.entries()) {
+    if (results[i] !== undefined) continue;
+    try {
+      results[i] = { ok: true, value: await fulfilOne(conn, conn.pool, it) };
+    } catch (error) {
+      results[i] = { ok: false, error };
+    }
+  }
+  return results as Outcome<Intent>[];
+}
+
+/**
+ * Fulfils or fails many in one transaction, each with its own outcome;
+ * see {@linkcode Storage.intentAckMany}. Fulfils with a token (whose id
+ * comes once) go first in one statement; the rest run one by one, each
+ * in a savepoint.
+ */
+export function ackMany(
+  conn: PgConnection,
+  params: { items: AckItem[] },
+): Promise<AckResult[]> {
+  const items = params.items;
+  return conn.tx(async (c) => {
+    const results: (AckResult | undefined)[] = new Array(items.length);
+    const times = new Map<string, number>();
+    for (const it of items) times.set(it.id, (times.get(it.id) ?? 0) + 1);
+    const bulk = items.flatMap((it, i) =>
+      it.kind === "fulfil" && it.token !== null && times.get(it.id) === 1
+        ? [{ i, it }]
+        : []
+    );
+    if (bulk.length > 1) {
+      const { rows } = await conn.q(c, SQL.FULFIL_MANY_BY_TOKEN, [
+        bulk.map((b) => b.it.id),
+        bulk.map((b) => b.it.token),
+        bulk.map((b) => jsonText((b.it as IntentFulfilParams).result)),
+        bulk.map((b) => (b.it as IntentFulfilParams).resultType),
+        bulk.map((b) => b.it.now),
+      ]);
+      const done = new Map(rows.map((r: Row) => [String(r.id), r]));
+      for (const { i, it } of bulk) {
+        const row = done.get(it.id);
+        if (row) results[i] = { ok: true, intent: rowToIntent(row) };
+      }
+    }
+    for (const [i, item] of items.entries()) {
+      if (results[i] !== undefined) continue;
+      try {
+        const intent = await conn.savepoint(
+          c,
+          () =>
+            item.kind === "fulfil"
+              ? fulfilOne(conn, c, item)
+              : failOne(conn, c, item),
+        );
+        results[i] = { ok: true, intent };
+      } catch (err) {
+        results[i] = { ok: false, error: mapPgError(err) as Error };
+      }
+    }
+    return results as AckResult[];
+  });
+}
+
+/** Renews a lease; see {@linkcode Storage.leaseExtend}. */
+export function extendOne(
+  conn: PgConnection,
+  p: LeaseExtendParams,
+): Promise<Intent> {
+  return conn.tx(async (c) => {
+    await leasedRow(conn, c, p, { allowOpen: false });
+    const { rows } = await conn.q(
+      c,
+      `UPDATE intents SET lease_expires_at = $2, updated_at = $3
+       WHERE id = $1 RETURNING *`,
+      [p.id, p.now + p.leaseMs, p.now],
+    );
+    return rowToIntent(rows[0]);
+  });
+}
+
+/** Gives a claimed intent back; see {@linkcode Storage.intentRelease}. */
+export function releaseOne(
+  conn: PgConnection,
+  p: LeaseParams,
+): Promise<Intent> {
+  return conn.tx(async (c) => {
+    await leasedRow(conn, c, p, { allowOpen: false });
+    const { rows } = await conn.q(
+      c,
+      `UPDATE intents SET state = 'open', run_at = $2, updated_at = $2,
+         claim_attempts = greatest(claim_attempts - 1, 0), claimed_by = NULL,
+         claim_token = NULL, lease_expires_at = NULL
+       WHERE id = $1 RETURNING *`,
+      [p.id, p.now],
+    );
+    const intent = rowToIntent(rows[0]);
+    await conn.notify(c, intent.namespace, intent.goal);
+    return intent;
+  });
+}
+
+/** Dead-letters an intent; see {@linkcode Storage.intentCancel}. */
+export function cancelOne(
+  conn: PgConnection,
+  params: { id: string; now: number },
+): Promise<Intent> {
+  return conn.tx(async (c) => {
+    const { rows } = await conn.q(
+      c,
+      `SELECT state FROM intents WHERE id = $1 FOR UPDATE`,
+      [params.id],
+    );
+    const state = rows.length > 0 ? rows[0].state : null;
+    const dead = state === null &&
+      (await conn.q(c, SQL.DEAD_EXISTS, [params.id])).rows.length > 0;
+    checkCancel(params.id, state, dead);
+    return killOne(conn, c, params.id, params.now, "cancelled");
+  });
+}
