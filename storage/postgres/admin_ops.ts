@@ -39,6 +39,7 @@ export function purge(
   });
 }
 
+/** A page of dead intents, newest first, read on `db` (the pool or a transaction). */
 export function deadListOn(
   conn: PgConnection,
   db: Db,

@@ -45,6 +45,11 @@ export async function leasedRow(
   return row;
 }
 
+/**
+ * Fulfils one intent: by token in one statement when the token matches;
+ * otherwise the lease checks on the locked row (in a transaction of its
+ * own when `db` is the pool), where a replay returns the stored intent.
+ */
 export async function fulfilOne(
   conn: PgConnection,
   db: Db,
@@ -82,6 +87,7 @@ export async function fulfilOne(
   return db === conn.pool ? conn.tx(slow) : slow(db as pg.PoolClient);
 }
 
+/** Fails one intent in `c`'s transaction: open again after backoff, or dead. */
 export async function failOne(
   conn: PgConnection,
   c: pg.PoolClient,
@@ -110,6 +116,7 @@ export async function failOne(
   return rowToIntent(rows[0]);
 }
 
+/** Moves one live intent to the dead-letter table, in one statement. */
 export async function killOne(
   conn: PgConnection,
   db: Db,
@@ -121,6 +128,7 @@ export async function killOne(
   return rowToIntent(rows[0]);
 }
 
+/** Brings one dead intent back open, attempts reset, in `c`'s transaction. */
 export async function restoreOne(
   conn: PgConnection,
   c: pg.PoolClient,
