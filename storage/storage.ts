@@ -207,6 +207,20 @@ export interface ApiKey {
   revokedAt: number | null;
 }
 
+/** A KV write: a value under a key private to its owner. */
+export interface KvSetParams {
+  /** Hash of the owning API key. */
+  owner: string;
+  /** The key, 1 to 256 characters. */
+  key: string;
+  /** Any JSON value. */
+  value: JsonValue;
+  /** When it vanishes, unix ms. */
+  expiresAt: number;
+  /** The current time, unix ms. */
+  now: number;
+}
+
 /** Counts for metrics and the dashboard. */
 export interface QueueStats {
   /** Intents per state, across all namespaces; `dead` counts the dead-letter table. */
@@ -336,15 +350,7 @@ export interface Storage {
   maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult>;
 
   /** Stores a value under a key private to `owner`. */
-  kvSet(
-    params: {
-      owner: string;
-      key: string;
-      value: JsonValue;
-      expiresAt: number;
-      now: number;
-    },
-  ): Promise<void>;
+  kvSet(params: KvSetParams): Promise<void>;
 
   /** Reads a value, or null when absent or expired. */
   kvGet(

@@ -14,6 +14,7 @@ import type {
   DeadFilter,
   DeadListParams,
   GoalParams,
+  KvSetParams,
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
@@ -125,13 +126,7 @@ export function maintenance(
 /** Stores a value for `owner`; see {@linkcode Storage.kvSet}. */
 export async function kvSet(
   conn: PgConnection,
-  p: {
-    owner: string;
-    key: string;
-    value: JsonValue;
-    expiresAt: number;
-    now: number;
-  },
+  p: KvSetParams,
 ): Promise<void> {
   await conn.q(
     conn.pool,

@@ -26,6 +26,7 @@ import type {
   IntentInsertManyResult,
   IntentInsertParams,
   IntentInsertResult,
+  KvSetParams,
   LeaseExtendParams,
   LeaseParams,
   LeaseReapResult,
@@ -205,13 +206,7 @@ export class PostgresStore implements Storage {
 
   /** ** Stores a value for `owner`; see {@linkcode Storage.kvSet}. */
   kvSet(
-    params: {
-      owner: string;
-      key: string;
-      value: JsonValue;
-      expiresAt: number;
-      now: number;
-    },
+    params: KvSetParams,
   ): Promise<void> {
     return admin.kvSet(this.#conn, params);
   }

@@ -22,6 +22,7 @@ import type {
   IntentInsertManyResult,
   IntentInsertParams,
   IntentInsertResult,
+  KvSetParams,
   LeaseExtendParams,
   LeaseParams,
   LeaseReapResult,
@@ -418,13 +419,7 @@ export class SqliteStore implements Storage {
 
   /** Stores a value for `owner`; see {@linkcode Storage.kvSet}. */
   kvSet(
-    p: {
-      owner: string;
-      key: string;
-      value: JsonValue;
-      expiresAt: number;
-      now: number;
-    },
+    p: KvSetParams,
   ): Promise<void> {
     return this.#write((q) => {
       q(`INSERT OR REPLACE INTO kv (owner, key, value, expires_at)
