@@ -36,6 +36,11 @@ run q1m_other --profile heavy --queued 1000000 --queued-goal other \
 run q1k_same --profile heavy --queued 1000 --queued-goal same || true
 run q1m_same --profile heavy --queued 1000000 --queued-goal same \
   --timeout 60 || true
+# The PostgreSQL store: a durable throwaway cluster, a database per server.
+run pg_heavy3 --postgres --profile heavy,heavy,heavy || true
+run pg_batch --postgres --profile heavy --mode batch --intents 20000 || true
+run pg_longpoll --postgres --profile heavy --mode longpoll --intents 20000 \
+  || true
 node_modules/.bin/deno run -A bench/claim_plan.ts --queued 1000000 \
   --goal same > "$out/${prefix}claim_plan.txt" 2>&1 || true
 node_modules/.bin/deno run -A bench/idle_worker.ts \
