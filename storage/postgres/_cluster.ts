@@ -9,6 +9,12 @@ export interface Cluster {
   url: string;
   /** Stops the server and deletes its files (a no-op for `INTENTBUS_PG_URL`). */
   stop(): void;
+  /**
+   * Restarts the server on the same port and files, dropping every
+   * connection (`pg_ctl restart -m immediate`, a crash and recovery).
+   * Throws for `INTENTBUS_PG_URL`, which is not ours to restart.
+   */
+  restart(): void;
 }
 
 /** How the cluster runs. */
@@ -74,7 +80,17 @@ function freePort(): number {
  */
 export function startCluster(options: ClusterOptions = {}): Cluster {
   const given = Deno.env.get("INTENTBUS_PG_URL");
-  if (given && !options.fresh) return { url: given, stop() {} };
+  if (given && !options.fresh) {
+    return {
+      url: given,
+      stop() {},
+      restart() {
+        throw new Error(
+          "INTENTBUS_PG_URL names a server this test did not start",
+        );
+      },
+    };
+  }
   const bin = binDir();
   const root = Deno.uid() === 0;
   const dir = Deno.makeTempDirSync({ prefix: "intentbus-pg-" });
@@ -113,7 +129,7 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
   // pg_ctl may pick a port another process takes first; try a few.
   for (let attempt = 1;; attempt++) {
     const port = freePort();
-    try {
+    const ctl = (action: string, ...more: string[]) =>
       run(root, `${bin}/pg_ctl`, [
         "-D",
         data,
@@ -124,8 +140,11 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
         "60",
         "-o",
         `-p ${port} ${settings.join(" ")}`,
-        "start",
+        ...more,
+        action,
       ]);
+    try {
+      ctl("start");
     } catch (err) {
       if (attempt < 3) continue;
       Deno.removeSync(dir, { recursive: true });
@@ -142,6 +161,9 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
         } finally {
           Deno.removeSync(dir, { recursive: true });
         }
+      },
+      restart() {
+        ctl("restart", "-m", "immediate");
       },
     };
   }

@@ -227,3 +227,43 @@ Deno.test("postgres: a store hears the goals other stores make claimable, never 
     await close();
   }
 });
+
+Deno.test("postgres: after the database restarts, a store and its listener work again", async () => {
+  // Durable: with synchronous_commit off, a crash loses the last commits.
+  const cluster = startCluster({ fresh: true, durable: true });
+  const stores: Storage[] = [];
+  try {
+    const open = () => openPostgresStore({ url: cluster.url, poolSize: 2 });
+    const [a, b] = [await open(), await open()];
+    stores.push(a, b);
+    let heard = 0;
+    a.watchGoals!(() => heard++);
+    // Publishes on b until a's listener hears one, or 10 s pass.
+    const untilHeard = async () => {
+      const before = heard;
+      for (let i = 0; heard === before && i < 400; i++) {
+        await b.intentInsert(publish({ goal: `g${i}` }));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return heard > before;
+    };
+    assert.ok(await untilHeard(), "the listener never heard anything");
+    await a.intentInsert(publish());
+    cluster.restart(); // every connection dropped; committed rows kept
+    // The pool's dropped connections fail at most the calls that find them;
+    // then new ones serve. A bounded number of tries, not a timing.
+    let stats = null;
+    for (let i = 0; stats === null && i < 10; i++) {
+      stats = await a.statsGet({ now: T0 }).catch(() => null);
+    }
+    assert.ok(stats !== null, "the store never worked again");
+    assert.ok(stats.states.open >= 2);
+    const [c] = await a.intentClaim(claim({ goal: "g" }));
+    assert.ok(c !== undefined);
+    // The listener reconnects by itself (after 1 s) and hears b again.
+    assert.ok(await untilHeard(), "the listener did not come back");
+  } finally {
+    for (const s of stores) await s.close();
+    cluster.stop();
+  }
+});
