@@ -2,7 +2,9 @@
  * Starts the real Intent Bus server (`server/main.ts --dev --port 0`) as a
  * child process on a temporary database, for end-to-end tests of the SDK. It
  * reads the bound URL and the generated master key and admin token from the
- * server's JSON log lines on stdout.
+ * server's JSON log lines on stdout. With `INTENTBUS_TEST_STORE=postgres`
+ * (and `INTENTBUS_PG_URL`, as `deno task test` sets) the database is a fresh
+ * PostgreSQL database instead of a SQLite file.
  *
  * @example
  * ```ts ignore
@@ -56,6 +58,13 @@ export async function startBusServer(
   options: BusServerOptions = {},
 ): Promise<BusServer> {
   const dir = await Deno.makeTempDir({ prefix: "intentbus-sdk-" });
+  const pgUrl = Deno.env.get("INTENTBUS_TEST_STORE") === "postgres"
+    ? Deno.env.get("INTENTBUS_PG_URL")
+    : undefined;
+  const pg = pgUrl
+    ? await (await import("../../storage/postgres/_cluster.ts"))
+      .createDatabase(pgUrl)
+    : null;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -67,7 +76,7 @@ export async function startBusServer(
       "--log-level",
       "warn",
       "--db",
-      `${dir}/bus.db`,
+      pg?.url ?? `${dir}/bus.db`,
       ...(options.args ?? []),
     ],
     cwd: serverRoot(),
@@ -120,6 +129,7 @@ export async function startBusServer(
       await child.status;
       await drained;
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await pg?.drop();
     })();
   return {
     url: found.url,
