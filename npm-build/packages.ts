@@ -66,7 +66,7 @@ export const PACKAGES: PackageSpec[] = [
     id: "server",
     name: "@intentbus/server",
     description:
-      "Intent Bus: a zero-infrastructure job queue server over one SQLite file, with its CLI and SDK.",
+      "Intent Bus: a zero-infrastructure job queue server over one SQLite file (or PostgreSQL, shared by several servers), with its CLI and SDK.",
     exports: null,
     imports: ["hono", "hono/", "pg"],
     dependencies: { hono: "root" },
