@@ -104,18 +104,23 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
     Deno.chownSync(dir, uid, null);
   }
   const data = `${dir}/data`;
-  run(root, `${bin}/initdb`, [
-    "-D",
-    data,
-    "-A",
-    "trust",
-    "-U",
-    "intentbus",
-    "-E",
-    "UTF8",
-    "--no-sync",
-    "--no-instructions",
-  ]);
+  try {
+    run(root, `${bin}/initdb`, [
+      "-D",
+      data,
+      "-A",
+      "trust",
+      "-U",
+      "intentbus",
+      "-E",
+      "UTF8",
+      "--no-sync",
+      "--no-instructions",
+    ]);
+  } catch (err) {
+    Deno.removeSync(dir, { recursive: true }); // no empty dir left behind
+    throw err;
+  }
   const settings = [
     "-c listen_addresses=127.0.0.1",
     `-c unix_socket_directories=${dir}`,
