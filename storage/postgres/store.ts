@@ -96,7 +96,10 @@ export class PostgresStore implements Storage {
     return this.#conn.tx((c) => insertOne(this.#conn, c, p));
   }
 
-  /** See {@linkcode Storage.intentInsertMany}. */
+  /**
+   * Inserts many in one transaction; see
+   * {@linkcode Storage.intentInsertMany}.
+   */
   intentInsertMany(
     params: IntentInsertManyParams,
   ): Promise<IntentInsertManyResult[]> {
@@ -137,22 +140,25 @@ export class PostgresStore implements Storage {
     return this.#fulfils.add(params);
   }
 
-  /** ** Fails a claimed intent; see {@linkcode Storage.intentFail}. */
+  /** Fails a claimed intent; see {@linkcode Storage.intentFail}. */
   intentFail(params: IntentFailParams): Promise<Intent> {
     return this.#conn.tx((c) => failOne(this.#conn, c, params));
   }
 
-  /** ** Fulfils or fails many in one transaction, each with its own outcome; see {@linkcode Storage.intentAckMany}. */
+  /**
+   * Fulfils or fails many in one transaction, each with its own outcome;
+   * see {@linkcode Storage.intentAckMany}.
+   */
   intentAckMany(params: { items: AckItem[] }): Promise<AckResult[]> {
     return ackMany(this.#conn, params);
   }
 
-  /** ** Renews a lease; see {@linkcode Storage.leaseExtend}. */
+  /** Renews a lease; see {@linkcode Storage.leaseExtend}. */
   leaseExtend(params: LeaseExtendParams): Promise<Intent> {
     return extendOne(this.#conn, params);
   }
 
-  /** ** Gives a claimed intent back; see {@linkcode Storage.intentRelease}. */
+  /** Gives a claimed intent back; see {@linkcode Storage.intentRelease}. */
   intentRelease(params: LeaseParams): Promise<Intent> {
     return releaseOne(this.#conn, params);
   }
@@ -165,99 +171,100 @@ export class PostgresStore implements Storage {
     return rows.length > 0 ? rowToIntent(rows[0]) : null;
   }
 
-  /** ** Dead-letters an intent; see {@linkcode Storage.intentCancel}. */
+  /** Dead-letters an intent; see {@linkcode Storage.intentCancel}. */
   intentCancel(params: { id: string; now: number }): Promise<Intent> {
     return cancelOne(this.#conn, params);
   }
 
-  /** ** Brings a dead intent back; see {@linkcode Storage.intentRetry}. */
+  /** Brings a dead intent back; see {@linkcode Storage.intentRetry}. */
   intentRetry(params: { id: string; now: number }): Promise<Intent> {
     return this.#conn.tx((c) =>
       restoreOne(this.#conn, c, params.id, params.now)
     );
   }
 
-  /** ** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
+  /** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
   intentPurge(params: { namespace: string | null }): Promise<number> {
     return admin.purge(this.#conn, params);
   }
 
-  /** ** Lists dead intents, newest first; see {@linkcode Storage.deadList}. */
+  /** Lists dead intents, newest first; see {@linkcode Storage.deadList}. */
   deadList(params: DeadListParams): Promise<Intent[]> {
     return admin.deadListOn(this.#conn, this.#conn.pool, params);
   }
 
-  /** ** Reopens dead intents; see {@linkcode Storage.deadRedrive}. */
+  /** Reopens dead intents; see {@linkcode Storage.deadRedrive}. */
   deadRedrive(
     params: DeadFilter & { now: number; limit: number },
   ): Promise<Intent[]> {
     return admin.deadRedrive(this.#conn, params);
   }
 
-  /** ** Reaps expired leases and intents; see {@linkcode Storage.leaseReap}. */
+  /** Reaps expired leases and intents; see {@linkcode Storage.leaseReap}. */
   leaseReap(params: { now: number; jitter: number }): Promise<LeaseReapResult> {
     return admin.reap(this.#conn, params);
   }
 
-  /** ** Deletes what retention allows; see {@linkcode Storage.maintenanceRun}. */
+  /** Deletes what retention allows; see {@linkcode Storage.maintenanceRun}. */
   maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult> {
     return admin.maintenance(this.#conn, params);
   }
 
-  /** ** Stores a value for `owner`; see {@linkcode Storage.kvSet}. */
-  kvSet(
-    params: KvSetParams,
-  ): Promise<void> {
+  /** Stores a value for `owner`; see {@linkcode Storage.kvSet}. */
+  kvSet(params: KvSetParams): Promise<void> {
     return admin.kvSet(this.#conn, params);
   }
 
-  /** ** Reads a live value, or null; see {@linkcode Storage.kvGet}. */
+  /** Reads a live value, or null; see {@linkcode Storage.kvGet}. */
   kvGet(
     params: { owner: string; key: string; now: number },
   ): Promise<{ value: JsonValue } | null> {
     return admin.kvGet(this.#conn, params);
   }
 
-  /** ** Stores an issued key's hash; see {@linkcode Storage.apiKeyInsert}. */
+  /** Stores an issued key's hash; see {@linkcode Storage.apiKeyInsert}. */
   apiKeyInsert(
     params: { hash: string; owner: string; now: number },
   ): Promise<ApiKey> {
     return admin.apiKeyInsert(this.#conn, params);
   }
 
-  /** ** Reads a key by hash, or null; see {@linkcode Storage.apiKeyGet}. */
+  /** Reads a key by hash, or null; see {@linkcode Storage.apiKeyGet}. */
   apiKeyGet(params: { hash: string }): Promise<ApiKey | null> {
     return admin.apiKeyGet(this.#conn, params);
   }
 
-  /** ** Revokes a key; see {@linkcode Storage.apiKeyRevoke}. */
+  /** Revokes a key; see {@linkcode Storage.apiKeyRevoke}. */
   apiKeyRevoke(params: { hash: string; now: number }): Promise<boolean> {
     return admin.apiKeyRevoke(this.#conn, params);
   }
 
-  /** See {@linkcode Storage.nonceUse}. */
+  /** Records a signing nonce; see {@linkcode Storage.nonceUse}. */
   nonceUse(
     params: { key: string; nonce: string; expiresAt: number; now: number },
   ): Promise<boolean> {
     return admin.nonceUse(this.#conn, params);
   }
 
-  /** ** Counts per state and goal; see {@linkcode Storage.statsGet}. */
+  /** Counts per state and goal; see {@linkcode Storage.statsGet}. */
   statsGet(params: { now: number }): Promise<QueueStats> {
     return admin.stats(this.#conn, params);
   }
 
-  /** ** Stops claims of a goal; see {@linkcode Storage.goalPause}. */
+  /** Stops claims of a goal; see {@linkcode Storage.goalPause}. */
   goalPause(params: GoalParams & { now: number }): Promise<void> {
     return admin.goalPause(this.#conn, params);
   }
 
-  /** ** Lets a paused goal be claimed; see {@linkcode Storage.goalResume}. */
+  /** Lets a paused goal be claimed; see {@linkcode Storage.goalResume}. */
   goalResume(params: GoalParams): Promise<void> {
     return admin.goalResume(this.#conn, params);
   }
 
-  /** Waits for running queries, then closes the pool; see {@linkcode Storage.close}. */
+  /**
+   * Stops listening, waits for running queries, then closes the pool; see
+   * {@linkcode Storage.close}.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
