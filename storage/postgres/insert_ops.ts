@@ -97,10 +97,13 @@ export async function insertOne(
   return { intent: newIntent(p), replayed: false };
 }
 
-/** Plain items in one statement; a taken or dead id fails its item alone. */
+/**
+ * Plain items in one statement, in `c`'s transaction; a taken or dead id
+ * fails its item alone.
+ */
 export async function insertPlain(
   conn: PgConnection,
-  c: Db,
+  c: pg.PoolClient,
   items: IntentInsertParams[],
 ): Promise<IntentInsertManyResult[]> {
   const columns: unknown[][] = Array.from({ length: 14 }, () => []);
@@ -122,14 +125,9 @@ export async function insertPlain(
   });
   for (const key of due) {
     const [namespace, goal] = key.split("\n");
-    if (!conn.watch.noticeDue(namespace, goal)) continue;
-    if (c !== conn.pool) {
+    if (conn.watch.noticeDue(namespace, goal)) {
       await conn.notify(c, namespace, goal);
-      continue;
     }
-    // Outside a transaction the intents are stored already: a notice
-    // that fails must not fail them (the other servers re-check anyway).
-    await conn.notify(c, namespace, goal).catch(() => {});
   }
   return results;
 }
