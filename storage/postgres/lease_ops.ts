@@ -154,41 +154,60 @@ export async function restoreOne(
 }
 
 /**
+ * Fulfils by token, in one statement on `db`, the fulfils with a token
+ * whose id comes once among `items` (when there are two or more); returns
+ * the rows it fulfilled, by id. What it did not change (a lost lease, a
+ * replay, an unknown id, a repeated id) and every fail are the caller's to
+ * run one by one, in order.
+ */
+async function fulfilOnceByToken(
+  conn: PgConnection,
+  db: Db,
+  items: AckItem[],
+): Promise<Map<string, Row>> {
+  const times = new Map<string, number>();
+  for (const it of items) times.set(it.id, (times.get(it.id) ?? 0) + 1);
+  const bulk = items.filter((it): it is Extract<AckItem, { kind: "fulfil" }> =>
+    it.kind === "fulfil" && it.token !== null && times.get(it.id) === 1
+  );
+  if (bulk.length < 2) return new Map();
+  const { rows } = await conn.q(db, SQL.FULFIL_MANY_BY_TOKEN, [
+    bulk.map((it) => it.id),
+    bulk.map((it) => it.token),
+    bulk.map((it) => jsonText(it.result)),
+    bulk.map((it) => it.resultType),
+    bulk.map((it) => it.now),
+  ]);
+  return new Map(rows.map((r: Row) => [String(r.id), r]));
+}
+
+/**
  * A turn's fulfils: those whose id comes once in one statement, outside
- * any transaction (one round trip); what it did not change (a lost lease,
- * a replay, an unknown id, a repeated id) then one by one, in order.
+ * any transaction (one round trip); the rest then one by one, in order.
  */
 export async function fulfilTurn(
   conn: PgConnection,
   items: IntentFulfilParams[],
 ): Promise<Outcome<Intent>[]> {
-  const results: (Outcome<Intent> | undefined)[] = new Array(items.length);
-  const times = new Map<string, number>();
-  for (const it of items) times.set(it.id, (times.get(it.id) ?? 0) + 1);
-  const bulk = items.filter((it) => times.get(it.id) === 1);
-  if (bulk.length > 1) {
-    const { rows } = await conn.q(conn.pool, SQL.FULFIL_MANY_BY_TOKEN, [
-      bulk.map((it) => it.id),
-      bulk.map((it) => it.token),
-      bulk.map((it) => jsonText(it.result)),
-      bulk.map((it) => it.resultType),
-      bulk.map((it) => it.now),
-    ]);
-    const done = new Map(rows.map((r: Row) => [String(r.id), r]));
-    items.forEach((it, i) => {
-      const row = times.get(it.id) === 1 ? done.get(it.id) : undefined;
-      if (row) results[i] = { ok: true, value: rowToIntent(row) };
-    });
-  }
-  for (const [i, it] of items.entries()) {
-    if (results[i] !== undefined) continue;
+  const done = await fulfilOnceByToken(
+    conn,
+    conn.pool,
+    items.map((it) => ({ kind: "fulfil", ...it })),
+  );
+  const results: Outcome<Intent>[] = [];
+  for (const it of items) {
+    const row = done.get(it.id);
+    if (row) {
+      results.push({ ok: true, value: rowToIntent(row) });
+      continue;
+    }
     try {
-      results[i] = { ok: true, value: await fulfilOne(conn, conn.pool, it) };
+      results.push({ ok: true, value: await fulfilOne(conn, conn.pool, it) });
     } catch (error) {
-      results[i] = { ok: false, error };
+      results.push({ ok: false, error });
     }
   }
-  return results as Outcome<Intent>[];
+  return results;
 }
 
 /**
@@ -201,32 +220,15 @@ export function ackMany(
   conn: PgConnection,
   params: { items: AckItem[] },
 ): Promise<AckResult[]> {
-  const items = params.items;
   return conn.tx(async (c) => {
-    const results: (AckResult | undefined)[] = new Array(items.length);
-    const times = new Map<string, number>();
-    for (const it of items) times.set(it.id, (times.get(it.id) ?? 0) + 1);
-    const bulk = items.flatMap((it, i) =>
-      it.kind === "fulfil" && it.token !== null && times.get(it.id) === 1
-        ? [{ i, it }]
-        : []
-    );
-    if (bulk.length > 1) {
-      const { rows } = await conn.q(c, SQL.FULFIL_MANY_BY_TOKEN, [
-        bulk.map((b) => b.it.id),
-        bulk.map((b) => b.it.token),
-        bulk.map((b) => jsonText((b.it as IntentFulfilParams).result)),
-        bulk.map((b) => (b.it as IntentFulfilParams).resultType),
-        bulk.map((b) => b.it.now),
-      ]);
-      const done = new Map(rows.map((r: Row) => [String(r.id), r]));
-      for (const { i, it } of bulk) {
-        const row = done.get(it.id);
-        if (row) results[i] = { ok: true, intent: rowToIntent(row) };
+    const done = await fulfilOnceByToken(conn, c, params.items);
+    const results: AckResult[] = [];
+    for (const item of params.items) {
+      const row = item.kind === "fulfil" ? done.get(item.id) : undefined;
+      if (row) {
+        results.push({ ok: true, intent: rowToIntent(row) });
+        continue;
       }
-    }
-    for (const [i, item] of items.entries()) {
-      if (results[i] !== undefined) continue;
       try {
         const intent = await conn.savepoint(
           c,
@@ -235,12 +237,12 @@ export function ackMany(
               ? fulfilOne(conn, c, item)
               : failOne(conn, c, item),
         );
-        results[i] = { ok: true, intent };
+        results.push({ ok: true, intent });
       } catch (err) {
-        results[i] = { ok: false, error: mapPgError(err) as Error };
+        results.push({ ok: false, error: mapPgError(err) as Error });
       }
     }
-    return results as AckResult[];
+    return results;
   });
 }
 
