@@ -15,9 +15,11 @@ import type {
   ResultType,
   Visibility,
 } from "../core/intent.ts";
+import { ConflictError } from "../core/errors.ts";
 import type {
   ApiKey,
   GoalStats,
+  IntentInsertManyResult,
   IntentInsertParams,
   QueueStats,
 } from "./storage.ts";
@@ -361,4 +363,30 @@ export function statsOf(rows: StatsRows): QueueStats {
       a.namespace.localeCompare(b.namespace) || a.goal.localeCompare(b.goal)
     ),
   };
+}
+
+/**
+ * What an atomic batch that stored nothing reports: every item failed, the
+ * failing one with its own error, the others with a `ConflictError` naming
+ * it.
+ *
+ * @param count Items in the batch. @param failed The failing item's index.
+ * @param error Its error.
+ * @returns One failed outcome per item.
+ */
+export function atomicFailure(
+  count: number,
+  failed: number,
+  error: Error,
+): IntentInsertManyResult[] {
+  return Array.from(
+    { length: count },
+    (_, j) =>
+      j === failed ? { ok: false, error } : {
+        ok: false,
+        error: new ConflictError(
+          `Not stored: item ${failed} of the atomic batch failed: ${error.message}`,
+        ),
+      },
+  );
 }

@@ -8,7 +8,13 @@
 
 import type pg from "pg";
 import { ConflictError, LimitError } from "../../core/errors.ts";
-import { newIntent, publishValues, type Row, rowToIntent } from "../rows.ts";
+import {
+  atomicFailure,
+  newIntent,
+  publishValues,
+  type Row,
+  rowToIntent,
+} from "../rows.ts";
 import type {
   IntentInsertManyParams,
   IntentInsertManyResult,
@@ -178,13 +184,6 @@ export function insertMany(
     await c.query("ROLLBACK");
     await c.query("BEGIN");
     const error = (results[failed] as { error: Error }).error;
-    return items.map((_, j) =>
-      j === failed ? { ok: false, error } : {
-        ok: false,
-        error: new ConflictError(
-          `Not stored: item ${failed} of the atomic batch failed: ${error.message}`,
-        ),
-      }
-    );
+    return atomicFailure(items.length, failed, error);
   });
 }

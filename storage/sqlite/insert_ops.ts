@@ -13,7 +13,12 @@ import type {
 } from "../storage.ts";
 import { SQLITE_CONSTRAINT, SqliteError } from "./connection.ts";
 import type { QuotaBounds } from "./quota_bounds.ts";
-import { newIntent, publishValues, rowToIntent } from "../rows.ts";
+import {
+  atomicFailure,
+  newIntent,
+  publishValues,
+  rowToIntent,
+} from "../rows.ts";
 import { DEAD_GET, INTENT_GET, INTENT_PUBLISH, type Prepare } from "./sql.ts";
 
 /**
@@ -111,14 +116,7 @@ export function insertMany(
       }
       q("ROLLBACK TO batch").run();
       q("RELEASE batch").run();
-      return items.map((_, j) =>
-        j === i ? { ok: false, error } : {
-          ok: false,
-          error: new ConflictError(
-            `Not stored: item ${i} of the atomic batch failed: ${error.message}`,
-          ),
-        }
-      );
+      return atomicFailure(items.length, i, error);
     }
   }
   if (atomic) q("RELEASE batch").run();
