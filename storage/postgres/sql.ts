@@ -59,13 +59,11 @@ export const INTENT_GET = `
 /** Whether the dead-letter table holds an id. */
 export const DEAD_EXISTS = `SELECT 1 FROM dead_intents WHERE id = $1`;
 
-const PUBLISH = `INSERT INTO intents (id, namespace, goal,
-    payload, state, priority, visibility, target_worker, required_capability,
-    publisher, claim_attempts, max_attempts, backoff_base, run_at, expires_at,
-    created_at, updated_at, lease_epoch)
-    SELECT $1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, 0, $10, $11, $12, $13,
-      $14, $14, 0
-    WHERE NOT EXISTS (SELECT 1 FROM dead_intents WHERE id = $1)`;
+/** The columns a publish writes, in the order of its parameters. */
+const PUBLISH_INTO = `INSERT INTO intents (id, namespace, goal, payload, state,
+  priority, visibility, target_worker, required_capability, publisher,
+  claim_attempts, max_attempts, backoff_base, run_at, expires_at, created_at,
+  updated_at, lease_epoch)`;
 
 /**
  * Inserts a new open intent unless the id is dead: $1 id, $2 namespace,
@@ -74,7 +72,10 @@ const PUBLISH = `INSERT INTO intents (id, namespace, goal,
  * $12 run_at, $13 expires_at, $14 now. No row inserted: the id is dead; a
  * live duplicate fails the primary key.
  */
-export const INTENT_PUBLISH = PUBLISH;
+export const INTENT_PUBLISH = `${PUBLISH_INTO}
+  SELECT $1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, 0, $10, $11, $12, $13,
+    $14, $14, 0
+  WHERE NOT EXISTS (SELECT 1 FROM dead_intents WHERE id = $1)`;
 
 /**
  * {@linkcode INTENT_PUBLISH} that also tells the other servers, when the
@@ -82,7 +83,7 @@ export const INTENT_PUBLISH = PUBLISH;
  * store's id, $16 its channel. One row back per intent inserted.
  */
 export const INTENT_PUBLISH_NOTIFY = `
-  WITH ins AS (${PUBLISH} RETURNING namespace, goal)
+  WITH ins AS (${INTENT_PUBLISH} RETURNING namespace, goal)
   SELECT CASE WHEN $12::bigint <= $14::bigint
     THEN pg_notify($16, $15::text || E'\\n' || namespace || E'\\n' || goal)
     END AS woke
@@ -94,10 +95,7 @@ export const INTENT_PUBLISH_NOTIFY = `
  * skipping dead ids and ids already taken (the first of a repeated id in
  * the batch wins). Returns the ids inserted.
  */
-export const INTENT_PUBLISH_MANY = `INSERT INTO intents (id, namespace, goal,
-  payload, state, priority, visibility, target_worker, required_capability,
-  publisher, claim_attempts, max_attempts, backoff_base, run_at, expires_at,
-  created_at, updated_at, lease_epoch)
+export const INTENT_PUBLISH_MANY = `${PUBLISH_INTO}
   SELECT u.id, u.namespace, u.goal, u.payload, 'open', u.priority,
     u.visibility, u.target_worker, u.required_capability, u.publisher, 0,
     u.max_attempts, u.backoff_base, u.run_at, u.expires_at, u.now, u.now, 0
