@@ -185,17 +185,8 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
 export async function createDatabase(
   url: string,
 ): Promise<{ url: string; drop(): Promise<void> }> {
-  const { default: pg } = await import("pg");
   const name = `db_${crypto.randomUUID().replaceAll("-", "")}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const admin = (sql: string) => runOnce(url, sql);
   await admin(`CREATE DATABASE ${name}`);
   const u = new URL(url);
   u.pathname = `/${name}`;
@@ -203,4 +194,20 @@ export async function createDatabase(
     url: u.toString(),
     drop: () => admin(`DROP DATABASE ${name} WITH (FORCE)`),
   };
+}
+
+/**
+ * Runs one statement on a connection of its own, opened and closed around it.
+ *
+ * @param url Where to connect. @param sql The statement.
+ */
+export async function runOnce(url: string, sql: string): Promise<void> {
+  const { default: pg } = await import("pg");
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
 }

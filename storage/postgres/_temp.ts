@@ -1,9 +1,8 @@
 // Test helper: stores on one throwaway cluster per test process, each in a
 // fresh schema that closing drops again.
 
-import { type Cluster, startCluster } from "./_cluster.ts";
+import { type Cluster, runOnce, startCluster } from "./_cluster.ts";
 import { openPostgresStore, type PostgresStoreOptions } from "./open.ts";
-import pg from "pg";
 import type { Storage } from "../storage.ts";
 
 let cluster: Cluster | null = null;
@@ -38,13 +37,7 @@ export async function openTempPgStore(
   const close = store.close.bind(store);
   store.close = async () => {
     await close();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA ${schema} CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await runOnce(url, `DROP SCHEMA ${schema} CASCADE`);
   };
   return { store, schema, url };
 }
