@@ -1,8 +1,10 @@
 /**
- * Row ↔ domain mapping for intents, shared by every store. JSON values
- * (payload, result) are stored as JSON text; times are integer unix
- * milliseconds, which a driver may hand back as a number, a bigint or a
- * string (PostgreSQL's `bigint`).
+ * What every store writes and reads the same way: the intent columns, row
+ * ↔ domain mapping, the values a publish binds, the intent a publish
+ * creates, stats assembled from grouped counts, and an atomic batch's
+ * failure. JSON values (payload, result) are stored as JSON text; times
+ * are integer unix milliseconds, which a driver may hand back as a number,
+ * a bigint or a string (PostgreSQL's `bigint`).
  *
  * @module
  */
