@@ -57,12 +57,15 @@ async function publisherFilter(
   return HASH.test(raw) ? raw : await sha256Hex(raw);
 }
 
+// A worker's id and capabilities are its own word, and the query may carry a
+// NUL (`%00`), which node:sqlite would read back cut and PostgreSQL refuses:
+// it is kept as U+FFFD, as in a fail's error text.
 function workerIdentity(h: Headers, q: Record<string, string>) {
   const workerId = (h.get("x-worker-id")?.trim() || q.worker_id?.trim() || "")
-    .slice(0, 64);
-  const caps = h.get("x-worker-capabilities")?.trim() ||
+    .slice(0, 64).replaceAll("\u0000", "\uFFFD");
+  const caps = (h.get("x-worker-capabilities")?.trim() ||
     h.get("x-worker-capability")?.trim() || q.capabilities?.trim() ||
-    q.capability?.trim() || "";
+    q.capability?.trim() || "").replaceAll("\u0000", "\uFFFD");
   const capabilities = caps === ""
     ? []
     : caps.split(",").map((x) => x.trim()).filter((x) => x !== "").slice(

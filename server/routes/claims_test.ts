@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeTestApp, type TestApp } from "../testing.ts";
+import { ADMIN, makeTestApp, type TestApp } from "../testing.ts";
 import { configFromEnv } from "../config.ts";
 
 async function publish(
@@ -362,4 +362,22 @@ Deno.test("an empty claim without wait is 204 once the hold ends; emptyHoldMs 0 
 Deno.test("BUS_EMPTY_HOLD_MS sets the hold of empty claims", () => {
   assert.equal(configFromEnv({}).emptyHoldMs, 1000);
   assert.equal(configFromEnv({ BUS_EMPTY_HOLD_MS: "0" }).emptyHoldMs, 0);
+});
+
+Deno.test("a NUL in the worker id or capabilities from the query is kept as U+FFFD", async () => {
+  await using t = await makeTestApp();
+  const id = await publish(t, { goal: "g" });
+  const claim = await t.call(
+    "POST",
+    "/claim?goal=g&worker_id=a%00b&capabilities=x%00y,z",
+  );
+  assert.equal(claim.status, 200, claim.text);
+  const seen = await t.call("GET", `/admin/intents/${id}`, {
+    key: null,
+    headers: { "X-Admin-Token": ADMIN },
+  });
+  assert.equal(seen.body.worker_id, "a\uFFFDb");
+  const gpu = await publish(t, { goal: "g", required_capability: "z" });
+  const byCaps = await t.call("POST", "/claim?goal=g&capabilities=x%00y,z");
+  assert.equal(byCaps.body.id, gpu);
 });
