@@ -7,6 +7,8 @@
 export interface Cluster {
   /** `postgres://…` for a superuser on the cluster's default database. */
   url: string;
+  /** With `tls`: the path of the server's self-signed certificate, its own CA. */
+  caFile?: string;
   /** Stops the server and deletes its files (a no-op for `INTENTBUS_PG_URL`). */
   stop(): void;
   /**
@@ -27,6 +29,12 @@ export interface ClusterOptions {
   durable?: boolean;
   /** Start a cluster of its own even when `INTENTBUS_PG_URL` names one (to stop it). */
   fresh?: boolean;
+  /**
+   * Accept TCP connections only over TLS (`hostssl` in `pg_hba.conf`), with
+   * a self-signed certificate for 127.0.0.1 and `localhost` made by
+   * `openssl`; implies `fresh`.
+   */
+  tls?: boolean;
 }
 
 /** Finds PostgreSQL's server binaries: `INTENTBUS_PG_BIN`, then Debian's newest. */
@@ -65,6 +73,41 @@ function run(asPostgres: boolean, cmd: string, args: string[]): void {
   }
 }
 
+/**
+ * Makes the server's key and self-signed certificate in `dir`, and lets TCP
+ * connections in only over TLS. The key must belong to the server's user
+ * and be readable by it alone.
+ */
+function makeCertificate(dir: string, root: boolean) {
+  const cert = `${dir}/server.crt`;
+  const key = `${dir}/server.key`;
+  run(false, "openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+  ]);
+  Deno.chmodSync(key, 0o600);
+  Deno.chmodSync(cert, 0o644);
+  if (root) run(false, "chown", ["postgres", key, cert]);
+  Deno.writeTextFileSync(
+    `${dir}/pg_hba.conf`,
+    "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+  );
+  return { cert, key, hba: `${dir}/pg_hba.conf` };
+}
+
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -80,7 +123,7 @@ function freePort(): number {
  */
 export function startCluster(options: ClusterOptions = {}): Cluster {
   const given = Deno.env.get("INTENTBUS_PG_URL");
-  if (given && !options.fresh) {
+  if (given && !options.fresh && !options.tls) {
     return {
       url: given,
       stop() {},
@@ -121,7 +164,16 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
     Deno.removeSync(dir, { recursive: true }); // no empty dir left behind
     throw err;
   }
+  const tls = options.tls ? makeCertificate(dir, root) : undefined;
   const settings = [
+    ...(tls
+      ? [
+        "-c ssl=on",
+        `-c ssl_cert_file=${tls.cert}`,
+        `-c ssl_key_file=${tls.key}`,
+        `-c hba_file=${tls.hba}`,
+      ]
+      : []),
     "-c listen_addresses=127.0.0.1",
     `-c unix_socket_directories=${dir}`,
     "-c max_connections=200",
@@ -158,6 +210,7 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
     let stopped = false;
     return {
       url: `postgres://intentbus@127.0.0.1:${port}/postgres`,
+      caFile: tls?.cert,
       stop() {
         if (stopped) return;
         stopped = true;

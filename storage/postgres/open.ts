@@ -13,7 +13,12 @@ import { PostgresStore } from "./store.ts";
 
 /** Where and how to connect. */
 export interface PostgresStoreOptions {
-  /** `postgres://user:password@host:port/database` (libpq's URL form). */
+  /**
+   * `postgres://user:password@host:port/database` (libpq's URL form). Over
+   * TLS add `?sslmode=verify-full` (with `&sslrootcert=/path/ca.crt` for a
+   * CA of your own), or `?sslmode=require` to encrypt without checking the
+   * certificate; `sslmode` means what it means to psql.
+   */
   url: string;
   /**
    * The schema to keep the tables in, created when missing; the server's
@@ -26,6 +31,29 @@ export interface PostgresStoreOptions {
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const LIBPQ_SSL_MODES = ["disable", "prefer", "require", "verify-ca"];
+
+/**
+ * Gives the URL's `sslmode` the meaning it has for libpq and psql, so that a
+ * URL that works there works here: `require` encrypts without checking the
+ * certificate, `verify-ca` checks it against `sslrootcert`, `verify-full`
+ * also checks the host name. Without this, `pg` 8 takes `require` and
+ * `verify-ca` as `verify-full` and prints a warning.
+ */
+function libpqSslModes(url: string): string {
+  const q = url.indexOf("?");
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const mode = params.get("sslmode");
+  if (
+    mode === null || !LIBPQ_SSL_MODES.includes(mode) ||
+    params.has("uselibpqcompat")
+  ) {
+    return url;
+  }
+  return `${url}&uselibpqcompat=true`;
+}
 
 /**
  * Connects, creates the schema if asked, migrates, and returns the store.
@@ -51,7 +79,7 @@ export async function openPostgresStore(
     throw new RangeError(`Invalid schema name: "${schema}"`);
   }
   const config = {
-    connectionString: options.url,
+    connectionString: libpqSslModes(options.url),
     options: schema === undefined ? undefined : `-c search_path=${schema}`,
     application_name: "intentbus",
   };
