@@ -23,8 +23,13 @@ import {
   pupText,
   type RunReport,
 } from "./report.ts";
-import { prefillDirect, prefillHttp, publisherUnderPoll } from "./scenarios.ts";
-import { startCluster } from "../storage/postgres/_cluster.ts";
+import {
+  prefillDirect,
+  prefillHttp,
+  prefillPostgres,
+  publisherUnderPoll,
+} from "./scenarios.ts";
+import { createDatabase, startCluster } from "../storage/postgres/_cluster.ts";
 import { usePostgres, withBusServer } from "./server_process.ts";
 
 const HELP = `Intent Bus profile runner
@@ -69,7 +74,7 @@ Usage: deno task profiles [flags]
   --postgres              run spawned servers on PostgreSQL: a throwaway
                           cluster that flushes on commit (fsync on), a fresh
                           database per server; its CPU is not in the
-                          server's figures
+                          server's figures; --queued fills that database
   --help                  this text
 
 Without --target, each profile spawns server/main.ts --dev --port 0 on a
@@ -140,13 +145,12 @@ async function main(args: string[]): Promise<number> {
   }
   const target = f.target ? { url: f.target, key: f.key! } : undefined;
   const queued = num("queued", f.queued)!;
+  let pgServer: string | null = null;
   if (f.postgres) {
-    if (queued > 0 || target) {
-      throw new RangeError("--postgres goes without --queued and --target");
-    }
+    if (target) throw new RangeError("--postgres goes without --target");
     const cluster = startCluster({ durable: true });
     globalThis.addEventListener("unload", () => cluster.stop());
-    usePostgres(cluster.url);
+    usePostgres(pgServer = cluster.url);
   }
   const serverDenoFlags = f["cpu-prof"]
     ? ["--cpu-prof", `--cpu-prof-dir=${f["cpu-prof"]}`]
@@ -182,14 +186,22 @@ async function main(args: string[]): Promise<number> {
   for (const name of names) {
     const goal = `bench.${name}.${crypto.randomUUID().slice(0, 8)}`;
     let dir: string | null = null;
+    let pgDb: { url: string; drop(): Promise<void> } | null = null;
     let db: string | undefined;
     try {
       if (!target && queued > 0) {
-        dir = await Deno.makeTempDir({ prefix: "bench_queued_" });
-        db = `${dir}/bus.db`;
         const backlog = f["queued-goal"] === "same" ? goal : "bench.backlog";
-        const seconds = await prefillDirect(db, backlog, queued);
-        report.queued = { n: queued, seconds, via: "sqlite" };
+        if (pgServer !== null) {
+          pgDb = await createDatabase(pgServer);
+          db = pgDb.url;
+          const seconds = await prefillPostgres(db, backlog, queued);
+          report.queued = { n: queued, seconds, via: "postgres" };
+        } else {
+          dir = await Deno.makeTempDir({ prefix: "bench_queued_" });
+          db = `${dir}/bus.db`;
+          const seconds = await prefillDirect(db, backlog, queued);
+          report.queued = { n: queued, seconds, via: "sqlite" };
+        }
       }
       const result: ProfileResult = await runProfile({
         profile: name,
@@ -218,6 +230,7 @@ async function main(args: string[]): Promise<number> {
       report.profiles.push(result);
     } finally {
       if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await pgDb?.drop();
     }
     await sleep(200); // let the previous server's sockets close
   }

@@ -12,6 +12,8 @@ import type { PollerReport, PollerStart } from "./poller_worker.ts";
 import { Histogram, type LatencySummary } from "./stats.ts";
 import { DatabaseSync } from "node:sqlite";
 import { openSqliteStore } from "../storage/sqlite/mod.ts";
+import { openPostgresStore } from "../storage/postgres/open.ts";
+import pg from "pg";
 
 /** Publish rate of one publisher, alone and beside idle pollers. */
 export interface PublisherUnderPoll {
@@ -186,6 +188,64 @@ export async function prefillDirect(
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } finally {
     db.close();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Fills a PostgreSQL database (ours, migrated here) with `n` open intents
+ * of `goal`, as {@linkcode prefillDirect} does a SQLite file: 1,000 through
+ * the store, then copies of them with new ids until there are `n`, then
+ * `ANALYZE`.
+ *
+ * @param url The database, empty or ours.
+ * @param goal The backlog's goal.
+ * @param n How many intents.
+ * @returns Seconds taken.
+ */
+export async function prefillPostgres(
+  url: string,
+  goal: string,
+  n: number,
+): Promise<number> {
+  const t0 = performance.now();
+  const store = await openPostgresStore({ url, poolSize: 1 });
+  try {
+    const now = Date.now();
+    const items = [];
+    for (let i = 0; i < Math.min(n, 1000); i++) {
+      items.push(insertParams(hexId(), goal, now, 0));
+    }
+    await store.intentInsertMany({ items, atomic: true });
+  } finally {
+    await store.close();
+  }
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const cols = (await db.query(
+      `SELECT column_name FROM information_schema.columns
+        WHERE table_name = 'intents' AND table_schema = current_schema()
+        ORDER BY ordinal_position`,
+    )).rows.map((r) => String(r.column_name));
+    const select = cols.map((c) => c === "id" ? "md5(random()::text)" : c);
+    const copy = `INSERT INTO intents (${cols.join(", ")}) SELECT ${
+      select.join(", ")
+    } FROM intents WHERE goal = $1 LIMIT $2`;
+    const count = async () =>
+      Number(
+        (await db.query("SELECT count(*) AS n FROM intents WHERE goal = $1", [
+          goal,
+        ])).rows[0].n,
+      );
+    let have = await count();
+    while (have < n) {
+      await db.query(copy, [goal, Math.min(have, n - have)]);
+      have = await count();
+    }
+    await db.query("VACUUM ANALYZE intents");
+  } finally {
+    await db.end();
   }
   return (performance.now() - t0) / 1000;
 }

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { prefillDirect } from "./scenarios.ts";
+import pg from "pg";
+import { prefillDirect, prefillPostgres } from "./scenarios.ts";
 import { explainClaim } from "./claim_plan.ts";
 import { openSqliteStore } from "../storage/sqlite/mod.ts";
+import { createDatabase } from "../storage/postgres/_cluster.ts";
+import { testCluster } from "../storage/postgres/_temp.ts";
+import { CLAIM } from "../storage/postgres/sql.ts";
 
 Deno.test("prefillDirect leaves exactly n open, claimable intents of the goal", async () => {
   const dir = await Deno.makeTempDir();
@@ -67,5 +71,37 @@ Deno.test("with 100,000 intents queued in the claimed goal, the store's claim st
     assert.doesNotMatch(plan, /TEMP B-TREE|^SCAN intents\b/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("prefillPostgres leaves n open intents, and the claim reads intents_claim in order, custom or generic plan", async () => {
+  const db = await createDatabase(testCluster().url);
+  const c = new pg.Client({ connectionString: db.url });
+  try {
+    await prefillPostgres(db.url, "backlog", 100_000);
+    await c.connect();
+    const row = (await c.query(
+      `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids
+         FROM intents WHERE goal = 'backlog' AND state = 'open'`,
+    )).rows[0];
+    assert.deepEqual(row, { n: 100_000, ids: 100_000 });
+    // The store's claim as a prepared statement; after five runs PostgreSQL
+    // may plan it once for any parameters (generic), so both are checked.
+    await c.query(`PREPARE claim AS ${CLAIM}`);
+    const args = `'default', 'backlog', ${Date.now()}, 'someone', true,
+      NULL, NULL, ARRAY[]::text[], ${Date.now() + 60_000}, 8`;
+    for (const mode of ["force_custom_plan", "force_generic_plan"]) {
+      await c.query(`SET plan_cache_mode = ${mode}`);
+      await c.query("BEGIN");
+      const plan = (await c.query(`EXPLAIN ANALYZE EXECUTE claim(${args})`))
+        .rows.map((r) => String(r["QUERY PLAN"])).join("\n");
+      await c.query("ROLLBACK");
+      assert.match(plan, /Index Scan using intents_claim/, plan);
+      assert.doesNotMatch(plan, /Sort|Seq Scan on intents/, plan);
+      assert.match(plan, /Update on intents .*rows=8 /, plan);
+    }
+  } finally {
+    await c.end();
+    await db.drop();
   }
 });
