@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import { HttpConnection } from "./http_client.ts";
 import { cleanRun, LOAD_MODES, type LoadMode, runLoad } from "./load.ts";
-import { spawnBusServer } from "./server_process.ts";
+import { processUsage, spawnBusServer } from "./server_process.ts";
 import { createDatabase, startCluster } from "../storage/postgres/_cluster.ts";
 
 /** One round's figures. */
@@ -35,6 +35,12 @@ export interface SoakRound {
   rssMiB: number;
   dbMiB: number;
   walMiB: number;
+  /** CPU (user + system) per fulfilled intent of the server, all threads. */
+  serverCpuUs: number;
+  /** The same for this process, the load generator. */
+  generatorCpuUs: number;
+  /** Share of the machine's CPU time the hypervisor took (`steal`), %. */
+  stealPct: number;
 }
 
 /** What {@linkcode soak} measured, and its verdict on memory. */
@@ -52,6 +58,13 @@ export interface SoakResult {
 async function rssMiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Total and stolen CPU ticks of the machine so far (`/proc/stat`). */
+async function machineTicks(): Promise<{ total: number; steal: number }> {
+  const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
 }
 
 async function sizeMiB(path: string): Promise<number> {
@@ -149,6 +162,11 @@ export async function soak(o: {
       for (let round = 1; round === 1 || performance.now() < end; round++) {
         let finished = false;
         const side = sideTraffic(server.url, server.key, () => finished);
+        const [srv0, gen0, m0] = await Promise.all([
+          processUsage(server.pid),
+          processUsage(Deno.pid),
+          machineTicks(),
+        ]);
         const r = await runLoad({
           url: server.url,
           key: server.key,
@@ -160,6 +178,13 @@ export async function soak(o: {
           timeoutMs: 300_000,
         }).finally(() => finished = true);
         const s = await side;
+        const [srv1, gen1, m1] = await Promise.all([
+          processUsage(server.pid),
+          processUsage(Deno.pid),
+          machineTicks(),
+        ]);
+        const perIntent = (a: number, b: number) =>
+          Math.round((b - a) * 1e6 / Math.max(1, r.fulfilled));
         total += r.fulfilled;
         const row: SoakRound = {
           round,
@@ -171,6 +196,10 @@ export async function soak(o: {
           rssMiB: await rssMiB(server.pid),
           dbMiB: pg ? 0 : await sizeMiB(path),
           walMiB: pg ? 0 : await sizeMiB(`${path}-wal`),
+          serverCpuUs: perIntent(srv0.cpuSeconds, srv1.cpuSeconds),
+          generatorCpuUs: perIntent(gen0.cpuSeconds, gen1.cpuSeconds),
+          stealPct: 100 * (m1.steal - m0.steal) /
+            Math.max(1, m1.total - m0.total),
         };
         rounds.push(row);
         o.onRound?.(row);
@@ -214,7 +243,7 @@ if (import.meta.main) {
   if (!LOAD_MODES.includes(mode)) throw new RangeError(`Invalid --mode`);
   const fmt = (x: number) => x.toFixed(1).padStart(8);
   console.log(
-    "round  intents so far  intents/s  clean  side req  side 5xx  RSS MiB  DB MiB  WAL MiB",
+    "round  intents so far  intents/s  clean  side req  side 5xx  RSS MiB  DB MiB  WAL MiB  srv CPU µs  gen CPU µs  steal %",
   );
   const result = await soak({
     minutes: Number(f.minutes),
@@ -229,7 +258,9 @@ if (import.meta.main) {
           r.clean ? "  yes" : "   NO"
         }  ${String(r.sideRequests).padStart(8)}  ${
           String(r.sideFailures).padStart(8)
-        } ${fmt(r.rssMiB)} ${fmt(r.dbMiB)} ${fmt(r.walMiB)}`,
+        } ${fmt(r.rssMiB)} ${fmt(r.dbMiB)} ${fmt(r.walMiB)}  ${
+          String(r.serverCpuUs).padStart(10)
+        }  ${String(r.generatorCpuUs).padStart(10)} ${fmt(r.stealPct)}`,
       ),
   });
   console.log(
