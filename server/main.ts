@@ -60,7 +60,9 @@ DASHBOARD_PASSWORD, BUS_DB_PATH, BUS_METRICS_TOKEN, BUS_REQUIRE_SIGNATURES,
 BUS_ENFORCE_HTTPS, BUS_TRUST_PROXY, BUS_MAINTENANCE_MODE, BUS_RATE_LIMIT,
 BUS_OPEN_QUOTA, BUS_RETENTION_DAYS, BUS_EXTENSIONS, BUS_EMPTY_HOLD_MS,
 BUS_CHECKPOINT, BUS_PG_POOL (PostgreSQL connections per server, default 16),
-BUS_PG_SCHEMA (PostgreSQL schema for the tables, default the search path's).`;
+BUS_PG_SCHEMA (PostgreSQL schema for the tables, default the search path's),
+BUS_PG_TIMEOUT_MS (how long a PostgreSQL statement or connection may take
+before the request gets a 503, default 30000).`;
 
 function fail(message: string): never {
   console.error(JSON.stringify({
@@ -157,6 +159,14 @@ export async function main(
   if (!Number.isInteger(pool) || pool < 1 || pool > 1000) {
     fail(`Invalid BUS_PG_POOL: "${env.BUS_PG_POOL}" (1 to 1000)`);
   }
+  const pgTimeout = Number(env.BUS_PG_TIMEOUT_MS ?? 30_000);
+  if (
+    !Number.isInteger(pgTimeout) || pgTimeout < 100 || pgTimeout > 3_600_000
+  ) {
+    fail(
+      `Invalid BUS_PG_TIMEOUT_MS: "${env.BUS_PG_TIMEOUT_MS}" (100 to 3600000)`,
+    );
+  }
   let opened;
   try {
     opened = await openStore({
@@ -166,6 +176,7 @@ export async function main(
       checkpoint,
       poolSize: pool,
       schema: env.BUS_PG_SCHEMA || undefined,
+      timeoutMs: pgTimeout,
     });
   } catch (err) {
     fail(

@@ -32,6 +32,8 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** PostgreSQL: the schema to keep the tables in (created when missing). */
   schema?: string;
+  /** PostgreSQL: how long a statement or connection may take, ms (30,000). */
+  timeoutMs?: number;
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -69,6 +71,7 @@ export async function openStore(
       url: options.location,
       poolSize: options.poolSize,
       schema: options.schema,
+      timeoutMs: options.timeoutMs,
     });
     return {
       store,

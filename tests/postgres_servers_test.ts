@@ -147,3 +147,41 @@ Deno.test("BUS_PG_SCHEMA keeps a server's queue in a schema of its own", async (
     cluster.stop();
   }
 });
+
+Deno.test("a PostgreSQL that stops answering costs a request BUS_PG_TIMEOUT_MS and a 503, and the server serves again when it answers", async () => {
+  const cluster = startCluster({ fresh: true });
+  const server = await startServer(cluster.url, { BUS_PG_TIMEOUT_MS: "1000" });
+  const publish = () =>
+    fetch(`${server.url}/intent`, {
+      method: "POST",
+      headers: H,
+      body: JSON.stringify({ goal: "g", payload: 1 }),
+      signal: AbortSignal.timeout(20_000), // past it, the request hung
+    });
+  try {
+    const first = await publish();
+    assert.equal(first.status, 201);
+    await first.body?.cancel();
+    cluster.freeze(true);
+    try {
+      const busy = await publish();
+      assert.equal(busy.status, 503);
+      assert.ok(busy.headers.get("retry-after"));
+      assert.equal((await busy.json()).error.code, "database_busy");
+    } finally {
+      cluster.freeze(false);
+    }
+    let status = 0;
+    for (let i = 0; i < 200 && status !== 201; i++) {
+      const res = await publish();
+      status = res.status;
+      await res.body?.cancel();
+      if (status !== 201) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 201);
+  } finally {
+    cluster.freeze(false);
+    assert.equal(await server.stop(), 0);
+    cluster.stop();
+  }
+});

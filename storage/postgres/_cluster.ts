@@ -17,6 +17,13 @@ export interface Cluster {
    * Throws for `INTENTBUS_PG_URL`, which is not ours to restart.
    */
   restart(): void;
+  /**
+   * Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server and every backend:
+   * connections stay open and the kernel still acknowledges what is sent,
+   * but nothing answers, as with a network partition or a stalled host.
+   * Throws for `INTENTBUS_PG_URL`.
+   */
+  freeze(frozen: boolean): void;
 }
 
 /** How the cluster runs. */
@@ -108,6 +115,30 @@ function makeCertificate(dir: string, root: boolean) {
   return { cert, key, hba: `${dir}/pg_hba.conf` };
 }
 
+/** The postmaster of the cluster in `data` and all its descendants. */
+function processTree(data: string): number[] {
+  const root = Number(
+    Deno.readTextFileSync(`${data}/postmaster.pid`)
+      .split("\n")[0],
+  );
+  const parents = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(e.name), ppid);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  }
+  return tree;
+}
+
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -128,6 +159,11 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
       url: given,
       stop() {},
       restart() {
+        throw new Error(
+          "INTENTBUS_PG_URL names a server this test did not start",
+        );
+      },
+      freeze() {
         throw new Error(
           "INTENTBUS_PG_URL names a server this test did not start",
         );
@@ -222,6 +258,10 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
       },
       restart() {
         ctl("restart", "-m", "immediate");
+      },
+      freeze(frozen) {
+        const signal = frozen ? "SIGSTOP" : "SIGCONT";
+        for (const pid of processTree(data)) Deno.kill(pid, signal);
       },
     };
   }

@@ -41,8 +41,9 @@ const UNREACHABLE = new Set([
  * Turns PostgreSQL and socket errors into the named errors callers catch:
  * a unique violation is a {@linkcode ConflictError}; text with a NUL
  * character a {@linkcode ValidationError}; a deadlock, a
- * serialization failure, overload or an unreachable server a
- * {@linkcode BusyError} (503 with `Retry-After`).
+ * serialization failure, overload, an unreachable server, or a statement
+ * or connection that timed out a {@linkcode BusyError} (503 with
+ * `Retry-After`).
  *
  * @param err Anything thrown.
  * @returns The error to surface.
@@ -51,7 +52,7 @@ export function mapPgError(err: unknown): unknown {
   if (err instanceof IntentBusError || !(err instanceof Error)) return err;
   const code = (err as { code?: unknown }).code;
   if (typeof code !== "string") {
-    return /Connection terminated|timeout exceeded when trying to connect/
+    return /Connection terminated|timeout exceeded when trying to connect|Query read timeout/
         .test(err.message)
       ? new BusyError(`Database unavailable: ${err.message}`)
       : err;
@@ -72,6 +73,10 @@ export function mapPgError(err: unknown): unknown {
     return new BusyError(`Database unavailable: ${err.message}`);
   }
   return err;
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === "Query read timeout";
 }
 
 /** What a statement returns (typed here: the npm build packs without `@types/pg`). */
@@ -129,10 +134,15 @@ export class PgConnection {
       await c.query("COMMIT");
       return result;
     } catch (err) {
-      try {
-        await c.query("ROLLBACK");
-      } catch {
-        broken = true;
+      // A statement that timed out leaves the connection waiting for its
+      // answer: drop it rather than queue a ROLLBACK behind that.
+      broken = isTimeout(err);
+      if (!broken) {
+        try {
+          await c.query("ROLLBACK");
+        } catch {
+          broken = true;
+        }
       }
       throw mapPgError(err);
     } finally {
@@ -148,8 +158,10 @@ export class PgConnection {
       await c.query("RELEASE item");
       return result;
     } catch (err) {
-      await c.query("ROLLBACK TO item");
-      await c.query("RELEASE item");
+      if (!isTimeout(err)) { // else the transaction's catch drops the connection
+        await c.query("ROLLBACK TO item");
+        await c.query("RELEASE item");
+      }
       throw mapPgError(err);
     }
   }

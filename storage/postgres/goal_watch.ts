@@ -9,6 +9,13 @@
  * The payload is `<sender>\n<namespace>\n<goal>`; a store skips its own
  * (its server woke its waiters already).
  *
+ * The listening connection runs `SELECT 1` every `heartbeatMs`: an idle
+ * connection to a database that stopped answering (a partition, a frozen
+ * host) would otherwise look alive for as long as TCP takes to give up,
+ * many minutes. A heartbeat that fails or times out (the client's
+ * `query_timeout`) drops the connection and listens anew; waiters re-check
+ * every second meanwhile, so a notice lost in the gap only delays them.
+ *
  * A publish notifies at most once per goal every {@linkcode NOTICE_GAP_MS}:
  * a notifying commit takes PostgreSQL's notification queue lock, and with
  * one per publish Heavy fell from 835–1,118 to 624–669 intents/s. Under load
@@ -54,17 +61,20 @@ export class GoalWatch {
   #client: pg.Client | null = null;
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
   #noticed = new Map<string, number>();
 
   /**
    * @param sender This store's id; its own notifications are skipped.
    * @param channel From {@linkcode channelOf}.
    * @param connect Makes a new, unconnected client.
+   * @param heartbeatMs How often the listening connection is checked.
    */
   constructor(
     readonly sender: string,
     readonly channel: string,
     private readonly connect: () => pg.Client,
+    private readonly heartbeatMs = 15_000,
   ) {}
 
   /**
@@ -87,6 +97,7 @@ export class GoalWatch {
     const retry = () => {
       if (this.#client !== client) return;
       this.#client = null;
+      clearInterval(this.#heartbeat);
       client.end().catch(() => {});
       if (!this.#closed) {
         this.#timer = setTimeout(() => this.#listen(), RECONNECT_MS);
@@ -101,6 +112,12 @@ export class GoalWatch {
     });
     client.connect()
       .then(() => client.query(`LISTEN "${this.channel}"`))
+      .then(() => {
+        if (this.#client !== client) return;
+        this.#heartbeat = setInterval(() => {
+          client.query("SELECT 1").catch(retry);
+        }, this.heartbeatMs);
+      })
       .catch(retry);
   }
 
@@ -125,6 +142,7 @@ export class GoalWatch {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#heartbeat);
     const client = this.#client;
     this.#client = null;
     this.#listeners.clear();

@@ -28,6 +28,14 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Most connections this process opens (default 16). */
   poolSize?: number;
+  /**
+   * How long a statement, or opening a connection, may take before the
+   * call fails with a `BusyError` (503), ms; default 30,000. A database
+   * that stops answering (a network partition, a frozen host) then costs a
+   * request this long, not forever; the connection is dropped and a new one
+   * opened once the database answers again.
+   */
+  timeoutMs?: number;
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -78,10 +86,19 @@ export async function openPostgresStore(
   if (schema !== undefined && !SCHEMA.test(schema)) {
     throw new RangeError(`Invalid schema name: "${schema}"`);
   }
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    throw new RangeError(`Invalid timeoutMs: ${timeoutMs}`);
+  }
   const config = {
     connectionString: libpqSslModes(options.url),
     options: schema === undefined ? undefined : `-c search_path=${schema}`,
     application_name: "intentbus",
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    // Finds a peer gone while the connection is idle (the listener's).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   };
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 16 });
   // An idle connection the server drops (restart, network) is replaced on
@@ -99,5 +116,10 @@ export async function openPostgresStore(
     await pool.end();
     throw mapPgError(err);
   }
-  return new PostgresStore(pool, () => new pg.Client(config), schema);
+  return new PostgresStore(
+    pool,
+    () => new pg.Client({ ...config, application_name: "intentbus-listen" }),
+    schema,
+    Math.min(15_000, timeoutMs),
+  );
 }

@@ -68,15 +68,22 @@ export class PostgresStore implements Storage {
    * @param pool A `pg` pool.
    * @param connect Makes a client like the pool's, for listening.
    * @param schema The schema, when the queue has one (names its channel).
+   * @param heartbeatMs How often the listening connection is checked.
    */
   constructor(
     pool: pg.Pool,
     connect: () => pg.Client,
     schema?: string,
+    heartbeatMs = 15_000,
   ) {
     this.#conn = new PgConnection(
       pool,
-      new GoalWatch(crypto.randomUUID(), channelOf(schema), connect),
+      new GoalWatch(
+        crypto.randomUUID(),
+        channelOf(schema),
+        connect,
+        heartbeatMs,
+      ),
     );
   }
 

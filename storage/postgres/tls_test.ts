@@ -23,7 +23,7 @@ function withTls(
   };
 }
 
-/** The store's connections (by `application_name`) and how many use TLS. */
+/** The stores' connections (by `application_name`) and how many use TLS. */
 async function storeConnections(cluster: Cluster) {
   const c = new pg.Client({
     connectionString:
@@ -34,7 +34,7 @@ async function storeConnections(cluster: Cluster) {
     const r = await c.query(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE s.ssl)::int AS tls
          FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
-        WHERE a.application_name = 'intentbus'`,
+        WHERE a.application_name LIKE 'intentbus%'`,
     );
     return r.rows[0] as { n: number; tls: number };
   } finally {
