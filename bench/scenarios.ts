@@ -14,6 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import { openSqliteStore } from "../storage/sqlite/mod.ts";
 import { openPostgresStore } from "../storage/postgres/open.ts";
 import pg from "pg";
+import type { Storage } from "../storage/storage.ts";
 
 /** Publish rate of one publisher, alone and beside idle pollers. */
 export interface PublisherUnderPoll {
@@ -132,6 +133,20 @@ export async function publisherUnderPoll(
   }
 }
 
+/** Publishes up to 1,000 open intents of `goal` through `store`, then closes it. */
+async function seed(store: Storage, goal: string, n: number): Promise<void> {
+  try {
+    const now = Date.now();
+    const items = [];
+    for (let i = 0; i < Math.min(n, 1000); i++) {
+      items.push(insertParams(hexId(), goal, now, 0));
+    }
+    await store.intentInsertMany({ items, atomic: true });
+  } finally {
+    await store.close();
+  }
+}
+
 /**
  * Fills a database file with `n` open, due, public intents of `goal` at
  * priority 0: the first 1,000 through the store (so every column is what the
@@ -150,17 +165,7 @@ export async function prefillDirect(
   n: number,
 ): Promise<number> {
   const t0 = performance.now();
-  const store = await openSqliteStore({ path });
-  try {
-    const now = Date.now();
-    const items = [];
-    for (let i = 0; i < Math.min(n, 1000); i++) {
-      items.push(insertParams(hexId(), goal, now, 0));
-    }
-    await store.intentInsertMany({ items, atomic: true });
-  } finally {
-    await store.close();
-  }
+  await seed(await openSqliteStore({ path }), goal, n);
   const db = new DatabaseSync(path);
   try {
     const cols = db.prepare("PRAGMA table_info(intents)").all()
@@ -209,17 +214,7 @@ export async function prefillPostgres(
   n: number,
 ): Promise<number> {
   const t0 = performance.now();
-  const store = await openPostgresStore({ url, poolSize: 1 });
-  try {
-    const now = Date.now();
-    const items = [];
-    for (let i = 0; i < Math.min(n, 1000); i++) {
-      items.push(insertParams(hexId(), goal, now, 0));
-    }
-    await store.intentInsertMany({ items, atomic: true });
-  } finally {
-    await store.close();
-  }
+  await seed(await openPostgresStore({ url, poolSize: 1 }), goal, n);
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
