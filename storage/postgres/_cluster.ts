@@ -5,7 +5,10 @@
 
 /** A running cluster. */
 export interface Cluster {
-  /** `postgres://…` for a superuser on the cluster's default database. */
+  /**
+   * `postgres://…` for a superuser on the cluster's default database, with
+   * the cluster's password: it takes TCP logins only with one.
+   */
   url: string;
   /** With `tls`: the path of the server's self-signed certificate, its own CA. */
   caFile?: string;
@@ -110,7 +113,7 @@ function makeCertificate(dir: string, root: boolean) {
   if (root) run(false, "chown", ["postgres", key, cert]);
   Deno.writeTextFileSync(
     `${dir}/pg_hba.conf`,
-    "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+    "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
   );
   return { cert, key, hba: `${dir}/pg_hba.conf` };
 }
@@ -183,12 +186,18 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
     Deno.chownSync(dir, uid, null);
   }
   const data = `${dir}/data`;
+  // TCP connections log in with a password (SCRAM-SHA-256), as in any real
+  // deployment; the Unix socket, which only pg_ctl uses, trusts.
+  const password = crypto.randomUUID();
+  Deno.writeTextFileSync(`${dir}/pwfile`, `${password}\n`);
+  if (root) run(false, "chown", ["postgres", `${dir}/pwfile`]);
   try {
     run(root, `${bin}/initdb`, [
       "-D",
       data,
-      "-A",
-      "trust",
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      `--pwfile=${dir}/pwfile`,
       "-U",
       "intentbus",
       "-E",
@@ -245,7 +254,7 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
     }
     let stopped = false;
     return {
-      url: `postgres://intentbus@127.0.0.1:${port}/postgres`,
+      url: `postgres://intentbus:${password}@127.0.0.1:${port}/postgres`,
       caFile: tls?.cert,
       stop() {
         if (stopped) return;
