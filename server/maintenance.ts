@@ -120,15 +120,23 @@ export class Maintenance {
   /** Starts the timers; calling it twice does nothing more. */
   start(): void {
     if (this.#timers.length > 0) return;
-    const tick = (what: string, fn: () => Promise<unknown>) => () => {
-      fn().then(
-        (r) => {
-          if (r && Object.values(r).some((n) => n !== 0)) {
-            this.#log.debug(what, r as Record<string, unknown>);
-          }
-        },
-        (err) => this.#log.warn(`${what} failed`, { err }),
-      );
+    // A tick finds the previous one of its kind still running (a database
+    // that stopped answering takes the store's timeout to fail): it skips,
+    // rather than queue a run a second behind it for as long as that lasts.
+    const tick = (what: string, fn: () => Promise<unknown>) => {
+      let busy = false;
+      return () => {
+        if (busy) return;
+        busy = true;
+        fn().then(
+          (r) => {
+            if (r && Object.values(r).some((n) => n !== 0)) {
+              this.#log.debug(what, r as Record<string, unknown>);
+            }
+          },
+          (err) => this.#log.warn(`${what} failed`, { err }),
+        ).finally(() => busy = false);
+      };
     };
     this.#timers.push(
       setInterval(tick("reap", () => this.reap()), this.#o.reapEveryMs ?? 1000),

@@ -45,3 +45,31 @@ Deno.test("the timers reap without any request, and stop() ends them", async () 
   }
   await m.stop();
 });
+
+Deno.test("a reap still running when the next tick comes is not queued behind: the tick skips", async () => {
+  await using t = await makeTestApp();
+  // The real store, whose reap waits until released, as a reap does on a
+  // database that stopped answering.
+  let calls = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const store = Object.create(t.store);
+  store.leaseReap = async (p: Parameters<typeof t.store.leaseReap>[0]) => {
+    calls++;
+    await gate;
+    return t.store.leaseReap(p);
+  };
+  const m = new Maintenance({
+    store,
+    clock: t.clock,
+    retentionMs: 1000,
+    reapEveryMs: 5,
+  });
+  m.start();
+  await new Promise((r) => setTimeout(r, 200)); // some 40 ticks
+  assert.equal(calls, 1);
+  // Stopped as soon as the stuck reap ends: nothing was queued behind it.
+  release();
+  await m.stop();
+  assert.ok(calls <= 2, `${calls} reaps ran: ticks were queued`);
+});
