@@ -89,8 +89,9 @@ Deno.test("postgres: a database that stops answering is a BusyError within the t
         20_000,
         "claim",
       );
-      // Let the listener's heartbeat find its connection dead too.
-      await new Promise((r) => setTimeout(r, 2500));
+      // Let the listener's heartbeat (every 1 s, 1 s to answer) find its
+      // connection dead too, with room for a loaded machine.
+      await new Promise((r) => setTimeout(r, 5000));
     } finally {
       cluster.freeze(false);
     }
