@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { createDatabase, startCluster } from "../storage/postgres/_cluster.ts";
+import { sha256Hex } from "../server/auth/keys.ts";
 import { publishThenKill, type ServerChild, startServer } from "./_server.ts";
 
 const TOTAL = 1000;
@@ -181,6 +182,71 @@ Deno.test("a PostgreSQL that stops answering costs a request BUS_PG_TIMEOUT_MS a
     assert.equal(status, 201);
   } finally {
     cluster.freeze(false);
+    assert.equal(await server.stop(), 0);
+    cluster.stop();
+  }
+});
+
+Deno.test("a server frozen inside a transaction loses its session after BUS_PG_TIMEOUT_MS, and with it the locks it held", async () => {
+  const cluster = startCluster({ fresh: true });
+  const server = await startServer(cluster.url, { BUS_PG_TIMEOUT_MS: "3000" });
+  const { default: pg } = await import("pg");
+  const holder = new pg.Client({ connectionString: cluster.url });
+  const other = new pg.Client({ connectionString: cluster.url });
+  await holder.connect();
+  await other.connect();
+  let frozen = false;
+  try {
+    // The advisory lock a publish with this idempotency key takes inside its
+    // transaction (storage/postgres/insert_ops.ts), held here first.
+    const key = `idem\n${await sha256Hex("e2e-master")}\nk1`;
+    const lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+    await holder.query("BEGIN");
+    await holder.query(lock, [key]);
+    const publish = fetch(`${server.url}/intent`, {
+      method: "POST",
+      headers: { ...H, "Idempotency-Key": "k1" },
+      body: JSON.stringify({ goal: "g", payload: 1 }),
+    }).then((r) => r.status, () => 0);
+    // Once the server's transaction waits for the lock, freeze the server,
+    // then let its transaction have the lock it will never release.
+    for (let i = 0;; i++) {
+      const { rows } = await other.query(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+      );
+      if (rows[0].n > 0) break;
+      assert.ok(i < 200, "the server's publish never waited for the lock");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    server.child.kill("SIGSTOP");
+    frozen = true;
+    await holder.query("COMMIT");
+    // Another session gets the lock once PostgreSQL ends the frozen
+    // server's idle transaction; without the limit it would wait forever.
+    await other.query("SET lock_timeout = '20s'");
+    await other.query("BEGIN");
+    await other.query(lock, [key]);
+    await other.query("COMMIT");
+    server.child.kill("SIGCONT");
+    frozen = false;
+    assert.notEqual(await publish, 201); // its session was ended under it
+    // The server serves again, on a new connection.
+    let status = 0;
+    for (let i = 0; i < 200 && status !== 201; i++) {
+      const res = await fetch(`${server.url}/intent`, {
+        method: "POST",
+        headers: H,
+        body: JSON.stringify({ goal: "g", payload: 2 }),
+      });
+      status = res.status;
+      await res.body?.cancel();
+      if (status !== 201) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 201);
+  } finally {
+    if (frozen) server.child.kill("SIGCONT");
+    await holder.end().catch(() => {});
+    await other.end().catch(() => {});
     assert.equal(await server.stop(), 0);
     cluster.stop();
   }

@@ -33,7 +33,9 @@ export interface PostgresStoreOptions {
    * call fails with a `BusyError` (503), ms; default 30,000. A database
    * that stops answering (a network partition, a frozen host) then costs a
    * request this long, not forever; the connection is dropped and a new one
-   * opened once the database answers again.
+   * opened once the database answers again. A session of this store idle
+   * inside a transaction for this long is ended by PostgreSQL, so that a
+   * server that froze mid-transaction does not keep its locks.
    */
   timeoutMs?: number;
 }
@@ -92,7 +94,13 @@ export async function openPostgresStore(
   }
   const config = {
     connectionString: libpqSslModes(options.url),
-    options: schema === undefined ? undefined : `-c search_path=${schema}`,
+    // A session idle inside a transaction longer than a statement may take
+    // belongs to a server that froze (a suspended host): PostgreSQL ends it,
+    // and the locks it held go to the other servers.
+    options: [
+      ...(schema === undefined ? [] : [`-c search_path=${schema}`]),
+      `-c idle_in_transaction_session_timeout=${timeoutMs}`,
+    ].join(" "),
     application_name: "intentbus",
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
