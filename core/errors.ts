@@ -152,6 +152,26 @@ export class BusyError extends IntentBusError {
   }
 }
 
+/**
+ * The database has no room left (a full disk, or SQLite's page limit);
+ * nothing of the call was written. Free space, then retry.
+ */
+export class StorageFullError extends IntentBusError {
+  /** Seconds until a retry is worth trying. */
+  readonly retryAfter: number;
+
+  /**
+   * Creates a `storage_full` error.
+   *
+   * @param message What ran out of room.
+   * @param retryAfter Seconds until a retry is worth trying.
+   */
+  constructor(message: string, retryAfter = 60) {
+    super("storage_full", message);
+    this.retryAfter = retryAfter;
+  }
+}
+
 /** Codes an {@linkcode AuthError} may carry. */
 export type AuthCode = "unauthorized" | "invalid_signature" | "forbidden";
 

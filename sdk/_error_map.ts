@@ -16,6 +16,7 @@ import {
   LimitError,
   NotFoundError,
   RateLimitedError,
+  StorageFullError,
   type ValidationCode,
   ValidationError,
 } from "../core/errors.ts";
@@ -76,6 +77,9 @@ export function errorFromResponse(res: ErrorResponse): IntentBusError {
   if (code === "lease_lost") return new LeaseLostError(message);
   if (code === "rate_limited") return new RateLimitedError(message, retryAfter);
   if (code === "database_busy") return new BusyError(message, retryAfter);
+  if (code === "storage_full") {
+    return new StorageFullError(message, res.retryAfter ?? 60);
+  }
   if (code === "limit_exceeded") return new LimitError(message);
   if (code === "not_found") return new NotFoundError(message);
   if (code && AUTH_CODES.includes(code)) {

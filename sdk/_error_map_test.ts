@@ -8,6 +8,7 @@ import {
   LimitError,
   NotFoundError,
   RateLimitedError,
+  StorageFullError,
   ValidationError,
 } from "../core/errors.ts";
 import { errorFromResponse } from "./_error_map.ts";
@@ -33,6 +34,7 @@ Deno.test("protocol codes map to their named errors", () => {
     [403, "invalid_signature", AuthError],
     [429, "rate_limited", RateLimitedError],
     [503, "database_busy", BusyError],
+    [507, "storage_full", StorageFullError],
     [409, "idempotency_conflict", ConflictError],
     [400, "invalid_payload", ValidationError],
     [413, "payload_too_large", ValidationError],

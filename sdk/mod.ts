@@ -64,6 +64,7 @@ export {
   LimitError,
   NotFoundError,
   RateLimitedError,
+  StorageFullError,
   ValidationError,
 } from "../core/errors.ts";
 export {

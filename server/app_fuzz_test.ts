@@ -30,6 +30,7 @@ const CODES = new Set([
   "invalid_signature",
   "forbidden",
   "method_not_allowed",
+  "storage_full",
 ]);
 
 const PUBLISH = [

@@ -10,6 +10,7 @@
  * | `ConflictError` | 409 |
  * | `LimitError`, `RateLimitedError` | 429 (the latter with `Retry-After`) |
  * | `BusyError`, SQLite `SQLITE_BUSY`/`SQLITE_LOCKED` | 503 `database_busy` with `Retry-After` |
+ * | `StorageFullError` | 507 `storage_full` with `Retry-After` (logged) |
  * | {@linkcode HttpError} | its own status |
  * | anything else | 500 `internal_error`, detail only in the log |
  *
@@ -34,6 +35,7 @@ import {
   LimitError,
   NotFoundError,
   RateLimitedError,
+  StorageFullError,
   ValidationError,
 } from "../core/errors.ts";
 import { SqliteError } from "../storage/sqlite/connection.ts";
@@ -121,6 +123,9 @@ export function toHttp(err: unknown): HttpAnswer {
   if (err instanceof LimitError) return answer(429, err);
   if (err instanceof BusyError) {
     return answer(503, err, retryAfter(err.retryAfter));
+  }
+  if (err instanceof StorageFullError) {
+    return answer(507, err, retryAfter(err.retryAfter));
   }
   if (err instanceof SqliteError && (err.code === 5 || err.code === 6)) {
     return answer(

@@ -5,6 +5,7 @@ import {
   LeaseLostError,
   LimitError,
   RateLimitedError,
+  StorageFullError,
   ValidationError,
 } from "../core/errors.ts";
 import { loadDriver } from "../storage/sqlite/mod.ts";
@@ -28,6 +29,7 @@ Deno.test("named errors map to the protocol's statuses", () => {
     [new LimitError("x"), 429, "limit_exceeded"],
     [new RateLimitedError("x", 7), 429, "rate_limited"],
     [new SqliteError(5, "database is locked"), 503, "database_busy"],
+    [new StorageFullError("x"), 507, "storage_full"],
     [new HttpError(405, "method_not_allowed", "x"), 405, "method_not_allowed"],
   ];
   for (const [err, status, code] of cases) {
@@ -39,6 +41,7 @@ Deno.test("named errors map to the protocol's statuses", () => {
     toHttp(new RateLimitedError("x", 7)).headers["Retry-After"],
     "7",
   );
+  assert.equal(toHttp(new StorageFullError("x")).headers["Retry-After"], "60");
 });
 
 Deno.test("anything else is a generic 500 internal_error that hides the detail", () => {
@@ -83,4 +86,73 @@ Deno.test({
   } finally {
     other.close();
   }
+});
+
+Deno.test({
+  name:
+    "a full database is 507 storage_full with Retry-After, keeps every acknowledged intent, and serves again once there is room",
+  // SQLite's page limit stands in for a full disk; PostgreSQL's is not ours to fill.
+  ignore: TEST_STORE === "postgres",
+}, async () => {
+  await using t = await makeTestApp();
+  // A lease taken while there is room, to fulfil once there is none.
+  await t.call("POST", "/intent", { body: { goal: "leased", payload: 1 } });
+  const claim = await t.call("POST", "/claim?goal=leased");
+  assert.equal(claim.status, 200, claim.text);
+  const pages = Number((await t.sql("PRAGMA page_count"))[0].page_count);
+  await t.sql(`PRAGMA max_page_count = ${pages + 20}`);
+  const acknowledged: string[] = [];
+  let full;
+  for (let i = 0; i < 1000 && full === undefined; i++) {
+    const res = await t.call("POST", "/intent", {
+      body: { goal: "g", payload: "x".repeat(6000) },
+    });
+    if (res.status === 201) acknowledged.push(res.body.id);
+    else full = res;
+  }
+  assert.ok(full, "the database never filled up");
+  assert.equal(full.status, 507, full.text);
+  assert.equal(full.body.error.code, "storage_full");
+  assert.equal(full.headers.get("retry-after"), "60");
+  const before = await t.counts();
+  const batch = await t.call("POST", "/intents", {
+    body: { intents: [{ goal: "g", payload: "y".repeat(6000) }] },
+  });
+  assert.ok(
+    batch.status === 507 ||
+      batch.body.results?.[0]?.error?.code === "storage_full",
+    batch.text,
+  );
+  // Publishes that share one transaction (group commit) fail together.
+  const together = await Promise.all(
+    Array.from({ length: 5 }, (_, i) =>
+      t.call("POST", "/intent", {
+        body: { goal: "g", payload: `${i}`.repeat(6000) },
+      })),
+  );
+  assert.deepEqual(together.map((r) => r.status), [507, 507, 507, 507, 507]);
+  assert.deepEqual(await t.counts(), before);
+  for (const id of acknowledged) {
+    assert.equal((await t.call("GET", `/status/${id}`)).status, 200, id);
+  }
+  // A fulfil with a large result needs room too: 507, and the lease holds.
+  const ack = {
+    acks: [{
+      id: claim.body.id,
+      claim_token: claim.body.claim_token,
+      status: "fulfilled",
+      result: "r".repeat(6000),
+    }],
+  };
+  const acked = await t.call("POST", "/ack", { body: ack });
+  assert.equal(acked.status, 507, acked.text);
+  await t.sql("PRAGMA max_page_count = 1000000");
+  assert.equal(
+    (await t.call("POST", "/ack", { body: ack })).body.results[0].ok,
+    true,
+  );
+  const after = await t.call("POST", "/intent", {
+    body: { goal: "g", payload: 1 },
+  });
+  assert.equal(after.status, 201);
 });

@@ -304,6 +304,9 @@ export const RESPONSES: Record<string, Schema> = {
   TooLarge: error("payload_too_large"),
   RateLimited: error("rate_limited or limit_exceeded, with Retry-After"),
   Busy: error("database_busy or maintenance, with Retry-After"),
+  StorageFull: error(
+    "storage_full: the database has no room left, nothing was written; Retry-After",
+  ),
 };
 
 /** The `components.securitySchemes`. */

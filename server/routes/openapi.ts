@@ -53,11 +53,18 @@ const ERROR_STATUS = {
   TooLarge: 413,
   RateLimited: 429,
   Busy: 503,
+  StorageFull: 507,
 } as const;
 type ErrorName = keyof typeof ERROR_STATUS;
 
 const KEYED: ErrorName[] = ["Unauthorized", "Forbidden", "RateLimited"];
-const LEASE: ErrorName[] = ["BadRequest", ...KEYED, "NotFound", "Busy"];
+const LEASE: ErrorName[] = [
+  "BadRequest",
+  ...KEYED,
+  "NotFound",
+  "Busy",
+  "StorageFull",
+];
 const ADMIN: ErrorName[] = ["BadRequest", "Unauthorized"];
 
 /** Every route of the app, in the order of the protocol's table. */
@@ -70,7 +77,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     method: "post", path: "/intent", summary: "Publish an intent", auth: "apiKey",
     headers: [["Idempotency-Key", "A replay with the same key and body answers the stored 201; other fields 409"]],
     body: "PublishRequest", ok: [201, "Published"],
-    errors: ["BadRequest", ...KEYED, "Conflict", "TooLarge", "Busy"],
+    errors: ["BadRequest", ...KEYED, "Conflict", "TooLarge", "Busy", "StorageFull"],
   },
   { method: "get", path: "/status/:id", summary: "An intent's state (publisher, claimer or master)", auth: "apiKey", ok: [200, "IntentStatus"], errors: [...KEYED, "NotFound"] },
   { method: "get", path: "/result/:id", summary: "An intent's state and result", auth: "apiKey", ok: [200, "IntentResult"], errors: [...KEYED, "NotFound"] },
@@ -85,14 +92,14 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
       ["wait", "Long poll: hold up to S seconds (≤ 30) for an intent", "ext"],
     ],
     headers: [["X-Worker-ID", "Worker id"], ["X-Worker-Capabilities", "Comma list of capabilities"]],
-    ok: [200, "ClaimedIntent"], empty: true, errors: ["BadRequest", ...KEYED, "Busy"],
+    ok: [200, "ClaimedIntent"], empty: true, errors: ["BadRequest", ...KEYED, "Busy", "StorageFull"],
   },
   { method: "post", path: "/release/:id", summary: "Give a claimed intent back without using an attempt", auth: "apiKey", ext: true, body: "LeaseRequest", ok: [200, "Acted"], errors: LEASE },
   { method: "post", path: "/extend_claim/:id", summary: "Renew a lease (heartbeat)", auth: "apiKey", body: "ExtendRequest", ok: [200, "Extended"], errors: LEASE },
   { method: "post", path: "/fulfill/:id", summary: "Finish with a result; idempotent for the fulfilling token", auth: "apiKey", body: "FulfilRequest", ok: [200, "Ok"], errors: [...LEASE, "TooLarge"] },
   { method: "post", path: "/fail/:id", summary: "Fail: retried after backoff, or dead", auth: "apiKey", body: "FailRequest", ok: [200, "Acted"], errors: LEASE },
-  { method: "post", path: "/intents", summary: "Publish up to 1000 intents in one transaction", auth: "apiKey", ext: true, body: "BatchPublishRequest", ok: [200, "BatchPublished"], errors: ["BadRequest", ...KEYED, "TooLarge", "Busy"] },
-  { method: "post", path: "/ack", summary: "Fulfil or fail many intents, each on its own", auth: "apiKey", ext: true, body: "AckRequest", ok: [200, "Acked"], errors: ["BadRequest", ...KEYED, "TooLarge", "Busy"] },
+  { method: "post", path: "/intents", summary: "Publish up to 1000 intents in one transaction", auth: "apiKey", ext: true, body: "BatchPublishRequest", ok: [200, "BatchPublished"], errors: ["BadRequest", ...KEYED, "TooLarge", "Busy", "StorageFull"] },
+  { method: "post", path: "/ack", summary: "Fulfil or fail many intents, each on its own", auth: "apiKey", ext: true, body: "AckRequest", ok: [200, "Acked"], errors: ["BadRequest", ...KEYED, "TooLarge", "Busy", "StorageFull"] },
   { method: "post", path: "/set/:key", summary: "Store a value private to this key", auth: "apiKey", body: "KvSetRequest", ok: [200, "OkOnly"], errors: ["BadRequest", ...KEYED, "TooLarge"] },
   { method: "get", path: "/get/:key", summary: "Read a stored value", auth: "apiKey", ok: [200, "KvValue"], errors: [...KEYED, "NotFound"] },
   { method: "get", path: "/metrics", summary: "Prometheus metrics", auth: "metrics", ok: [200, null, "text/plain"], errors: ["Unauthorized"] },

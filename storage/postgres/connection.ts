@@ -12,6 +12,7 @@ import {
   BusyError,
   ConflictError,
   IntentBusError,
+  StorageFullError,
   ValidationError,
 } from "../../core/errors.ts";
 import type { Row } from "../rows.ts";
@@ -64,6 +65,11 @@ export function mapPgError(err: unknown): unknown {
     // PostgreSQL text cannot hold U+0000; SQLite's can. Refused, not a 500.
     return new ValidationError(
       "Text may not contain NUL characters (U+0000) with the PostgreSQL store",
+    );
+  }
+  if (code === "53100") {
+    return new StorageFullError(
+      `The database's disk is full, nothing was written: ${err.message}`,
     );
   }
   if (RETRYABLE.has(code)) {

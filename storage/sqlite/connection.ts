@@ -51,6 +51,8 @@ export type OpenConnection = (options: OpenOptions) => Connection;
 
 /** Primary result codes the store reacts to. */
 export const SQLITE_BUSY = 5;
+/** Primary result code: the database or its disk is full. */
+export const SQLITE_FULL = 13;
 /** Primary result code: a table is locked. */
 export const SQLITE_LOCKED = 6;
 /** Primary result code: a constraint failed. */

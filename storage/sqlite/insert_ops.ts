@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConflictError } from "../../core/errors.ts";
+import { ConflictError, StorageFullError } from "../../core/errors.ts";
 import type {
   IntentInsertManyResult,
   IntentInsertParams,
@@ -106,6 +106,8 @@ export function insertMany(
       if (guard) q("RELEASE item").run();
     } catch (err) {
       const error = mapError(err) as Error;
+      // SQLite may have ended the whole transaction: fail the whole batch.
+      if (error instanceof StorageFullError) throw error;
       if (!atomic) {
         if (guard) {
           q("ROLLBACK TO item").run();

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { StorageFullError } from "../../core/errors.ts";
 import type { Intent } from "../../core/intent.ts";
 import {
   backoffMs,
@@ -220,10 +221,13 @@ function ackOne(
     }
     return { ok: true, intent };
   } catch (err) {
+    const error = mapError(err) as Error;
+    // SQLite may have ended the whole transaction: fail the whole batch.
+    if (error instanceof StorageFullError) throw error;
     if (guard) {
       q("ROLLBACK TO ack").run();
       q("RELEASE ack").run();
     }
-    return { ok: false, error: mapError(err) as Error };
+    return { ok: false, error };
   }
 }

@@ -7,7 +7,12 @@
  */
 
 import type { ClaimedIntent, Intent, JsonValue } from "../../core/intent.ts";
-import { BusyError, ConflictError, IntentBusError } from "../../core/errors.ts";
+import {
+  BusyError,
+  ConflictError,
+  IntentBusError,
+  StorageFullError,
+} from "../../core/errors.ts";
 import type {
   AckItem,
   AckResult,
@@ -35,6 +40,7 @@ import {
   type Connection,
   SQLITE_BUSY,
   SQLITE_CONSTRAINT,
+  SQLITE_FULL,
   SQLITE_LOCKED,
   SqliteError,
   type SqlValue,
@@ -74,6 +80,11 @@ export function mapSqliteError(err: unknown): unknown {
   }
   if (err.code === SQLITE_CONSTRAINT) {
     return new ConflictError(`Constraint failed: ${err.message}`);
+  }
+  if (err.code === SQLITE_FULL) {
+    return new StorageFullError(
+      `The database is full, nothing was written: ${err.message}`,
+    );
   }
   return err;
 }

@@ -174,8 +174,14 @@ export class WriteQueue implements WriteGate {
         this.#release.run();
         outcomes.push({ ok: true, value });
       } catch (err) {
-        this.#rollbackTo.run();
-        this.#release.run();
+        try {
+          this.#rollbackTo.run();
+          this.#release.run();
+        } catch {
+          // The job's error ended the transaction (a full disk): nothing of
+          // the batch stands, and that error is why.
+          throw err;
+        }
         outcomes.push({ ok: false, value: this.#mapError(err) });
       }
     }
