@@ -51,10 +51,10 @@ export type OpenConnection = (options: OpenOptions) => Connection;
 
 /** Primary result codes the store reacts to. */
 export const SQLITE_BUSY = 5;
-/** Primary result code: the database or its disk is full. */
-export const SQLITE_FULL = 13;
 /** Primary result code: a table is locked. */
 export const SQLITE_LOCKED = 6;
+/** Primary result code: the database or its disk is full. */
+export const SQLITE_FULL = 13;
 /** Primary result code: a constraint failed. */
 export const SQLITE_CONSTRAINT = 19;
 
