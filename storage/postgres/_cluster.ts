@@ -270,7 +270,23 @@ export function startCluster(options: ClusterOptions = {}): Cluster {
       },
       freeze(frozen) {
         const signal = frozen ? "SIGSTOP" : "SIGCONT";
-        for (const pid of processTree(data)) Deno.kill(pid, signal);
+        // Scan again until no new process shows up: a backend forked
+        // between a scan and the postmaster's stop must not stay awake.
+        const done = new Set<number>();
+        for (let fresh = true; fresh;) {
+          fresh = false;
+          for (const pid of processTree(data)) {
+            if (done.has(pid)) continue;
+            done.add(pid);
+            fresh = true;
+            try {
+              Deno.kill(pid, signal);
+            } catch (err) {
+              // A backend that exited since the scan.
+              if (!(err instanceof Deno.errors.NotFound)) throw err;
+            }
+          }
+        }
       },
     };
   }
