@@ -51,6 +51,7 @@ import {
 } from "./lease_ops.ts";
 import * as SQL from "./sql.ts";
 import { TurnGroup } from "./turn_group.ts";
+import { ClaimGroups } from "./claim_groups.ts";
 
 /** {@linkcode Storage} over PostgreSQL; see the module doc. */
 export class PostgresStore implements Storage {
@@ -61,6 +62,21 @@ export class PostgresStore implements Storage {
   #fulfils = new TurnGroup<IntentFulfilParams, Intent>((items) =>
     fulfilTurn(this.#conn, items)
   );
+  #claims = new ClaimGroups(async (p, total) => {
+    const { rows } = await this.#conn.q(this.#conn.pool, SQL.CLAIM, [
+      p.namespace,
+      p.goal,
+      p.now,
+      p.caller,
+      p.master,
+      p.publisher,
+      p.workerId,
+      p.capabilities,
+      p.now + p.leaseMs,
+      total,
+    ]);
+    return rows.sort(claimOrder).map(rowToClaimed);
+  });
 
   /**
    * Creates a store over a pool whose connections see a migrated schema.
@@ -118,19 +134,7 @@ export class PostgresStore implements Storage {
     if (!Number.isInteger(p.max) || p.max < 1) {
       throw new RangeError(`Invalid max: ${p.max}`);
     }
-    const { rows } = await this.#conn.q(this.#conn.pool, SQL.CLAIM, [
-      p.namespace,
-      p.goal,
-      p.now,
-      p.caller,
-      p.master,
-      p.publisher,
-      p.workerId,
-      p.capabilities,
-      p.now + p.leaseMs,
-      p.max,
-    ]);
-    return rows.sort(claimOrder).map(rowToClaimed);
+    return await this.#claims.add(p);
   }
 
   /**
