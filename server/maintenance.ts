@@ -44,6 +44,12 @@ export interface MaintenanceOptions {
   reapEveryMs?: number;
   /** Prune period; default 60 s. */
   pruneEveryMs?: number;
+  /**
+   * Rows of each table a prune deletes per store call, default 2,000: a
+   * long backlog goes in short transactions, with other writes between
+   * them, and no statement nears PostgreSQL's timeout.
+   */
+  pruneChunk?: number;
 }
 
 /** What one full run did. */
@@ -98,12 +104,30 @@ export class Maintenance {
    * @returns What was deleted.
    */
   prune(): Promise<MaintenanceResult> {
-    return this.#serial(() =>
-      this.#o.store.maintenanceRun({
-        now: this.#o.clock.now(),
-        retentionMs: this.#o.retentionMs,
-      })
-    );
+    return this.#serial(async () => {
+      const limit = this.#o.pruneChunk ?? 2000;
+      const now = this.#o.clock.now();
+      const total: MaintenanceResult = {
+        intents: 0,
+        dead: 0,
+        nonces: 0,
+        idempotencyKeys: 0,
+        kv: 0,
+      };
+      for (;;) {
+        const r = await this.#o.store.maintenanceRun({
+          now,
+          retentionMs: this.#o.retentionMs,
+          limit,
+        });
+        let more = false;
+        for (const k of Object.keys(total) as (keyof MaintenanceResult)[]) {
+          total[k] += r[k];
+          if (r[k] >= limit) more = true;
+        }
+        if (!more) return total;
+      }
+    });
   }
 
   /**

@@ -73,3 +73,31 @@ Deno.test("a reap still running when the next tick comes is not queued behind: t
   await m.stop();
   assert.ok(calls <= 2, `${calls} reaps ran: ticks were queued`);
 });
+
+Deno.test("a prune deletes what retention allows in chunks, as many as it takes", async () => {
+  await using t = await makeTestApp();
+  for (let i = 0; i < 7; i++) {
+    await t.call("POST", "/intent", { body: { goal: "g", payload: i } });
+    const c = (await t.call("POST", "/claim?goal=g")).body;
+    await t.call("POST", `/fulfill/${c.id}`, {
+      body: { claim_token: c.claim_token },
+    });
+  }
+  t.clock.advance(2000);
+  let calls = 0;
+  const store = Object.create(t.store);
+  store.maintenanceRun = (p: Parameters<typeof t.store.maintenanceRun>[0]) => {
+    calls++;
+    assert.equal(p.limit, 3);
+    return t.store.maintenanceRun(p);
+  };
+  const m = new Maintenance({
+    store,
+    clock: t.clock,
+    retentionMs: 1000,
+    pruneChunk: 3,
+  });
+  assert.equal((await m.prune()).intents, 7);
+  assert.equal(calls, 3); // 3 + 3 + 1
+  assert.equal((await t.counts()).intents, 0);
+});

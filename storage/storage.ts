@@ -179,6 +179,11 @@ export interface MaintenanceParams {
   now: number;
   /** Fulfilled and dead intents, and idempotency keys, older than this (ms) are deleted. */
   retentionMs: number;
+  /**
+   * Deletes at most this many rows of each table, so that one call stays
+   * short; call again while a count reaches it. All that is due when omitted.
+   */
+  limit?: number;
 }
 
 /** What maintenance deleted. */

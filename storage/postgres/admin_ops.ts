@@ -104,21 +104,16 @@ export function maintenance(
   p: MaintenanceParams,
 ): Promise<MaintenanceResult> {
   const cutoff = p.now - p.retentionMs;
+  const limit = p.limit ?? null; // PostgreSQL: LIMIT NULL is no limit
   return conn.tx(async (c) => {
     const n = async (sql: string, at: number) =>
-      (await conn.q(c, sql, [at])).rowCount ?? 0;
+      (await conn.q(c, sql, [at, limit])).rowCount ?? 0;
     return {
-      intents: await n(
-        `DELETE FROM intents WHERE state = 'fulfilled' AND completed_at < $1`,
-        cutoff,
-      ),
-      dead: await n(`DELETE FROM dead_intents WHERE died_at < $1`, cutoff),
-      nonces: await n(`DELETE FROM nonces WHERE expires_at <= $1`, p.now),
-      idempotencyKeys: await n(
-        `DELETE FROM idempotency_keys WHERE created_at < $1`,
-        cutoff,
-      ),
-      kv: await n(`DELETE FROM kv WHERE expires_at <= $1`, p.now),
+      intents: await n(SQL.PRUNE_INTENTS, cutoff),
+      dead: await n(SQL.PRUNE_DEAD, cutoff),
+      nonces: await n(SQL.PRUNE_NONCES, p.now),
+      idempotencyKeys: await n(SQL.PRUNE_IDEMPOTENCY_KEYS, cutoff),
+      kv: await n(SQL.PRUNE_KV, p.now),
     };
   });
 }

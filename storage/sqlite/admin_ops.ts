@@ -38,15 +38,13 @@ export function maintenance(
   p: MaintenanceParams,
 ): MaintenanceResult {
   const cutoff = p.now - p.retentionMs;
+  const limit = p.limit ?? -1; // SQLite: no limit
   return {
-    intents: q(
-      `DELETE FROM intents WHERE state = 'fulfilled' AND completed_at < ?1`,
-    ).run(cutoff),
-    dead: q(`DELETE FROM dead_intents WHERE died_at < ?1`).run(cutoff),
-    nonces: q(`DELETE FROM nonces WHERE expires_at <= ?1`).run(p.now),
-    idempotencyKeys: q(`DELETE FROM idempotency_keys WHERE created_at < ?1`)
-      .run(cutoff),
-    kv: q(`DELETE FROM kv WHERE expires_at <= ?1`).run(p.now),
+    intents: q(SQL.PRUNE_INTENTS).run(cutoff, limit),
+    dead: q(SQL.PRUNE_DEAD).run(cutoff, limit),
+    nonces: q(SQL.PRUNE_NONCES).run(p.now, limit),
+    idempotencyKeys: q(SQL.PRUNE_IDEMPOTENCY_KEYS).run(cutoff, limit),
+    kv: q(SQL.PRUNE_KV).run(p.now, limit),
   };
 }
 

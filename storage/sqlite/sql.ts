@@ -268,3 +268,24 @@ export const DEAD_FILTER = `
 /** A page of dead intents, newest first; ?5 limit. */
 export const DEAD_LIST = `SELECT * FROM dead_intents WHERE ${DEAD_FILTER}
   ORDER BY died_at DESC, id DESC LIMIT ?5`;
+
+// Retention, in bounded chunks: each deletes at most ?2 rows (-1: all) of
+// what is due at ?1, found through the table's time index.
+
+/** Fulfilled intents completed before ?1. */
+export const PRUNE_INTENTS = `DELETE FROM intents WHERE id IN (
+  SELECT id FROM intents WHERE state = 'fulfilled' AND completed_at < ?1
+  LIMIT ?2)`;
+/** Dead intents that died before ?1. */
+export const PRUNE_DEAD = `DELETE FROM dead_intents WHERE id IN (
+  SELECT id FROM dead_intents WHERE died_at < ?1 LIMIT ?2)`;
+/** Nonces expired at ?1. */
+export const PRUNE_NONCES = `DELETE FROM nonces WHERE (key, nonce) IN (
+  SELECT key, nonce FROM nonces WHERE expires_at <= ?1 LIMIT ?2)`;
+/** Idempotency keys made before ?1. */
+export const PRUNE_IDEMPOTENCY_KEYS =
+  `DELETE FROM idempotency_keys WHERE (publisher, key) IN (
+  SELECT publisher, key FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)`;
+/** KV entries expired at ?1. */
+export const PRUNE_KV = `DELETE FROM kv WHERE (owner, key) IN (
+  SELECT owner, key FROM kv WHERE expires_at <= ?1 LIMIT ?2)`;

@@ -98,6 +98,29 @@ export function miscCases(test: Case): void {
     ]);
   });
 
+  test("maintenanceRun with a limit deletes at most that many of each table per call, and repeated calls finish", async (s) => {
+    for (let i = 0; i < 5; i++) {
+      await s.intentInsert(publish());
+      const [c] = await s.intentClaim(claim());
+      await s.intentFulfil(fulfilOf(c));
+      await s.kvSet({
+        owner: "o",
+        key: `k${i}`,
+        value: i,
+        expiresAt: T0 + 1,
+        now: T0,
+      });
+    }
+    const at = { now: T0 + 8 * DAY, retentionMs: 7 * DAY, limit: 2 };
+    const counts = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await s.maintenanceRun(at);
+      counts.push([r.intents, r.kv]);
+    }
+    assert.deepEqual(counts, [[2, 2], [2, 2], [1, 1], [0, 0]]);
+    assert.equal((await s.statsGet({ now: at.now })).states.fulfilled, 0);
+  });
+
   test("maintenanceRun deletes only what retention allows", async (s) => {
     await s.intentInsert(publish());
     const [c] = await s.intentClaim(claim());
