@@ -75,6 +75,31 @@ export function selectList(overrides: Record<string, string>): string {
   return INTENT_COLUMNS.map((c) => overrides[c] ?? c).join(", ");
 }
 
+/**
+ * The select list that brings a dead intent back to life: open, due at
+ * `now`, attempts and lease reset, result cleared, expiring at `expiresAt`.
+ * Both stores' restores use it, each with its own placeholders.
+ *
+ * @param now The statement's placeholder for now. @param expiresAt Its
+ *   placeholder for the new expiry.
+ * @returns The comma-separated list.
+ */
+export function restoredList(now: string, expiresAt: string): string {
+  return selectList({
+    state: "'open'",
+    claim_attempts: "0",
+    run_at: now,
+    expires_at: expiresAt,
+    updated_at: now,
+    claimed_by: "NULL",
+    claim_token: "NULL",
+    lease_expires_at: "NULL",
+    result: "NULL",
+    result_type: "NULL",
+    completed_at: "NULL",
+  });
+}
+
 const num = (v: SqlValue): number => Number(v);
 const numOrNull = (v: SqlValue): number | null => v === null ? null : Number(v);
 const strOrNull = (v: SqlValue): string | null => v === null ? null : String(v);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { INTENT_COLUMNS, selectList } from "../rows.ts";
+import { INTENT_COLUMNS, restoredList, selectList } from "../rows.ts";
 
 const cols = INTENT_COLUMNS.join(", ");
 
@@ -168,21 +168,7 @@ export const KILL_ONE = `
 export const RESTORE_ONE = `
   WITH d AS (DELETE FROM dead_intents WHERE id = $1 RETURNING *)
   INSERT INTO intents (${cols})
-  SELECT ${
-  selectList({
-    state: "'open'",
-    claim_attempts: "0",
-    run_at: "$2",
-    expires_at: "$3",
-    updated_at: "$2",
-    claimed_by: "NULL",
-    claim_token: "NULL",
-    lease_expires_at: "NULL",
-    result: "NULL",
-    result_type: "NULL",
-    completed_at: "NULL",
-  })
-} FROM d
+  SELECT ${restoredList("$2", "$3")} FROM d
   RETURNING *`;
 
 /** Reap step 1: last-attempt expired leases go dead (`lease_expired`); $1 now. */

@@ -6,7 +6,7 @@
  */
 
 import type { Statement } from "./connection.ts";
-import { INTENT_COLUMNS, selectList } from "../rows.ts";
+import { INTENT_COLUMNS, restoredList, selectList } from "../rows.ts";
 
 /** A cached `prepare`: the same SQL text gives the same statement. */
 export type Prepare = (sql: string) => Statement;
@@ -189,21 +189,7 @@ export const INTENT_DELETE = `DELETE FROM intents WHERE id = ?1`;
  */
 export const DEAD_RESTORE_ONE = `
   INSERT INTO intents (${cols})
-  SELECT ${
-  selectList({
-    state: "'open'",
-    claim_attempts: "0",
-    run_at: "?2",
-    expires_at: "?3",
-    updated_at: "?2",
-    claimed_by: "NULL",
-    claim_token: "NULL",
-    lease_expires_at: "NULL",
-    result: "NULL",
-    result_type: "NULL",
-    completed_at: "NULL",
-  })
-} FROM dead_intents WHERE id = ?1
+  SELECT ${restoredList("?2", "?3")} FROM dead_intents WHERE id = ?1
   RETURNING *`;
 
 /** Deletes one dead intent. */
