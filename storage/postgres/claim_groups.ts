@@ -32,9 +32,7 @@
 import { setImmediate } from "node:timers";
 import type { ClaimedIntent } from "../../core/intent.ts";
 import type { IntentClaimParams } from "../storage.ts";
-
-/** Most intents one grouped statement claims (the batch claim limit). */
-const GROUP_MAX = 100;
+import { CLAIM_GROUP_MAX, claimGroupKey, shareOut } from "../claim_sharing.ts";
 
 interface Group {
   total: number;
@@ -65,19 +63,9 @@ export class ClaimGroups {
    * @returns This claim's share.
    */
   async add(p: IntentClaimParams): Promise<ClaimedIntent[]> {
-    const key = [
-      p.namespace,
-      p.goal,
-      p.caller,
-      p.master,
-      p.publisher,
-      p.workerId,
-      JSON.stringify(p.capabilities),
-      p.leaseMs,
-      p.now,
-    ].join("\n");
+    const key = claimGroupKey(p);
     const open = this.#open.get(key);
-    if (open !== undefined && open.total + p.max <= GROUP_MAX) {
+    if (open !== undefined && open.total + p.max <= CLAIM_GROUP_MAX) {
       const index = open.maxes.push(p.max) - 1;
       open.total += p.max;
       return (await open.done)[index];
@@ -88,9 +76,7 @@ export class ClaimGroups {
     // request the HTTP layer handed over in this turn has been seen by then.
     group.done = new Promise((r) => setImmediate(r)).then(async () => {
       if (this.#open.get(key) === group) this.#open.delete(key);
-      const rows = await this.run(p, group.total);
-      let at = 0;
-      return group.maxes.map((n) => rows.slice(at, at += n));
+      return shareOut(await this.run(p, group.total), group.maxes);
     });
     return (await group.done)[0];
   }

@@ -58,6 +58,7 @@ import {
   restoreOne,
 } from "./lease_ops.ts";
 import { claimOrder, rowToClaimed, rowToIntent } from "../rows.ts";
+import { CLAIM_GROUP_MAX, claimGroupKey, shareOut } from "../claim_sharing.ts";
 import * as SQL from "./sql.ts";
 import { WriteQueue } from "./write_queue.ts";
 import type { Checkpointer, CheckpointStats } from "./checkpointer.ts";
@@ -104,9 +105,6 @@ interface ClaimGroup {
   /** Each member's share, once committed. */
   done: Promise<ClaimedIntent[][]>;
 }
-
-/** Most intents one grouped claim statement takes (the batch claim limit). */
-const GROUP_MAX = 100;
 
 /** {@linkcode Storage} over SQLite; see the module doc. */
 export class SqliteStore implements Storage {
@@ -213,12 +211,9 @@ export class SqliteStore implements Storage {
       p.workerId,
       JSON.stringify(p.capabilities),
     ];
-    const group =
-      `${key}\n${p.caller}\n${p.master}\n${p.publisher}\n${p.workerId}\n${
-        args[7]
-      }\n${p.leaseMs}\n${p.now}`;
+    const group = claimGroupKey(p);
     const pending = this.#groups.get(group);
-    if (pending !== undefined && pending.total + p.max <= GROUP_MAX) {
+    if (pending !== undefined && pending.total + p.max <= CLAIM_GROUP_MAX) {
       const index = pending.maxes.push(p.max) - 1;
       pending.total += p.max;
       return pending.done.then((all) => all[index]);
@@ -268,8 +263,7 @@ export class SqliteStore implements Storage {
       close();
       const rows = this.#q(SQL.claimUpdate(group.total))
         .all(...args, leaseEnd).sort(claimOrder).map(rowToClaimed);
-      let at = 0;
-      return group.maxes.map((n) => rows.slice(at, at += n));
+      return shareOut(rows, group.maxes);
     }, true);
     // A batch refused before it ran (busy) closes the group too, first.
     group.done.then(close, close);
