@@ -154,10 +154,7 @@ export function createApp(deps: AppDeps): IntentBusApp {
 
   const answerError = (err: unknown, method: string, path: string) => {
     const a = toHttp(err);
-    // A full database is the operator's to fix: log it as a failure too.
-    if (a.internal || a.status === 507) {
-      log.error("request failed", { method, path, err });
-    }
+    if (a.logged) log.error("request failed", { method, path, err });
     return jsonError(a.status, a.code, a.message, a.headers);
   };
   const gate = (req: Request, env: unknown, path: string): void => {

@@ -82,6 +82,8 @@ export interface HttpAnswer {
   headers: Record<string, string>;
   /** True for 500s, whose detail goes to the log, never to the client. */
   internal: boolean;
+  /** True when the operator must see it in the log: a 500, a full database. */
+  logged: boolean;
 }
 
 function retryAfter(seconds: number): Record<string, string> {
@@ -105,6 +107,7 @@ export function toHttp(err: unknown): HttpAnswer {
     message: e.message,
     headers,
     internal: false,
+    logged: e instanceof StorageFullError,
   });
   if (err instanceof HttpError) return answer(err.status, err, err.headers);
   if (err instanceof ValidationError) {
@@ -140,6 +143,7 @@ export function toHttp(err: unknown): HttpAnswer {
     message: "An internal error occurred",
     headers: {},
     internal: true,
+    logged: true,
   };
 }
 

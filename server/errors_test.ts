@@ -42,6 +42,9 @@ Deno.test("named errors map to the protocol's statuses", () => {
     "7",
   );
   assert.equal(toHttp(new StorageFullError("x")).headers["Retry-After"], "60");
+  // What the operator must see in the log: a full database, and any 500.
+  assert.equal(toHttp(new StorageFullError("x")).logged, true);
+  assert.equal(toHttp(new ConflictError("x")).logged, false);
 });
 
 Deno.test("anything else is a generic 500 internal_error that hides the detail", () => {
@@ -50,6 +53,7 @@ Deno.test("anything else is a generic 500 internal_error that hides the detail",
   assert.equal(a.code, "internal_error");
   assert.equal(a.message.includes("secret"), false);
   assert.equal(a.internal, true);
+  assert.equal(a.logged, true);
 });
 
 Deno.test({
