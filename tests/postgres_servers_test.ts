@@ -3,7 +3,11 @@
 // fulfilled through the other.
 
 import assert from "node:assert/strict";
-import { createDatabase, startCluster } from "../storage/postgres/_cluster.ts";
+import {
+  createDatabase,
+  runOnce,
+  startCluster,
+} from "../storage/postgres/_cluster.ts";
 import { sha256Hex } from "../server/auth/keys.ts";
 import { publishThenKill, type ServerChild, startServer } from "./_server.ts";
 
@@ -129,19 +133,18 @@ Deno.test("BUS_PG_SCHEMA keeps a server's queue in a schema of its own", async (
     });
     assert.equal(res.status, 201);
     await res.body?.cancel();
-    const { default: pg } = await import("pg");
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query(
+    assert.deepEqual(
+      await runOnce(
+        db.url,
         "SELECT table_schema, count(*) AS n FROM information_schema.tables WHERE table_name = 'intents' GROUP BY table_schema",
-      );
-      assert.deepEqual(rows, [{ table_schema: "jobs", n: "1" }]);
-      const live = await client.query("SELECT count(*) AS n FROM jobs.intents");
-      assert.equal(live.rows[0].n, "1");
-    } finally {
-      await client.end();
-    }
+      ),
+      [{ table_schema: "jobs", n: "1" }],
+    );
+    const live = await runOnce(
+      db.url,
+      "SELECT count(*) AS n FROM jobs.intents",
+    );
+    assert.equal(live[0].n, "1");
   } finally {
     assert.equal(await server.stop(), 0);
     await db.drop();

@@ -304,7 +304,7 @@ export async function createDatabase(
   url: string,
 ): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `db_${crypto.randomUUID().replaceAll("-", "")}`;
-  const admin = (sql: string) => runOnce(url, sql);
+  const admin = async (sql: string) => void await runOnce(url, sql);
   await admin(`CREATE DATABASE ${name}`);
   const u = new URL(url);
   u.pathname = `/${name}`;
@@ -318,13 +318,17 @@ export async function createDatabase(
  * Runs one statement on a connection of its own, opened and closed around it.
  *
  * @param url Where to connect. @param sql The statement.
+ * @returns The rows it returned.
  */
-export async function runOnce(url: string, sql: string): Promise<void> {
+export async function runOnce(
+  url: string,
+  sql: string,
+): Promise<Record<string, unknown>[]> {
   const { default: pg } = await import("pg");
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(sql);
+    return (await c.query(sql)).rows;
   } finally {
     await c.end();
   }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { BusyError } from "../../core/errors.ts";
 import type { Storage } from "../storage.ts";
 import { claim, publish } from "../testing/_fixtures.ts";
-import { startCluster } from "./_cluster.ts";
+import { runOnce, startCluster } from "./_cluster.ts";
 import { openPostgresStore } from "./open.ts";
 
 /** `p`, or a failure naming `what` if it is still pending after `ms`. */
@@ -23,17 +23,11 @@ function settlesWithin<T>(p: Promise<T>, ms: number, what: string) {
 
 /** The backend pids of the stores' listening connections. */
 async function listeners(url: string): Promise<number[]> {
-  const { default: pg } = await import("pg");
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query(
-      "SELECT pid FROM pg_stat_activity WHERE application_name = 'intentbus-listen' ORDER BY pid",
-    );
-    return r.rows.map((row: { pid: number }) => row.pid);
-  } finally {
-    await c.end();
-  }
+  const rows = await runOnce(
+    url,
+    "SELECT pid FROM pg_stat_activity WHERE application_name = 'intentbus-listen' ORDER BY pid",
+  );
+  return rows.map((row) => Number(row.pid));
 }
 
 /** Retries `fn` until it resolves, for up to `ms`. */

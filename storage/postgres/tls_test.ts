@@ -5,9 +5,8 @@
 // server's certificate is checked, as for psql (see README.md).
 
 import assert from "node:assert/strict";
-import pg from "pg";
 import { claim, publish, T0 } from "../testing/_fixtures.ts";
-import { type Cluster, startCluster } from "./_cluster.ts";
+import { type Cluster, runOnce, startCluster } from "./_cluster.ts";
 import { openPostgresStore } from "./open.ts";
 
 function withTls(
@@ -25,21 +24,13 @@ function withTls(
 
 /** The stores' connections (by `application_name`) and how many use TLS. */
 async function storeConnections(cluster: Cluster) {
-  const c = new pg.Client({
-    connectionString:
-      `${cluster.url}?sslmode=verify-full&sslrootcert=${cluster.caFile}`,
-  });
-  await c.connect();
-  try {
-    const r = await c.query(
-      `SELECT count(*)::int AS n, count(*) FILTER (WHERE s.ssl)::int AS tls
-         FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
-        WHERE a.application_name LIKE 'intentbus%'`,
-    );
-    return r.rows[0] as { n: number; tls: number };
-  } finally {
-    await c.end();
-  }
+  const [row] = await runOnce(
+    `${cluster.url}?sslmode=verify-full&sslrootcert=${cluster.caFile}`,
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE s.ssl)::int AS tls
+       FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+      WHERE a.application_name LIKE 'intentbus%'`,
+  );
+  return row as { n: number; tls: number };
 }
 
 Deno.test(
