@@ -194,6 +194,7 @@ async function loadProfile(
       ? {
         server: {
           peakRssMiB: serverAfter.peakRssMiB,
+          rssMiB: serverAfter.rssMiB,
           cpuSeconds: serverAfter.cpuSeconds - serverBefore.cpuSeconds,
         },
       }

@@ -26,13 +26,16 @@ export interface ServerProcess {
 /** Resource use of a process, read from `/proc`. */
 export interface ProcessUsage {
   peakRssMiB: number;
+  /** Resident memory now (VmRSS). */
+  rssMiB: number;
   cpuSeconds: number;
 }
 
 const repoRoot = new URL("../", import.meta.url);
 
 /**
- * Reads peak RSS and CPU time of a process from `/proc` (Linux only).
+ * Reads peak and current RSS and CPU time of a process from `/proc` (Linux
+ * only).
  *
  * @param pid The process id.
  * @returns Usage, or zeros when `/proc` cannot be read.
@@ -40,14 +43,19 @@ const repoRoot = new URL("../", import.meta.url);
 export async function processUsage(pid: number): Promise<ProcessUsage> {
   try {
     const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const hwm = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? 0);
+    const kib = (field: string) =>
+      Number(new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? 0);
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
     // Fields after the parenthesised command name; utime and stime are 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return { peakRssMiB: hwm / 1024, cpuSeconds: ticks / 100 };
+    return {
+      peakRssMiB: kib("VmHWM") / 1024,
+      rssMiB: kib("VmRSS") / 1024,
+      cpuSeconds: ticks / 100,
+    };
   } catch {
-    return { peakRssMiB: 0, cpuSeconds: 0 };
+    return { peakRssMiB: 0, rssMiB: 0, cpuSeconds: 0 };
   }
 }
 

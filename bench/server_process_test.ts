@@ -19,12 +19,14 @@ Deno.test("parseStartLine reads our server's key line and listening line", () =>
   assert.equal(parseStartLine("Listening on http://0.0.0.0:8000/"), null);
 });
 
-Deno.test("processUsage reads this process's peak RSS and CPU time", async () => {
+Deno.test("processUsage reads this process's peak and current RSS and CPU time", async () => {
   const u = await processUsage(Deno.pid);
   assert.ok(u.peakRssMiB > 1);
+  assert.ok(u.rssMiB > 1 && u.rssMiB <= u.peakRssMiB, `${u.rssMiB}`);
   assert.ok(u.cpuSeconds >= 0);
   assert.deepEqual(await processUsage(2 ** 30), {
     peakRssMiB: 0,
+    rssMiB: 0,
     cpuSeconds: 0,
   });
 });

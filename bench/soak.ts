@@ -55,11 +55,6 @@ export interface SoakResult {
   rssSlopeMiBPerMillion: number;
 }
 
-async function rssMiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
 /** Total and stolen CPU ticks of the machine so far (`/proc/stat`). */
 async function machineTicks(): Promise<{ total: number; steal: number }> {
   const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
@@ -193,7 +188,7 @@ export async function soak(o: {
           clean: cleanRun(r),
           sideRequests: s.requests,
           sideFailures: s.failures,
-          rssMiB: await rssMiB(server.pid),
+          rssMiB: srv1.rssMiB,
           dbMiB: pg ? 0 : await sizeMiB(path),
           walMiB: pg ? 0 : await sizeMiB(`${path}-wal`),
           serverCpuUs: perIntent(srv0.cpuSeconds, srv1.cpuSeconds),
