@@ -152,16 +152,32 @@ Deno.test("BUS_PG_SCHEMA keeps a server's queue in a schema of its own", async (
   }
 });
 
+/** A publish to `server`, given up after 20 s (past that, it hung). */
+function publishTo(server: ServerChild, headers: Record<string, string> = H) {
+  return fetch(`${server.url}/intent`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ goal: "g", payload: 1 }),
+    signal: AbortSignal.timeout(20_000),
+  });
+}
+
+/** Publishes every 100 ms until `server` answers 201 again, for up to 20 s. */
+async function untilPublishes(server: ServerChild): Promise<void> {
+  let status = 0;
+  for (let i = 0; i < 200 && status !== 201; i++) {
+    const res = await publishTo(server);
+    status = res.status;
+    await res.body?.cancel();
+    if (status !== 201) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(status, 201);
+}
+
 Deno.test("a PostgreSQL that stops answering costs a request BUS_PG_TIMEOUT_MS and a 503, and the server serves again when it answers", async () => {
   const cluster = startCluster({ fresh: true });
   const server = await startServer(cluster.url, { BUS_PG_TIMEOUT_MS: "1000" });
-  const publish = () =>
-    fetch(`${server.url}/intent`, {
-      method: "POST",
-      headers: H,
-      body: JSON.stringify({ goal: "g", payload: 1 }),
-      signal: AbortSignal.timeout(20_000), // past it, the request hung
-    });
+  const publish = () => publishTo(server);
   try {
     const first = await publish();
     assert.equal(first.status, 201);
@@ -175,14 +191,7 @@ Deno.test("a PostgreSQL that stops answering costs a request BUS_PG_TIMEOUT_MS a
     } finally {
       cluster.freeze(false);
     }
-    let status = 0;
-    for (let i = 0; i < 200 && status !== 201; i++) {
-      const res = await publish();
-      status = res.status;
-      await res.body?.cancel();
-      if (status !== 201) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(status, 201);
+    await untilPublishes(server);
   } finally {
     cluster.freeze(false);
     assert.equal(await server.stop(), 0);
@@ -206,11 +215,8 @@ Deno.test("a server frozen inside a transaction loses its session after BUS_PG_T
     const lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
     await holder.query("BEGIN");
     await holder.query(lock, [key]);
-    const publish = fetch(`${server.url}/intent`, {
-      method: "POST",
-      headers: { ...H, "Idempotency-Key": "k1" },
-      body: JSON.stringify({ goal: "g", payload: 1 }),
-    }).then((r) => r.status, () => 0);
+    const publish = publishTo(server, { ...H, "Idempotency-Key": "k1" })
+      .then((r) => r.status, () => 0);
     // Once the server's transaction waits for the lock, freeze the server,
     // then let its transaction have the lock it will never release.
     for (let i = 0;; i++) {
@@ -234,18 +240,7 @@ Deno.test("a server frozen inside a transaction loses its session after BUS_PG_T
     frozen = false;
     assert.notEqual(await publish, 201); // its session was ended under it
     // The server serves again, on a new connection.
-    let status = 0;
-    for (let i = 0; i < 200 && status !== 201; i++) {
-      const res = await fetch(`${server.url}/intent`, {
-        method: "POST",
-        headers: H,
-        body: JSON.stringify({ goal: "g", payload: 2 }),
-      });
-      status = res.status;
-      await res.body?.cancel();
-      if (status !== 201) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(status, 201);
+    await untilPublishes(server);
   } finally {
     if (frozen) server.child.kill("SIGCONT");
     await holder.end().catch(() => {});
