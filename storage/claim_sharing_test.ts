@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
+import { claim } from "./testing/_fixtures.ts";
 import { claimGroupKey, shareOut } from "./claim_sharing.ts";
 import type { IntentClaimParams } from "./storage.ts";
 
-const P: IntentClaimParams = {
-  namespace: "default",
-  goal: "g",
-  caller: "k",
-  master: false,
-  publisher: null,
-  workerId: null,
-  capabilities: [],
-  leaseMs: 60_000,
-  now: 0,
-  max: 1,
-};
+const P = claim();
 
 Deno.test("claims share a key only when filters, lease and time all match; max does not count", () => {
   assert.equal(claimGroupKey(P), claimGroupKey({ ...P, max: 50 }));

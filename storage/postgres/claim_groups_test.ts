@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
+import { claim } from "../testing/_fixtures.ts";
 import type { ClaimedIntent } from "../../core/intent.ts";
-import type { IntentClaimParams } from "../storage.ts";
 import { ClaimGroups } from "./claim_groups.ts";
 
-const P: IntentClaimParams = {
-  namespace: "default",
-  goal: "g",
-  caller: "k",
-  master: true,
-  publisher: null,
-  workerId: null,
-  capabilities: [],
-  leaseMs: 60_000,
-  now: 0,
-  max: 1,
-};
+const P = claim();
 
 /** Groups over a queue of ids, recording each statement's filters and LIMIT. */
 function over(ids: string[]) {
