@@ -1,6 +1,22 @@
 import assert from "node:assert/strict";
-import { Maintenance } from "./maintenance.ts";
-import { makeTestApp } from "./testing.ts";
+import type { Storage } from "../storage/storage.ts";
+import { Maintenance, type MaintenanceOptions } from "./maintenance.ts";
+import { makeTestApp, type TestApp } from "./testing.ts";
+
+/** Maintenance over the test app's real store, some of its methods wrapped. */
+function over(
+  t: TestApp,
+  wrapped: Partial<Storage>,
+  options: Partial<MaintenanceOptions>,
+): Maintenance {
+  const store = Object.assign(Object.create(t.store), wrapped);
+  return new Maintenance({
+    store,
+    clock: t.clock,
+    retentionMs: 1000,
+    ...options,
+  });
+}
 
 Deno.test("runOnce puts an expired lease back to open after backoff", async () => {
   await using t = await makeTestApp();
@@ -53,18 +69,13 @@ Deno.test("a reap still running when the next tick comes is not queued behind: t
   let calls = 0;
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
-  const store = Object.create(t.store);
-  store.leaseReap = async (p: Parameters<typeof t.store.leaseReap>[0]) => {
-    calls++;
-    await gate;
-    return t.store.leaseReap(p);
-  };
-  const m = new Maintenance({
-    store,
-    clock: t.clock,
-    retentionMs: 1000,
-    reapEveryMs: 5,
-  });
+  const m = over(t, {
+    leaseReap: async (p) => {
+      calls++;
+      await gate;
+      return t.store.leaseReap(p);
+    },
+  }, { reapEveryMs: 5 });
   m.start();
   await new Promise((r) => setTimeout(r, 200)); // some 40 ticks
   assert.equal(calls, 1);
@@ -85,18 +96,13 @@ Deno.test("a prune deletes what retention allows in chunks, as many as it takes"
   }
   t.clock.advance(2000);
   let calls = 0;
-  const store = Object.create(t.store);
-  store.maintenanceRun = (p: Parameters<typeof t.store.maintenanceRun>[0]) => {
-    calls++;
-    assert.equal(p.limit, 3);
-    return t.store.maintenanceRun(p);
-  };
-  const m = new Maintenance({
-    store,
-    clock: t.clock,
-    retentionMs: 1000,
-    pruneChunk: 3,
-  });
+  const m = over(t, {
+    maintenanceRun: (p) => {
+      calls++;
+      assert.equal(p.limit, 3);
+      return t.store.maintenanceRun(p);
+    },
+  }, { pruneChunk: 3 });
   assert.equal((await m.prune()).intents, 7);
   assert.equal(calls, 3); // 3 + 3 + 1
   assert.equal((await t.counts()).intents, 0);
