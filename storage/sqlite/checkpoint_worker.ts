@@ -20,7 +20,7 @@ export type CheckpointRequest =
 
 /** The answer to one request, in order. */
 export type CheckpointReply =
-  | { type: "ready" }
+  | { type: "ready"; pageSize: number }
   | { type: "pass"; busy: boolean; log: number; checkpointed: number }
   | { type: "closed" }
   | { type: "error"; message: string };
@@ -38,7 +38,8 @@ async function answer(req: CheckpointRequest): Promise<CheckpointReply> {
       db.exec(`PRAGMA synchronous = ${req.synchronous}`);
       db.exec("PRAGMA wal_autocheckpoint = 0");
       pass = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-      return { type: "ready" };
+      const page = db.prepare("PRAGMA page_size").get()!;
+      return { type: "ready", pageSize: Number(page.page_size) };
     }
     case "pass": {
       const row = pass!.get()!;

@@ -15,6 +15,15 @@
  *   the WAL holds `restartFrames` frames, the store's writes pause (reads
  *   and HTTP go on) for one more pass; the next batch then rewinds the WAL.
  *   Writes wait a few ms there instead of the event loop stalling.
+ * - The store learns the WAL's size after its commits from the file's size
+ *   (a `stat` at most every 2 ms), which `journal_size_limit` (set to
+ *   {@linkcode Checkpointer.journalSizeLimit}) cuts back at each rewind. Past
+ *   `restartFrames` the next pass starts at once; past twice that, a pass
+ *   is slower than the writes (a slow or busy disk), and writes wait for the
+ *   thread however long it takes. So the WAL stays near twice
+ *   `restartFrames` (32 MB) at most, however slow the disk; before that
+ *   limit, a pass that ran only at its interval let it reach 90 MB beside a
+ *   disk busy with fsyncs.
  *
  * The thread is a `node:worker_threads` worker, so this runs on Deno and on
  * Node (the npm build, Termux) alike.
@@ -36,6 +45,7 @@
  * @module
  */
 
+import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type {
   CheckpointReply,
@@ -65,7 +75,11 @@ export interface CheckpointerOptions {
    * against 0.8% at 4,000, which gave 5–7% more intents/s (bench/RESULTS.md).
    */
   restartFrames?: number;
-  /** Longest a pause lasts, in ms, should the worker be slow; default 500. */
+  /**
+   * Longest a pause at `restartFrames` lasts, in ms, should the worker be
+   * slow; default 500. Writes then go on until twice `restartFrames`, where
+   * they wait for the worker without a limit.
+   */
   maxPauseMs?: number;
   /**
    * Least time between two passes, in ms; default 100. Each pass that copies
@@ -84,13 +98,21 @@ export interface CheckpointStats {
   missed: number;
   /** WAL frames at the last pass. */
   walFrames: number;
+  /** Most WAL frames any pass saw. */
+  peakWalFrames: number;
+  /** Pauses that began because writes had outrun the passes. */
+  stalls: number;
 }
+
+/** Least time between two looks at the WAL file's size, ms. */
+const CHECK_EVERY_MS = 2;
 
 type Pass = Extract<CheckpointReply, { type: "pass" }>;
 
 /** Runs passive checkpoints on a worker thread; see the module doc. */
 export class Checkpointer {
   readonly #worker: Worker;
+  readonly #walPath: string;
   readonly #restartFrames: number;
   readonly #maxPauseMs: number;
   readonly #intervalMs: number;
@@ -99,7 +121,16 @@ export class Checkpointer {
   #dirty = false;
   #running: Promise<void> | null = null;
   #closed = false;
+  #pageSize = 4096;
+  /** WAL frames at which the next pass starts early, then pauses writes. */
   #nextPauseAt: number;
+  /** WAL frames at which writes wait for the worker, however long. */
+  #stallAt: number;
+  /** Writes held by this checkpointer. */
+  #paused = false;
+  /** The next pass should not wait for its interval. */
+  #hurry = false;
+  #lastCheck = -Infinity;
   #failed: ((err: Error) => void) | null = null;
   /** Ends the sleep between passes early (closing). */
   #wake: () => void = () => {};
@@ -108,14 +139,18 @@ export class Checkpointer {
     restarts: 0,
     missed: 0,
     walFrames: 0,
+    peakWalFrames: 0,
+    stalls: 0,
   };
 
   private constructor(worker: Worker, options: CheckpointerOptions) {
     this.#worker = worker;
+    this.#walPath = `${options.path}-wal`;
     this.#restartFrames = options.restartFrames ?? 4000;
     this.#maxPauseMs = options.maxPauseMs ?? 500;
     this.#intervalMs = options.intervalMs ?? 100;
     this.#nextPauseAt = this.#restartFrames;
+    this.#stallAt = 2 * this.#restartFrames;
     worker.on("message", (reply: CheckpointReply) => {
       this.#waiting.shift()?.(reply);
     });
@@ -139,17 +174,27 @@ export class Checkpointer {
     );
     const c = new Checkpointer(worker, options);
     try {
-      await c.#request({
+      const ready = await c.#request({
         type: "open",
         path: options.path,
         driver: options.driver,
         synchronous: options.synchronous,
-      });
+      }) as Extract<CheckpointReply, { type: "ready" }>;
+      c.#pageSize = ready.pageSize;
     } catch (err) {
       await worker.terminate();
       throw err;
     }
     return c;
+  }
+
+  /**
+   * What the store's connection must set as `PRAGMA journal_size_limit`, in
+   * bytes: `restartFrames` frames. SQLite then cuts the WAL file back to it
+   * at each rewind, so the file's size tells how far the WAL has grown.
+   */
+  get journalSizeLimit(): number {
+    return this.#frameBytes(this.#restartFrames);
   }
 
   /** Counters so far (a copy). */
@@ -172,7 +217,9 @@ export class Checkpointer {
   /** After each commit: frames to copy. Never throws, never waits. */
   committed(): void {
     this.#dirty = true;
-    if (this.#running === null && !this.#closed) {
+    if (this.#closed) return;
+    this.#checkWal();
+    if (this.#running === null) {
       this.#running = this.#loop().finally(() => this.#running = null);
     }
   }
@@ -195,44 +242,103 @@ export class Checkpointer {
     try {
       while (this.#dirty && !this.#closed) {
         this.#dirty = false;
+        this.#hurry = false;
         const started = performance.now();
         const r = await this.#pass();
-        if (r.log < this.#restartFrames) {
-          this.#nextPauseAt = this.#restartFrames;
-        } else if (r.log >= this.#nextPauseAt) {
+        if (this.#paused || r.log >= this.#nextPauseAt) {
           await this.#rewind();
+          // What hurried this pass is done: the WAL rewinds.
+          this.#hurry = false;
+        } else if (r.log < this.#restartFrames) {
+          this.#rearm();
         }
         const rest = started + this.#intervalMs - performance.now();
-        if (rest > 0 && !this.#closed) await this.#sleep(rest);
+        if (rest > 0 && !this.#closed && !this.#hurry) await this.#sleep(rest);
       }
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
+  /**
+   * After a commit: how far the WAL has grown since it last rewound, from
+   * its file's size (see `journalSizeLimit`). Past `#nextPauseAt` the next
+   * pass starts now; past `#stallAt` writes also wait for it.
+   */
+  #checkWal(): void {
+    const now = performance.now();
+    if (this.#paused || now - this.#lastCheck < CHECK_EVERY_MS) return;
+    this.#lastCheck = now;
+    let bytes: number;
+    try {
+      bytes = statSync(this.#walPath, { throwIfNoEntry: false })?.size ?? 0;
+    } catch {
+      return; // The next pass sees the WAL anyway.
+    }
+    // A rewound WAL's file is cut back to `journalSizeLimit` exactly.
+    if (bytes <= this.#frameBytes(this.#nextPauseAt)) return;
+    this.#hurry = true;
+    if (bytes > this.#frameBytes(this.#stallAt)) {
+      this.#stats.stalls++;
+      this.#pauseWrites();
+    }
+    this.#wake();
+  }
+
   /** Writes paused: one more pass, so the next batch rewinds the WAL. */
   async #rewind(): Promise<void> {
-    const gate = this.#gate;
-    gate?.pause();
+    // Held at `#stallAt` already: the worker is slower than the writes, so
+    // wait for it; a pause from here gives up after `#maxPauseMs`.
+    const stalled = this.#paused;
+    this.#pauseWrites();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const late = new Promise<null>((resolve) => {
+      const late = stalled ? null : new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), this.#maxPauseMs);
       });
-      const r = await Promise.race([this.#pass(), late]);
+      const r =
+        await (late ? Promise.race([this.#pass(), late]) : this.#pass());
       if (r !== null && !r.busy && r.checkpointed === r.log) {
         this.#stats.restarts++;
-      } else {
-        // Something holds an old snapshot: pause again only after another
-        // `restartFrames`, not at every commit.
+        this.#rearm();
+      } else if (r === null) {
+        // The worker is slow: try again after another `restartFrames`, but
+        // writes still wait at `#stallAt`.
         this.#stats.missed++;
-        this.#nextPauseAt = (r?.log ?? this.#nextPauseAt) +
-          this.#restartFrames;
+        this.#nextPauseAt += this.#restartFrames;
+      } else {
+        // Something holds an old snapshot, so the WAL cannot rewind: pause
+        // again only after another `restartFrames`, not at every commit.
+        this.#stats.missed++;
+        this.#nextPauseAt = r.log + this.#restartFrames;
+        this.#stallAt = r.log + 2 * this.#restartFrames;
       }
     } finally {
       clearTimeout(timer);
-      gate?.resume();
+      this.#resumeWrites();
     }
+  }
+
+  #rearm(): void {
+    this.#nextPauseAt = this.#restartFrames;
+    this.#stallAt = 2 * this.#restartFrames;
+  }
+
+  #pauseWrites(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#gate?.pause();
+  }
+
+  #resumeWrites(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#gate?.resume();
+  }
+
+  /** The WAL file's size when it holds `frames` frames. */
+  #frameBytes(frames: number): number {
+    return 32 + frames * (this.#pageSize + 24);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -250,6 +356,7 @@ export class Checkpointer {
     const r = await this.#request({ type: "pass" }) as Pass;
     this.#stats.passes++;
     this.#stats.walFrames = r.log;
+    this.#stats.peakWalFrames = Math.max(this.#stats.peakWalFrames, r.log);
     return r;
   }
 
@@ -270,7 +377,7 @@ export class Checkpointer {
       w({ type: "error", message: err.message });
     }
     void this.#worker.terminate();
-    this.#gate?.resume();
+    this.#resumeWrites();
     this.#failed?.(err);
   }
 }

@@ -24,43 +24,63 @@ function walFrames(path: string): number {
   }
 }
 
+/** A raw WAL database with a checkpointer on its write queue, as the store sets one up. */
+async function rig(
+  path: string,
+  options: { restartFrames: number; intervalMs: number },
+) {
+  const db = openNodeSqlite({ path });
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+    PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = 5000;
+    CREATE TABLE t (x INTEGER PRIMARY KEY, pad TEXT)`);
+  const cp = await Checkpointer.start({
+    path,
+    driver: "node:sqlite",
+    synchronous: "NORMAL",
+    ...options,
+  });
+  db.exec(`PRAGMA journal_size_limit = ${cp.journalSizeLimit}`);
+  const queue = new WriteQueue(db, (e) => e);
+  /** Pauses, resumes and commits, in order. */
+  const events: string[] = [];
+  const gate: WriteGate = {
+    pause: () => {
+      events.push("pause");
+      queue.pause();
+    },
+    resume: () => {
+      events.push("resume");
+      queue.resume();
+    },
+  };
+  queue.onCommit = () => cp.committed();
+  cp.attach(gate, (err) => assert.fail(err));
+  const insert = db.prepare("INSERT INTO t (x, pad) VALUES (?, ?)");
+  let rows = 0;
+  /** Commits `n` rows of about a page each, in one transaction. */
+  const write = (n = 1, label = "") =>
+    queue.run(() => {
+      for (let i = 0; i < n; i++) insert.run(rows++, "x".repeat(3000));
+      if (label) events.push(label);
+    });
+  const count = () =>
+    Number(db.prepare("SELECT count(*) AS n FROM t").get()!.n);
+  return { db, cp, events, write, count, rows: () => rows };
+}
+
 Deno.test("the checkpoint thread copies the WAL and rewinds it once it is full, pausing only writes", async () => {
   await withFile(async (path) => {
-    const db = openNodeSqlite({ path });
-    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-      PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = 5000;
-      CREATE TABLE t (x INTEGER PRIMARY KEY, pad TEXT)`);
-    const cp = await Checkpointer.start({
-      path,
-      driver: "node:sqlite",
-      synchronous: "NORMAL",
+    const { db, cp, events, write, count, rows } = await rig(path, {
       restartFrames: 50,
       intervalMs: 0,
     });
-    const queue = new WriteQueue(db, (e) => e);
-    const pauses: string[] = [];
-    const gate: WriteGate = {
-      pause: () => {
-        pauses.push("pause");
-        queue.pause();
-      },
-      resume: () => {
-        pauses.push("resume");
-        queue.resume();
-      },
-    };
-    queue.onCommit = () => cp.committed();
-    cp.attach(gate, (err) => assert.fail(err));
-    const insert = db.prepare("INSERT INTO t (x, pad) VALUES (?, ?)");
-    let rows = 0;
-    const write = () => queue.run(() => insert.run(rows++, "x".repeat(3000)));
     try {
       // Commits of one page-sized row each, far past 50 frames, until the
       // thread has rewound the WAL: how many that takes depends on how
       // fast the disk is (CI runs test files in parallel), not the count.
       const deadline = Date.now() + 30_000;
       while (
-        (rows < 100 || cp.stats.restarts === 0) && Date.now() < deadline
+        (rows() < 100 || cp.stats.restarts === 0) && Date.now() < deadline
       ) {
         await write();
       }
@@ -72,22 +92,72 @@ Deno.test("the checkpoint thread copies the WAL and rewinds it once it is full, 
     const stats = cp.stats;
     assert.ok(stats.passes > 0);
     assert.ok(stats.restarts > 0, JSON.stringify(stats));
-    assert.equal(pauses.length % 2, 0, "every pause was resumed");
-    assert.equal(pauses[0], "pause");
+    assert.equal(events.length % 2, 0, "every pause was resumed");
+    assert.equal(events[0], "pause");
     // Rewound: the WAL now holds far fewer frames than were ever written.
     assert.ok(
       walFrames(path) < 400,
-      `WAL has ${walFrames(path)} frames after ${rows} commits; ${
+      `WAL has ${walFrames(path)} frames after ${rows()} commits; ${
         JSON.stringify(stats)
       }`,
     );
-    assert.equal(
-      Number(db.prepare("SELECT count(*) AS n FROM t").get()!.n),
-      rows,
-    );
+    assert.equal(count(), rows());
     db.close();
   });
 });
+
+for (
+  const [frames, stalls] of [
+    [70, 0], // past restartFrames: the next pass starts at once
+    [160, 1], // past twice that: writes wait for it too
+  ] as const
+) {
+  Deno.test(
+    `a commit that takes the WAL to ${frames} of 50 frames ${
+      stalls ? "holds writes until the WAL rewinds" : "starts a pass at once"
+    }, without waiting for the pass interval`,
+    async () => {
+      await withFile(async (path) => {
+        const { db, cp, events, write, count, rows } = await rig(path, {
+          restartFrames: 50,
+          // Without the WAL's size, the next pass would be a minute away.
+          intervalMs: 60_000,
+        });
+        try {
+          await write(); // the first pass, then the minute's wait
+          await new Promise((r) => setTimeout(r, 20));
+          await write(frames);
+          const next = write(1, "next");
+          const deadline = Date.now() + 10_000;
+          while (cp.stats.restarts === 0 && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          await next;
+          await write(); // rewinds the WAL, and cuts its file back
+          const stats = cp.stats;
+          assert.equal(stats.restarts, 1, JSON.stringify(stats));
+          assert.equal(stats.stalls, stalls);
+          assert.ok(stats.peakWalFrames >= frames, JSON.stringify(stats));
+          // Held from the commit that crossed twice 50 frames, the next write
+          // ran only once the WAL could rewind; below that it did not wait.
+          assert.deepEqual(
+            events,
+            stalls ? ["pause", "resume", "next"] : ["next", "pause", "resume"],
+          );
+          assert.ok(walFrames(path) < 10, `WAL has ${walFrames(path)} frames`);
+          assert.equal(
+            Deno.statSync(`${path}-wal`).size,
+            cp.journalSizeLimit,
+          );
+        } finally {
+          await cp.close();
+        }
+        assert.equal(count(), rows());
+        db.close();
+      });
+    },
+  );
+}
 
 Deno.test("writes queued while paused commit together on resume", async () => {
   await withFile(async (path) => {

@@ -76,6 +76,7 @@ export async function openSqliteStore(
         synchronous: sync,
       });
       db.exec("PRAGMA wal_autocheckpoint = 0");
+      db.exec(`PRAGMA journal_size_limit = ${checkpointer.journalSizeLimit}`);
     }
   } catch (err) {
     db.close();
