@@ -173,6 +173,16 @@ export interface LeaseReapResult {
   dead: number;
 }
 
+/** What {@linkcode Storage.intentPurge} deletes. */
+export interface PurgeParams {
+  /** One namespace's intents, or every namespace's when null. */
+  namespace: string | null;
+  /** Only intents created at or before this, unix ms: none published later. */
+  now: number;
+  /** At most this many rows of each table per call; all when omitted. */
+  limit?: number;
+}
+
 /** Retention settings for {@linkcode Storage.maintenanceRun}. */
 export interface MaintenanceParams {
   /** The current time, unix ms. */
@@ -334,8 +344,13 @@ export interface Storage {
    */
   intentRetry(params: { id: string; now: number }): Promise<Intent>;
 
-  /** Deletes every intent (live and dead) of a namespace, or of all; returns how many. */
-  intentPurge(params: { namespace: string | null }): Promise<number>;
+  /**
+   * Deletes the intents (live and dead) of a namespace, or of all, created
+   * at or before `now`; returns how many. With `limit`, deletes at most that
+   * many from each table, so a large purge goes in short writes: call again
+   * until it returns 0.
+   */
+  intentPurge(params: PurgeParams): Promise<number>;
 
   /** Lists dead intents, newest first. */
   deadList(params: DeadListParams): Promise<Intent[]>;

@@ -24,6 +24,9 @@ import { namespaceValue, numberField } from "../validate.ts";
 import { dashboardHtml } from "./dashboard.ts";
 import { goalKey } from "../waiters.ts";
 
+/** Rows of each table one purge write deletes at most. */
+const PURGE_CHUNK = 2000;
+
 /** Every field of an intent, for admins; times in unix float seconds. */
 function adminView(i: Intent): Record<string, unknown> {
   return {
@@ -103,7 +106,15 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
     const namespace = body.namespace === undefined || body.namespace === null
       ? null
       : namespaceValue(body.namespace);
-    const deleted = await s.store.intentPurge({ namespace });
+    // In chunks, each a short write of its own, so that publishes, claims
+    // and acknowledgements go on between them; what is published meanwhile
+    // stays.
+    const now = s.clock.now();
+    let deleted = 0;
+    for (let n = -1; n !== 0;) {
+      n = await s.store.intentPurge({ namespace, now, limit: PURGE_CHUNK });
+      deleted += n;
+    }
     s.log.warn("purge", { namespace, deleted });
     return c.json({ ok: true, deleted, namespace });
   });

@@ -97,6 +97,42 @@ Deno.test("purge needs confirm true and can be limited to a namespace", async ()
   assert.equal((await t.counts()).intents, 0);
 });
 
+Deno.test("purge deletes in chunks of 2,000 rows, each its own write", async () => {
+  await using t = await makeTestApp();
+  for (let i = 0; i < 4; i++) {
+    const intents = Array.from(
+      { length: 1000 },
+      () => ({ goal: "g", payload: 1, namespace: "a" }),
+    );
+    const res = await t.call("POST", "/intents", { body: { intents } });
+    assert.equal(res.status, 200);
+  }
+  await publish(t, { goal: "h", namespace: "a", max_attempts: 1 });
+  await t.call("POST", "/claim?goal=h&namespace=a");
+  await publish(t, { namespace: "b" });
+  t.clock.advance(61_000);
+  await adminCall(t, "POST", "/admin/cleanup");
+  assert.equal((await t.counts()).dead_intents, 1);
+  const chunks: number[] = [];
+  const purge = t.store.intentPurge.bind(t.store);
+  t.store.intentPurge = async (p) => {
+    const n = await purge(p);
+    chunks.push(n);
+    return n;
+  };
+  const res = await adminCall(t, "POST", "/admin/purge", {
+    confirm: true,
+    namespace: "a",
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.body.deleted, 4001);
+  // 2,000 live and the dead one, 2,000 live, then none left.
+  assert.deepEqual(chunks, [2001, 2000, 0]);
+  const counts = await t.counts();
+  assert.equal(counts.intents, 1);
+  assert.equal(counts.dead_intents, 0);
+});
+
 Deno.test("cleanup reaps expired leases now and dead-letters a last attempt", async () => {
   await using t = await makeTestApp();
   const id = await publish(t, { max_attempts: 1 });

@@ -18,25 +18,27 @@ import type {
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
+  PurgeParams,
   QueueStats,
 } from "../storage.ts";
 import type { Db, PgConnection } from "./connection.ts";
 import * as SQL from "./sql.ts";
 
 /** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
-export function purge(
-  conn: PgConnection,
-  params: { namespace: string | null },
-): Promise<number> {
+export function purge(conn: PgConnection, p: PurgeParams): Promise<number> {
   return conn.tx(async (c) => {
-    const where = `WHERE $1::text IS NULL OR namespace = $1`;
-    const live = await conn.q(c, `DELETE FROM intents ${where}`, [
-      params.namespace,
-    ]);
-    const dead = await conn.q(c, `DELETE FROM dead_intents ${where}`, [
-      params.namespace,
-    ]);
-    return (live.rowCount ?? 0) + (dead.rowCount ?? 0);
+    let deleted = 0;
+    for (const table of ["intents", "dead_intents"]) {
+      const r = await conn.q(
+        c,
+        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table}
+           WHERE ($1::text IS NULL OR namespace = $1) AND created_at <= $2
+           LIMIT $3)`,
+        [p.namespace, p.now, p.limit ?? null],
+      );
+      deleted += r.rowCount ?? 0;
+    }
+    return deleted;
   });
 }
 

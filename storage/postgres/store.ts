@@ -32,6 +32,7 @@ import type {
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
+  PurgeParams,
   QueueStats,
   Storage,
 } from "../storage.ts";
@@ -195,7 +196,7 @@ export class PostgresStore implements Storage {
   }
 
   /** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
-  intentPurge(params: { namespace: string | null }): Promise<number> {
+  intentPurge(params: PurgeParams): Promise<number> {
     return admin.purge(this.#conn, params);
   }
 

@@ -13,6 +13,7 @@ import type {
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
+  PurgeParams,
   QueueStats,
 } from "../storage.ts";
 import { parseJson, rowToApiKey, rowToIntent, statsOf } from "../rows.ts";
@@ -60,10 +61,15 @@ export function deadList(q: SQL.Prepare, p: DeadListParams): Intent[] {
 }
 
 /** Deletes live and dead intents of a namespace, or all; returns how many. */
-export function purge(q: SQL.Prepare, namespace: string | null): number {
-  const where = `WHERE ?1 IS NULL OR namespace = ?1`;
-  return q(`DELETE FROM intents ${where}`).run(namespace) +
-    q(`DELETE FROM dead_intents ${where}`).run(namespace);
+export function purge(q: SQL.Prepare, p: PurgeParams): number {
+  let deleted = 0;
+  for (const table of ["intents", "dead_intents"]) {
+    deleted += q(
+      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table}
+         WHERE (?1 IS NULL OR namespace = ?1) AND created_at <= ?2 LIMIT ?3)`,
+    ).run(p.namespace, p.now, p.limit ?? -1);
+  }
+  return deleted;
 }
 
 /** Reads a live KV value. */

@@ -33,6 +33,7 @@ import type {
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
+  PurgeParams,
   QueueStats,
   Storage,
 } from "../storage.ts";
@@ -379,10 +380,10 @@ export class SqliteStore implements Storage {
   }
 
   /** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
-  intentPurge(params: { namespace: string | null }): Promise<number> {
+  intentPurge(params: PurgeParams): Promise<number> {
     return this.#write((q) => {
       this.#empty.clear();
-      return admin.purge(q, params.namespace);
+      return admin.purge(q, params);
     });
   }
 

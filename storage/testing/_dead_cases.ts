@@ -128,10 +128,27 @@ export function deadCases(test: Case): void {
     await cancelled(s);
     const other = publish({ namespace: "other" });
     await s.intentInsert(other);
-    assert.equal(await s.intentPurge({ namespace: "ns" }), 2);
+    assert.equal(await s.intentPurge({ namespace: "ns", now: T0 }), 2);
     assert.equal((await s.statsGet({ now: T0 })).states.dead, 0);
     assert.ok(await s.intentGet({ id: other.id }));
-    assert.equal(await s.intentPurge({ namespace: null }), 1);
+    assert.equal(await s.intentPurge({ namespace: null, now: T0 }), 1);
     assert.equal(await s.intentGet({ id: other.id }), null);
+  });
+
+  test("intentPurge with a limit deletes at most that many of each table, and nothing created after now", async (s) => {
+    for (let i = 0; i < 3; i++) await s.intentInsert(publish());
+    for (let i = 0; i < 2; i++) await cancelled(s);
+    const later = publish({ now: T0 + 1 });
+    await s.intentInsert(later);
+    const chunks = [];
+    for (let n = -1; n !== 0;) {
+      n = await s.intentPurge({ namespace: null, now: T0, limit: 2 });
+      chunks.push(n);
+    }
+    assert.deepEqual(chunks, [4, 1, 0]);
+    const stats = await s.statsGet({ now: T0 + 1 });
+    assert.equal(stats.states.open, 1);
+    assert.equal(stats.states.dead, 0);
+    assert.ok(await s.intentGet({ id: later.id }));
   });
 }
