@@ -77,8 +77,8 @@ export interface CheckpointerOptions {
   restartFrames?: number;
   /**
    * Longest a pause at `restartFrames` lasts, in ms, should the worker be
-   * slow; default 500. Writes then go on until twice `restartFrames`, where
-   * they wait for the worker without a limit.
+   * slow; default 500; 0 gives up at once. Writes then go on until twice
+   * `restartFrames`, where they wait for the worker without a limit.
    */
   maxPauseMs?: number;
   /**
@@ -276,7 +276,8 @@ export class Checkpointer {
       return; // The next pass sees the WAL anyway.
     }
     // A rewound WAL's file is cut back to `journalSizeLimit` exactly.
-    if (bytes <= this.#frameBytes(this.#nextPauseAt)) return;
+    const limit = Math.min(this.#nextPauseAt, this.#stallAt);
+    if (bytes <= this.#frameBytes(limit)) return;
     this.#hurry = true;
     if (bytes > this.#frameBytes(this.#stallAt)) {
       this.#stats.stalls++;
@@ -294,7 +295,8 @@ export class Checkpointer {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const late = stalled ? null : new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), this.#maxPauseMs);
+        if (this.#maxPauseMs <= 0) resolve(null);
+        else timer = setTimeout(() => resolve(null), this.#maxPauseMs);
       });
       const r =
         await (late ? Promise.race([this.#pass(), late]) : this.#pass());

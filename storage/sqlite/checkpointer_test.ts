@@ -27,7 +27,7 @@ function walFrames(path: string): number {
 /** A raw WAL database with a checkpointer on its write queue, as the store sets one up. */
 async function rig(
   path: string,
-  options: { restartFrames: number; intervalMs: number },
+  options: { restartFrames: number; intervalMs: number; maxPauseMs?: number },
 ) {
   const db = openNodeSqlite({ path });
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
@@ -157,6 +157,31 @@ for (
     },
   );
 }
+
+Deno.test("pauses that give up on a slow thread still leave the WAL bounded: writes wait at twice restartFrames", async () => {
+  await withFile(async (path) => {
+    const { db, cp, write, count, rows } = await rig(path, {
+      restartFrames: 50,
+      intervalMs: 0,
+      // Every pause at 50 frames gives up without waiting for its pass.
+      maxPauseMs: 0,
+    });
+    try {
+      for (let i = 0; i < 300; i++) await write(5);
+    } finally {
+      await cp.close();
+    }
+    const stats = cp.stats;
+    // 2,100 frames written; without the wait at 100 frames, nothing would
+    // rewind the WAL once every pause gave up. It peaks above 100 by what
+    // commits in the 2 ms between two looks at its size, and by a pass.
+    assert.ok(stats.missed > 0, JSON.stringify(stats));
+    assert.ok(stats.stalls > 0 && stats.restarts > 0, JSON.stringify(stats));
+    assert.ok(stats.peakWalFrames < 500, JSON.stringify(stats));
+    assert.equal(count(), rows());
+    db.close();
+  });
+});
 
 Deno.test("a reader that pins an old snapshot neither stops writes nor pauses them at every commit", async () => {
   await withFile(async (path) => {
