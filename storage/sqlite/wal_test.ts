@@ -7,9 +7,9 @@ import { DRIVERS } from "./drivers/mod.ts";
 const LIFECYCLES = 20_000;
 // Inline, SQLite checkpoints at 1,000 frames (4 MB). The thread rewinds from
 // 4,000 frames (16 MB), and writes wait for it at 8,000 (32 MB) should its
-// passes fall behind: 18–24 MB here, where every commit carries one claim or
-// one fulfil as fast as the loop goes, and 30–32 MB beside a disk busy with
-// fsyncs (which took the WAL to 91 MB before writes waited).
+// passes fall behind: 17–24 MB here, where every commit carries one claim or
+// one fulfil as fast as the loop goes, and about 20 MB beside a disk busy
+// with fsyncs, where it reached 91 MB before the store watched the WAL's size.
 const WAL_LIMIT = { inline: 16 * 1024 * 1024, thread: 36 * 1024 * 1024 };
 
 function intent(i: number): IntentInsertParams {
