@@ -104,9 +104,14 @@ async function parse(res: Response): Promise<TestResponse> {
  * @returns The test app; dispose it (or `close()`) to remove the file.
  */
 export async function makeTestApp(
-  options: { config?: Partial<ServerConfig>; busyTimeoutMs?: number } = {},
+  options: {
+    config?: Partial<ServerConfig>;
+    busyTimeoutMs?: number;
+    /** SQLite: where WAL checkpoints run (the test default: inline). */
+    checkpoint?: "thread" | "inline";
+  } = {},
 ): Promise<TestApp> {
-  const db = await openTestStore(options.busyTimeoutMs);
+  const db = await openTestStore(options.busyTimeoutMs, options.checkpoint);
   const { store, path } = db;
   const clock = new ManualClock();
   const jitter: number[] = [];
@@ -197,7 +202,10 @@ export async function makeTestApp(
 }
 
 /** A fresh store of {@linkcode TEST_STORE}, with raw SQL on its database. */
-async function openTestStore(busyTimeoutMs?: number): Promise<{
+async function openTestStore(
+  busyTimeoutMs?: number,
+  checkpoint?: "thread" | "inline",
+): Promise<{
   store: Storage;
   path: string;
   sql(text: string): Promise<Record<string, unknown>[]>;
@@ -224,7 +232,7 @@ async function openTestStore(busyTimeoutMs?: number): Promise<{
   }
   const dir = await Deno.makeTempDir({ prefix: "intentbus-server-" });
   const path = `${dir}/bus.db`;
-  const store = await openSqliteStore({ path, busyTimeoutMs });
+  const store = await openSqliteStore({ path, busyTimeoutMs, checkpoint });
   return {
     store,
     path,

@@ -173,6 +173,18 @@ export interface LeaseReapResult {
   dead: number;
 }
 
+/** One figure of {@linkcode Storage.metricsGet}, as Prometheus shows it. */
+export interface StoreMetric {
+  /** Without the `intent_bus_` prefix, e.g. `sqlite_wal_frames`. */
+  name: string;
+  /** One line saying what it counts. */
+  help: string;
+  /** `counter` only ever grows; `gauge` goes up and down. */
+  type: "counter" | "gauge";
+  /** Its value now. */
+  value: number;
+}
+
 /** What {@linkcode Storage.intentPurge} deletes. */
 export interface PurgeParams {
   /** One namespace's intents, or every namespace's when null. */
@@ -398,6 +410,12 @@ export interface Storage {
 
   /** Counts intents per state and per goal, for metrics and the dashboard. */
   statsGet(params: { now: number }): Promise<QueueStats>;
+
+  /**
+   * The store's own machinery, for `/metrics`: the SQLite WAL and its
+   * checkpoint thread, PostgreSQL's connection pool. Cheap: no query.
+   */
+  metricsGet(): StoreMetric[];
 
   /** Stops claims of a goal until resumed. Idempotent. */
   goalPause(params: GoalParams & { now: number }): Promise<void>;

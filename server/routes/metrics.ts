@@ -1,7 +1,8 @@
 /**
  * `GET /metrics`: Prometheus text, for `Authorization: Bearer
  * <BUS_METRICS_TOKEN>` or an admin credential. Queue gauges come from
- * `store.statsGet`; request counters and latency from the app.
+ * `store.statsGet`, the store's own (WAL, connection pool) from
+ * `store.metricsGet`; request counters and latency from the app.
  *
  * @module
  */
@@ -54,6 +55,13 @@ export function metricsRoutes(app: Hono<AppEnv>, s: Services): void {
           `intent_bus_goal_intents{${l},state="${state}"} ${g[state]}`,
         );
       }
+    }
+    for (const m of s.store.metricsGet()) {
+      lines.push(
+        `# HELP intent_bus_${m.name} ${m.help}`,
+        `# TYPE intent_bus_${m.name} ${m.type}`,
+        `intent_bus_${m.name} ${m.value}`,
+      );
     }
     const text = lines.join("\n") + "\n" + s.metrics.render();
     return c.text(text, 200, {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ADMIN, makeTestApp } from "../testing.ts";
+import { ADMIN, makeTestApp, TEST_STORE } from "../testing.ts";
 
 Deno.test("metrics need the bearer token or an admin credential", async () => {
   await using t = await makeTestApp({ config: { metricsToken: "m-token" } });
@@ -42,4 +42,51 @@ Deno.test("metrics report queue gauges and request counters in Prometheus text",
     /^intent_bus_http_requests_total\{route="\/intent",method="POST",status="201"\} 2$/m,
   );
   assert.match(res.text, /^intent_bus_http_request_duration_seconds_count 3$/m);
+});
+
+Deno.test("metrics report the store's own: the WAL and its checkpoint thread, or PostgreSQL's pool", async () => {
+  await using t = await makeTestApp({
+    config: { metricsToken: "m" },
+    checkpoint: "thread",
+  });
+  for (let i = 0; i < 3; i++) {
+    await t.call("POST", "/intent", { body: { goal: "g", payload: i } });
+  }
+  const read = async () =>
+    (await t.call("GET", "/metrics", {
+      key: null,
+      headers: { Authorization: "Bearer m" },
+    })).text;
+  const value = (text: string, name: string) => {
+    const m = text.match(new RegExp(`^intent_bus_${name} (\\d+)$`, "m"));
+    assert.ok(m, `no intent_bus_${name} in\n${text}`);
+    assert.match(text, new RegExp(`^# HELP intent_bus_${name} \\S`, "m"));
+    assert.match(
+      text,
+      new RegExp(`^# TYPE intent_bus_${name} (gauge|counter)$`, "m"),
+    );
+    return Number(m[1]);
+  };
+  if (TEST_STORE === "postgres") {
+    const text = await read();
+    assert.ok(value(text, "pg_pool_connections") >= 1);
+    assert.ok(value(text, "pg_pool_idle_connections") >= 0);
+    assert.equal(value(text, "pg_pool_waiting"), 0);
+    assert.doesNotMatch(text, /intent_bus_sqlite_/);
+    return;
+  }
+  // The commits started a pass on the thread; it answers shortly.
+  let text = await read();
+  const deadline = Date.now() + 10_000;
+  while (value(text, "sqlite_checkpoint_passes_total") === 0) {
+    assert.ok(Date.now() < deadline, "no checkpoint pass within 10 s");
+    await new Promise((r) => setTimeout(r, 20));
+    text = await read();
+  }
+  assert.ok(value(text, "sqlite_wal_peak_frames") > 0);
+  assert.ok(value(text, "sqlite_wal_frames") >= 0);
+  assert.equal(value(text, "sqlite_wal_rewinds_total"), 0);
+  assert.equal(value(text, "sqlite_wal_rewinds_missed_total"), 0);
+  assert.equal(value(text, "sqlite_write_stalls_total"), 0);
+  assert.doesNotMatch(text, /intent_bus_pg_/);
 });

@@ -35,6 +35,7 @@ import type {
   PurgeParams,
   QueueStats,
   Storage,
+  StoreMetric,
 } from "../storage.ts";
 import { channelOf, GoalWatch } from "./goal_watch.ts";
 import * as admin from "./admin_ops.ts";
@@ -261,6 +262,31 @@ export class PostgresStore implements Storage {
   /** Counts per state and goal; see {@linkcode Storage.statsGet}. */
   statsGet(params: { now: number }): Promise<QueueStats> {
     return admin.stats(this.#conn, params);
+  }
+
+  /** The connection pool's state; see {@linkcode Storage.metricsGet}. */
+  metricsGet(): StoreMetric[] {
+    const pool = this.#conn.pool;
+    return [
+      {
+        name: "pg_pool_connections",
+        help: "Connections the pool holds open, busy or idle.",
+        type: "gauge",
+        value: pool.totalCount,
+      },
+      {
+        name: "pg_pool_idle_connections",
+        help: "Open connections not running a statement.",
+        type: "gauge",
+        value: pool.idleCount,
+      },
+      {
+        name: "pg_pool_waiting",
+        help: "Statements waiting for a free connection.",
+        type: "gauge",
+        value: pool.waitingCount,
+      },
+    ];
   }
 
   /** Stops claims of a goal; see {@linkcode Storage.goalPause}. */

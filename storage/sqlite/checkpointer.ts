@@ -47,6 +47,7 @@
 
 import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import type { StoreMetric } from "../storage.ts";
 import type {
   CheckpointReply,
   CheckpointRequest,
@@ -102,6 +103,54 @@ export interface CheckpointStats {
   peakWalFrames: number;
   /** Pauses that began because writes had outrun the passes. */
   stalls: number;
+}
+
+/**
+ * The checkpointer's counters as `/metrics` shows them
+ * ({@linkcode Storage.metricsGet}).
+ *
+ * @param s What the checkpointer has done.
+ * @returns One figure per counter.
+ */
+export function checkpointMetrics(s: CheckpointStats): StoreMetric[] {
+  return [
+    {
+      name: "sqlite_wal_frames",
+      help: "WAL frames at the checkpoint thread's last pass.",
+      type: "gauge",
+      value: s.walFrames,
+    },
+    {
+      name: "sqlite_wal_peak_frames",
+      help: "Most WAL frames a pass has seen since the server started.",
+      type: "gauge",
+      value: s.peakWalFrames,
+    },
+    {
+      name: "sqlite_checkpoint_passes_total",
+      help: "Passive checkpoints run by the checkpoint thread.",
+      type: "counter",
+      value: s.passes,
+    },
+    {
+      name: "sqlite_wal_rewinds_total",
+      help: "Times the WAL was copied whole, so that it rewinds.",
+      type: "counter",
+      value: s.restarts,
+    },
+    {
+      name: "sqlite_wal_rewinds_missed_total",
+      help: "Rewinds prevented by a reader's old snapshot or a slow pass.",
+      type: "counter",
+      value: s.missed,
+    },
+    {
+      name: "sqlite_write_stalls_total",
+      help: "Times writes waited for the checkpoint thread (a slow disk).",
+      type: "counter",
+      value: s.stalls,
+    },
+  ];
 }
 
 /** Least time between two looks at the WAL file's size, ms. */

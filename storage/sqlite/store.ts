@@ -36,6 +36,7 @@ import type {
   PurgeParams,
   QueueStats,
   Storage,
+  StoreMetric,
 } from "../storage.ts";
 import {
   type Connection,
@@ -62,7 +63,11 @@ import { claimOrder, rowToClaimed, rowToIntent } from "../rows.ts";
 import { CLAIM_GROUP_MAX, claimGroupKey, shareOut } from "../claim_sharing.ts";
 import * as SQL from "./sql.ts";
 import { WriteQueue } from "./write_queue.ts";
-import type { Checkpointer, CheckpointStats } from "./checkpointer.ts";
+import {
+  type Checkpointer,
+  checkpointMetrics,
+  type CheckpointStats,
+} from "./checkpointer.ts";
 import { EmptyGoals } from "./empty_goals.ts";
 import * as admin from "./admin_ops.ts";
 
@@ -154,6 +159,12 @@ export class SqliteStore implements Storage {
   /** What the checkpoint thread has done; undefined without one. */
   get checkpoints(): CheckpointStats | undefined {
     return this.#checkpointer?.stats;
+  }
+
+  /** The checkpoint thread's counters; see {@linkcode Storage.metricsGet}. */
+  metricsGet(): StoreMetric[] {
+    const stats = this.#checkpointer?.stats;
+    return stats ? checkpointMetrics(stats) : [];
   }
 
   /**
