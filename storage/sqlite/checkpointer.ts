@@ -20,10 +20,10 @@
  *   {@linkcode Checkpointer.journalSizeLimit}) cuts back at each rewind. Past
  *   `restartFrames` the next pass starts at once; past twice that, a pass
  *   is slower than the writes (a slow or busy disk), and writes wait for the
- *   thread however long it takes. So the WAL stays near twice
- *   `restartFrames` (32 MB) at most, however slow the disk; before that
- *   limit, a pass that ran only at its interval let it reach 90 MB beside a
- *   disk busy with fsyncs.
+ *   thread however long it takes. So the WAL stays under about twice
+ *   `restartFrames` (32 MB) however slow the disk, where passes that ran
+ *   only at their interval let it reach 91 MB beside a disk busy with
+ *   fsyncs.
  *
  * The thread is a `node:worker_threads` worker, so this runs on Deno and on
  * Node (the npm build, Termux) alike.
