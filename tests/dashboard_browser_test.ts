@@ -16,7 +16,7 @@ async function call(url: string, path: string, body: unknown) {
   return text ? JSON.parse(text) : null;
 }
 
-Deno.test("in a real Chromium, the dashboard shows each state's count and each goal's row, and a goal named like HTML stays text", async () => {
+Deno.test("in a real Chromium, the dashboard shows each state's count, each goal's row and the store's own figures, and a goal named like HTML stays text", async () => {
   const dir = await Deno.makeTempDir({ prefix: "intentbus_dashboard_" });
   const server = await startServer(`${dir}/bus.db`, {
     BUS_SECRET: KEY,
@@ -68,8 +68,10 @@ Deno.test("in a real Chromium, the dashboard shows each state's count and each g
         title: document.title,
         cards: Object.fromEntries([...document.querySelectorAll(".card")]
           .map((c) => [c.lastChild.textContent, c.querySelector("h2").textContent])),
-        rows: [...document.querySelectorAll("tbody tr")]
+        rows: [...document.querySelectorAll("table.goals tbody tr")]
           .map((r) => [...r.cells].map((c) => c.textContent)),
+        store: Object.fromEntries([...document.querySelectorAll("table.store tr")]
+          .map((r) => [r.cells[0].textContent, r.cells[1].textContent])),
         images: document.images.length,
         width: document.querySelector("table").getBoundingClientRect().width,
       })`,
@@ -91,6 +93,17 @@ Deno.test("in a real Chromium, the dashboard shows each state's count and each g
       rows.find((r) => r[1] === HOSTILE),
       ["default", HOSTILE, "1", "0", "0", "0", ""],
     );
+    // The store's own figures: the server runs its checkpoint thread.
+    const store = dom.store as Record<string, string>;
+    assert.equal(
+      store["Times writes waited for the checkpoint thread (a slow disk)."],
+      "0",
+    );
+    assert.match(
+      store["WAL frames at the checkpoint thread's last pass."],
+      /^\d+$/,
+    );
+    assert.equal(Object.keys(store).length, 6);
     assert.equal(dom.images, 0);
     assert.ok((dom.width as number) > 0, "the table is laid out");
     assert.deepEqual(thrown, []);

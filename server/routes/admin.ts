@@ -73,7 +73,9 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
 
   app.get("/admin/dashboard", async (c) => {
     const stats = await s.store.statsGet({ now: s.clock.now() });
-    return c.html(dashboardHtml(stats, s.config.version));
+    return c.html(
+      dashboardHtml(stats, s.config.version, s.store.metricsGet()),
+    );
   });
 
   app.post("/admin/generate_key", async (c) => {
