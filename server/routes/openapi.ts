@@ -100,7 +100,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: "post", path: "/fail/:id", summary: "Fail: retried after backoff, or dead", auth: "apiKey", body: "FailRequest", ok: [200, "Acted"], errors: LEASE },
   { method: "post", path: "/intents", summary: "Publish up to 1000 intents in one transaction", auth: "apiKey", ext: true, body: "BatchPublishRequest", ok: [200, "BatchPublished"], errors: ["BadRequest", ...KEYED, "TooLarge", "Busy", "StorageFull"] },
   { method: "post", path: "/ack", summary: "Fulfil or fail many intents, each on its own", auth: "apiKey", ext: true, body: "AckRequest", ok: [200, "Acked"], errors: ["BadRequest", ...KEYED, "TooLarge", "Busy", "StorageFull"] },
-  { method: "post", path: "/set/:key", summary: "Store a value private to this key", auth: "apiKey", body: "KvSetRequest", ok: [200, "OkOnly"], errors: ["BadRequest", ...KEYED, "TooLarge"] },
+  { method: "post", path: "/set/:key", summary: "Store a value private to this key", auth: "apiKey", body: "KvSetRequest", ok: [200, "OkOnly"], errors: ["BadRequest", ...KEYED, "TooLarge", "Busy", "StorageFull"] },
   { method: "get", path: "/get/:key", summary: "Read a stored value", auth: "apiKey", ok: [200, "KvValue"], errors: [...KEYED, "NotFound"] },
   { method: "get", path: "/metrics", summary: "Prometheus metrics", auth: "metrics", ok: [200, null, "text/plain"], errors: ["Unauthorized"] },
   { method: "get", path: "/admin/dashboard", summary: "HTML dashboard", auth: "admin", ok: [200, null, "text/html"], errors: ["Unauthorized"] },
