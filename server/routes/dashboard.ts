@@ -23,7 +23,7 @@ function esc(v: unknown): string {
 export function dashboardHtml(
   stats: QueueStats,
   version: string,
-  store: StoreMetric[] = [],
+  store: StoreMetric[],
 ): string {
   const cards = Object.entries(stats.states)
     .map(([state, n]) =>
