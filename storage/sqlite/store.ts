@@ -212,6 +212,13 @@ export class SqliteStore implements Storage {
     if (!Number.isInteger(p.max) || p.max < 1) {
       return Promise.reject(new RangeError(`Invalid max: ${p.max}`));
     }
+    const group = claimGroupKey(p);
+    const pending = this.#groups.get(group);
+    if (pending !== undefined && pending.total + p.max <= CLAIM_GROUP_MAX) {
+      const index = pending.maxes.push(p.max) - 1;
+      pending.total += p.max;
+      return pending.done.then((all) => all[index]);
+    }
     const key = `${p.namespace}\n${p.goal}`;
     const args: SqlValue[] = [
       p.namespace,
@@ -223,13 +230,6 @@ export class SqliteStore implements Storage {
       p.workerId,
       JSON.stringify(p.capabilities),
     ];
-    const group = claimGroupKey(p);
-    const pending = this.#groups.get(group);
-    if (pending !== undefined && pending.total + p.max <= CLAIM_GROUP_MAX) {
-      const index = pending.maxes.push(p.max) - 1;
-      pending.total += p.max;
-      return pending.done.then((all) => all[index]);
-    }
     try {
       if (
         this.#empty.has(key) && this.#empty.isEmpty(
