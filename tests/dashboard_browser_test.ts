@@ -103,7 +103,7 @@ Deno.test("in a real Chromium, the dashboard shows each state's count, each goal
       store["WAL frames at the checkpoint thread's last pass."],
       /^\d+$/,
     );
-    assert.equal(Object.keys(store).length, 6);
+    assert.equal(Object.keys(store).length, 7);
     assert.equal(dom.images, 0);
     assert.ok((dom.width as number) > 0, "the table is laid out");
     assert.deepEqual(thrown, []);

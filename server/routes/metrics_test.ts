@@ -90,5 +90,6 @@ Deno.test("metrics report the store's own: the WAL and its checkpoint thread, or
   assert.equal(value(text, "sqlite_wal_rewinds_total"), 0);
   assert.equal(value(text, "sqlite_wal_rewinds_missed_total"), 0);
   assert.equal(value(text, "sqlite_write_stalls_total"), 0);
+  assert.equal(value(text, "sqlite_checkpoint_errors_total"), 0);
   assert.doesNotMatch(text, /intent_bus_pg_/);
 });

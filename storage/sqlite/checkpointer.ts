@@ -103,6 +103,13 @@ export interface CheckpointStats {
   peakWalFrames: number;
   /** Pauses that began because writes had outrun the passes. */
   stalls: number;
+  /**
+   * Passes that failed with the thread still alive (a full disk, an I/O
+   * error); each is tried again after {@linkcode FAILED_PASS_RETRY_MS}.
+   */
+  errors: number;
+  /** The last failed pass's message, or null if none failed. */
+  lastError: string | null;
 }
 
 /**
@@ -150,8 +157,20 @@ export function checkpointMetrics(s: CheckpointStats): StoreMetric[] {
       type: "counter",
       value: s.stalls,
     },
+    {
+      name: "sqlite_checkpoint_errors_total",
+      help: "Checkpoint passes that failed (a full disk), each tried again.",
+      type: "counter",
+      value: s.errors,
+    },
   ];
 }
+
+/**
+ * How long after a failed pass the next one is tried, ms: a full disk does
+ * not empty in 100 ms, and each try costs a read of the WAL.
+ */
+export const FAILED_PASS_RETRY_MS = 1000;
 
 /** Least time between two looks at the WAL file's size, ms. */
 const CHECK_EVERY_MS = 2;
@@ -190,6 +209,8 @@ export class Checkpointer {
     walFrames: 0,
     peakWalFrames: 0,
     stalls: 0,
+    errors: 0,
+    lastError: null,
   };
 
   private constructor(worker: Worker, options: CheckpointerOptions) {
@@ -288,11 +309,12 @@ export class Checkpointer {
   }
 
   async #loop(): Promise<void> {
-    try {
-      while (this.#dirty && !this.#closed) {
-        this.#dirty = false;
-        this.#hurry = false;
-        const started = performance.now();
+    while (this.#dirty && !this.#closed) {
+      this.#dirty = false;
+      this.#hurry = false;
+      const started = performance.now();
+      let interval = this.#intervalMs;
+      try {
         const r = await this.#pass();
         if (this.#paused || r.log >= this.#nextPauseAt) {
           await this.#rewind();
@@ -301,11 +323,23 @@ export class Checkpointer {
         } else if (r.log < this.#restartFrames) {
           this.#rearm();
         }
-        const rest = started + this.#intervalMs - performance.now();
-        if (rest > 0 && !this.#closed && !this.#hurry) await this.#sleep(rest);
+      } catch (err) {
+        // The thread died: `#fail` has run, and commits checkpoint inline.
+        if (this.#closed) return;
+        // The pass failed but the thread lives (SQLITE_FULL while the
+        // database file grows): the frames are still to copy, so try again
+        // later, and let held writes go on (they fail on a full disk too).
+        this.#stats.errors++;
+        this.#stats.lastError = err instanceof Error
+          ? err.message
+          : String(err);
+        this.#resumeWrites();
+        this.#dirty = true;
+        this.#hurry = false;
+        interval = FAILED_PASS_RETRY_MS;
       }
-    } catch (err) {
-      this.#fail(err instanceof Error ? err : new Error(String(err)));
+      const rest = started + interval - performance.now();
+      if (rest > 0 && !this.#closed && !this.#hurry) await this.#sleep(rest);
     }
   }
 
