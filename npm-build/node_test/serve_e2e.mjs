@@ -122,6 +122,39 @@ test("an SDK Worker under Node drains a batch from the Node server", async () =>
   }
 });
 
+test("a Worker stopped during its long poll leaves the next intent open, under Node", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
+  const server = await startServer(join(dir, "bus.db"));
+  try {
+    const client = new IntentClient({
+      url: server.url,
+      apiKey: "e2e-master-key",
+    });
+    const worker = new Worker(client, {
+      goal: "later",
+      signals: false,
+      waitSeconds: 20,
+      handler: () => assert.fail("nothing was published while it ran"),
+    });
+    const running = worker.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    await worker.stop();
+    await running;
+    // The server has seen the poll's connection close before this publish.
+    await new Promise((r) => setTimeout(r, 300));
+    const { id } = await client.publish("later", {});
+    const status = await client.status(id);
+    assert.equal(status.status, "open");
+    const leased = await client.claim("later");
+    assert.equal(leased.id, id);
+    assert.equal(leased.claimAttempts, 1);
+  } finally {
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    rmSync(dir, { recursive: true });
+  }
+});
+
 test("intentbus serve under Node on PostgreSQL: two servers share one queue", {
   skip: !process.env.INTENTBUS_PG_URL && "INTENTBUS_PG_URL not set",
 }, async () => {

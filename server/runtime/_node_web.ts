@@ -112,6 +112,8 @@ export class LightRequest {
   #used = false;
   #stream: ReadableStream<Uint8Array> | undefined;
   #real: Request | undefined;
+  #makeSignal: () => AbortSignal;
+  #signal: AbortSignal | undefined;
 
   /**
    * Wraps what the Node listener read.
@@ -120,17 +122,20 @@ export class LightRequest {
    * @param url The absolute URL.
    * @param headers Node's `IncomingMessage.headers`.
    * @param bytes The whole body; null when there is none.
+   * @param signal Makes the signal that aborts when the client goes away.
    */
   constructor(
     method: string,
     url: string,
     headers: Record<string, NodeHeaderValue>,
     bytes: Uint8Array | null,
+    signal: () => AbortSignal,
   ) {
     this.#method = method;
     this.#url = url;
     this.#rawHeaders = headers;
     this.#bytes = method === "GET" || method === "HEAD" ? null : bytes;
+    this.#makeSignal = signal;
   }
 
   /** The real request, without the body (the light one owns it). */
@@ -138,7 +143,16 @@ export class LightRequest {
     return this.#real ??= new RealRequest(this.#url, {
       method: this.#method,
       headers: this.headers,
+      signal: this.signal,
     });
+  }
+
+  /**
+   * Aborts when the client goes away before the response is sent; made on
+   * first use, as few requests ask (a long poll does).
+   */
+  get signal(): AbortSignal {
+    return this.#signal ??= this.#makeSignal();
   }
 
   /** The request method. */

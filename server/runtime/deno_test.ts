@@ -4,6 +4,7 @@ import { openSqliteStore } from "../../storage/sqlite/mod.ts";
 import { createApp } from "../app.ts";
 import { DEFAULT_CONFIG } from "../config.ts";
 import { serveDeno } from "./deno.ts";
+import { assertGoneLongPollClaimsNothing } from "./_testing.ts";
 
 Deno.test("serves on a free loopback port, finishes in-flight requests on shutdown, then closes", async () => {
   const dir = await Deno.makeTempDir();
@@ -59,4 +60,25 @@ Deno.test("serves on a free loopback port, finishes in-flight requests on shutdo
   await server.finished;
   assert.equal(closed, true);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a long poll whose client goes away claims nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = await openSqliteStore({ path: `${dir}/bus.db` });
+  const app = createApp({
+    store,
+    clock: systemClock,
+    config: { ...DEFAULT_CONFIG, masterKey: "k" },
+  });
+  const server = serveDeno(app, {
+    port: 0,
+    handleSignals: false,
+    onClose: () => store.close(),
+  });
+  try {
+    await assertGoneLongPollClaimsNothing(`http://127.0.0.1:${server.port}`);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -122,6 +122,25 @@ async function writeResponse(
 }
 
 /**
+ * A signal that aborts when the connection closes before `res` is sent
+ * (the client gave up or went away), as Deno's `Request.signal` does; a
+ * long poll stops waiting on it, so it claims nothing for nobody.
+ *
+ * @param res The response not yet sent.
+ * @returns The signal.
+ */
+function goneSignal(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  if (res.socket === null || res.socket.destroyed) gone.abort();
+  else {
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort();
+    });
+  }
+  return gone.signal;
+}
+
+/**
  * Serves `app` with `node:http` until shut down.
  *
  * @param app The app.
@@ -159,14 +178,22 @@ export async function serveNode(
       };
       const method = req.method ?? "GET";
       const url = origin + (req.url ?? "/");
+      const signal = () => goneSignal(res);
       const request = light
-        ? new LightRequest(method, url, req.headers, body) as unknown as Request
+        ? new LightRequest(
+          method,
+          url,
+          req.headers,
+          body,
+          signal,
+        ) as unknown as Request
         : new Request(url, {
           method,
           headers: req.headers as Record<string, string>,
           body: method === "GET" || method === "HEAD"
             ? null
             : body as Uint8Array<ArrayBuffer> | null,
+          signal: signal(),
         });
       const response = await app.fetch(request, env);
       await writeResponse(res, response, closing !== null);

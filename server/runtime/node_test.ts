@@ -4,6 +4,7 @@ import { openSqliteStore } from "../../storage/sqlite/mod.ts";
 import { createApp } from "../app.ts";
 import { DEFAULT_CONFIG } from "../config.ts";
 import { serveNode } from "./node.ts";
+import { assertGoneLongPollClaimsNothing } from "./_testing.ts";
 
 // Deno runs node:http too; the packed build runs this listener under Node 20
 // in npm-build/node_test/ (deno task test:node).
@@ -130,3 +131,22 @@ Deno.test("node listener: bad JSON, bodies over the app's limit or the listener'
     }
   });
 });
+
+for (const lightObjects of [false, true]) {
+  Deno.test(`node listener (light objects ${lightObjects}): a long poll whose client goes away claims nothing`, async () => {
+    await withApp(async (app) => {
+      const server = await serveNode(app, {
+        port: 0,
+        lightObjects,
+        handleSignals: false,
+      });
+      try {
+        await assertGoneLongPollClaimsNothing(
+          `http://127.0.0.1:${server.port}`,
+        );
+      } finally {
+        await server.shutdown();
+      }
+    });
+  });
+}

@@ -1,0 +1,43 @@
+// Test helper shared by both listeners' tests.
+
+import assert from "node:assert/strict";
+
+/**
+ * A long poll whose client goes away must stop waiting: the intent
+ * published afterwards stays open for the next claim, instead of being
+ * claimed for nobody until its lease runs out. Checks it against a server
+ * at `base` whose master key is `k`.
+ *
+ * @param base The server's origin.
+ */
+export async function assertGoneLongPollClaimsNothing(
+  base: string,
+): Promise<void> {
+  const headers = { "X-API-KEY": "k" };
+  const client = new AbortController();
+  const polling = fetch(`${base}/claim?goal=gone&wait=20`, {
+    method: "POST",
+    headers,
+    signal: client.signal,
+  }).catch((err) => err);
+  // Let the claim find nothing and start waiting, then hang up.
+  await new Promise((r) => setTimeout(r, 300));
+  client.abort();
+  assert.equal((await polling).name, "AbortError");
+  await new Promise((r) => setTimeout(r, 300));
+  const published = await fetch(`${base}/intent`, {
+    method: "POST",
+    headers,
+    body: '{"goal":"gone","payload":{}}',
+  });
+  assert.equal(published.status, 201);
+  const { id } = await published.json();
+  const claimed = await fetch(`${base}/claim?goal=gone`, {
+    method: "POST",
+    headers,
+  });
+  assert.equal(claimed.status, 200, "the intent was still open");
+  const body = await claimed.json();
+  assert.equal(body.id, id);
+  assert.equal(body.claim_attempts, 1, "its first claim");
+}
