@@ -65,6 +65,28 @@ export function numberField(
 }
 
 /**
+ * Reads a boolean field. Only JSON `true` and `false` are booleans: a string
+ * `"true"` is refused rather than read as false, which would quietly change
+ * what the request does (a non-atomic batch instead of an atomic one).
+ *
+ * @param body The request object.
+ * @param name The field.
+ * @param fallback The value when absent or null.
+ * @returns The boolean, or the fallback.
+ * @throws {ValidationError} when it is anything else.
+ */
+export function booleanField(
+  body: Body,
+  name: string,
+  fallback: boolean,
+): boolean {
+  const raw = body[name];
+  if (raw === undefined || raw === null) return fallback;
+  if (typeof raw !== "boolean") bad(`Invalid ${name}: must be true or false`);
+  return raw;
+}
+
+/**
  * Reads an optional routing label (`target_worker`, `required_capability`).
  *
  * @param body The request object.

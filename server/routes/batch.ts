@@ -5,7 +5,7 @@
  * - `POST /intents` `{"intents":[{...publish fields, "idempotency_key"?}],
  *   "atomic"?}` → `{"results":[{"id","status","namespace"} |
  *   {"error":{"code","message"}}]}`, in order, up to 1000 items in one
- *   transaction. With `atomic`, one bad item fails them all.
+ *   transaction. With `"atomic": true`, one bad item fails them all.
  * - `POST /ack` `{"acks":[{"id","claim_token","status":"fulfilled"|"failed",
  *   "result"?,"result_type"?,"error"?}]}` → `{"results":[{"ok":true,"id",
  *   "status"} | {"id","error":{"code","message"}}]}`, each on its own, in one
@@ -25,6 +25,7 @@ import type {
 import { type AppEnv, jsonBody, type Services } from "../context.ts";
 import { toHttp } from "../errors.ts";
 import {
+  booleanField,
   errorField,
   tokenField,
   validateFulfil,
@@ -74,7 +75,7 @@ export function batchRoutes(
   app.post("/intents", auth, async (c) => {
     const who = c.get("who");
     const body = jsonBody(c);
-    const atomic = body.atomic === true;
+    const atomic = booleanField(body, "atomic", false);
     const items = list(body, "intents", LIMITS.batchPublishMax);
     const checked: (IntentInsertParams | Error)[] = [];
     for (const [i, item] of items.entries()) {

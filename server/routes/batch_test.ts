@@ -47,6 +47,31 @@ Deno.test("an atomic batch with one bad item stores nothing", async () => {
   assert.equal((await t.counts()).intents, 0);
 });
 
+Deno.test("an atomic that is not a boolean is refused, naming it, and nothing is stored", async () => {
+  await using t = await makeTestApp();
+  for (const atomic of ["true", 1, 0, "false", {}, []]) {
+    const res = await t.call("POST", "/intents", {
+      body: {
+        atomic,
+        intents: [{ goal: "a", payload: 1 }, { goal: "" }],
+      },
+    });
+    assert.equal(res.status, 400, JSON.stringify(atomic));
+    assert.equal(res.body.error.code, "invalid_request");
+    assert.match(res.body.error.message, /^Invalid atomic: /);
+  }
+  assert.equal((await t.counts()).intents, 0);
+  // Absent, null and false all mean one item at a time.
+  for (const atomic of [undefined, null, false]) {
+    const res = await t.call("POST", "/intents", {
+      body: { atomic, intents: [{ goal: "a", payload: 1 }, { goal: "" }] },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.results[1].error.code, "invalid_request");
+  }
+  assert.equal((await t.counts()).intents, 3);
+});
+
 Deno.test("batch publish refuses an empty or oversized list", async () => {
   await using t = await makeTestApp();
   for (
