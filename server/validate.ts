@@ -122,25 +122,82 @@ export function namespaceValue(raw: unknown): string {
 }
 
 /**
+ * The end, as a UTF-16 index, of the first `max` code points of `s`: a
+ * surrogate pair is one code point, a lone surrogate one too.
+ *
+ * @param s The string.
+ * @param max How many code points.
+ * @returns An index on a code-point boundary; `s.length` when `s` is shorter.
+ */
+function codePointEnd(s: string, max: number): number {
+  let i = 0;
+  for (let n = 0; n < max && i < s.length; n++) {
+    const c = s.charCodeAt(i++);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+  }
+  return i;
+}
+
+/**
+ * Whether `s` has more than `max` code points, which the original server (in
+ * Python) counted, rather than UTF-16 code units (an emoji is two). Counts
+ * only when the length leaves doubt: a code point is one or two code units,
+ * so ASCII and every string up to `max` units cost one comparison.
+ *
+ * @param s The string.
+ * @param max Most code points allowed.
+ * @returns True when it is longer.
+ */
+function longerThan(s: string, max: number): boolean {
+  return s.length > max &&
+    (s.length > 2 * max || codePointEnd(s, max) < s.length);
+}
+
+/**
+ * Checks the text of an identifier-like string (a goal, an idempotency key),
+ * which stores compare and return as sent: 1 to `max` code points, no NUL,
+ * no lone surrogate.
+ *
+ * @param s The string, trimmed if the field is.
+ * @param name The field, for messages.
+ * @param max Most code points allowed.
+ * @returns `s`.
+ * @throws {ValidationError} naming the field.
+ */
+function identifierText(s: string, name: string, max: number): string {
+  if (s.length === 0 || longerThan(s, max)) {
+    bad(`Invalid ${name}: must be 1 to ${max} characters`);
+  }
+  // node:sqlite reads text back only up to a NUL (a goal "a\u0000b" came
+  // back as "a"), and PostgreSQL refuses it.
+  if (s.includes("\u0000")) {
+    bad(`Invalid ${name}: must not contain NUL (U+0000)`);
+  }
+  // Stores keep text as UTF-8, where a lone surrogate has no form: both
+  // stored "g\ud83d" as "g\uFFFD", so the goal changed and keys that differ
+  // only there became one. One-byte strings answer without a scan.
+  if (!s.isWellFormed()) {
+    bad(
+      `Invalid ${name}: must not contain a lone surrogate (U+D800 to U+DFFF)`,
+    );
+  }
+  return s;
+}
+
+/**
  * Checks a goal.
  *
  * @param raw The value.
  * @returns The trimmed goal.
  * @throws {ValidationError} unless it is a string of 1 to 256 characters
- * after trimming, without NUL.
+ * (code points) after trimming, without NUL or a lone surrogate.
  */
 export function goalValue(raw: unknown): string {
   if (typeof raw !== "string") bad("Invalid goal: must be a string");
-  const goal = raw.trim();
-  if (goal.length < 1 || goal.length > LIMITS.goalMax) {
-    bad(`Invalid goal: must be 1 to ${LIMITS.goalMax} characters`);
-  }
-  // node:sqlite reads text back only up to a NUL (a goal "a\u0000b" came
-  // back as "a"), and PostgreSQL refuses it.
-  if (goal.includes("\u0000")) {
-    bad("Invalid goal: must not contain NUL (U+0000)");
-  }
-  return goal;
+  return identifierText(raw.trim(), "goal", LIMITS.goalMax);
 }
 
 /** A checked publish request; times are relative (`delayMs`). */

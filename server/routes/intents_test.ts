@@ -322,3 +322,83 @@ Deno.test("a goal or a KV key with a NUL character is refused with 400 invalid_r
   const got = await t.call("GET", `/result/${id}`);
   assert.equal(got.body.error, "bad\uFFFDbyte");
 });
+
+Deno.test("a lone surrogate in a goal, namespace or routing label is refused with 400 invalid_request; in a payload it is kept", async () => {
+  // Stores keep text as UTF-8, where a lone surrogate has no form: a goal
+  // "g\ud83d" was stored as "g\uFFFD".
+  await using t = await makeTestApp();
+  const before = await t.counts();
+  const cases: Record<string, unknown>[] = [
+    { goal: "g\ud83d" },
+    { goal: "\udc00g" },
+    { goal: "g\udc00\ud83d" }, // a pair in the wrong order
+    { goal: " g\ud83d " },
+    { goal: "g", namespace: "n\ud83d" },
+    { goal: "g", target_worker: "w\ud83d" },
+    { goal: "g", required_capability: "c\udfff" },
+  ];
+  for (const fields of cases) {
+    // JSON.stringify writes a lone surrogate as its escape, "\ud83d".
+    const body = JSON.stringify({ payload: 1, ...fields });
+    assert.match(body, /\\ud[89a-f][0-9a-f]{2}/);
+    const res = await t.call("POST", "/intent", { body });
+    assert.equal(res.status, 400, body);
+    assert.equal(res.body.error.code, "invalid_request", body);
+  }
+  const goal = await t.call("POST", "/intent", {
+    body: '{"goal":"g\\ud83d","payload":1}',
+  });
+  assert.equal(
+    goal.body.error.message,
+    "Invalid goal: must not contain a lone surrogate (U+D800 to U+DFFF)",
+  );
+  assert.deepEqual(await t.counts(), before);
+  // Pairs are whole characters, and a payload may hold any string.
+  const ok = await t.call("POST", "/intent", {
+    body: '{"goal":"g\\ud83d\\ude00","payload":{"s\\udc00":"a\\ud83d"}}',
+  });
+  assert.equal(ok.status, 201, ok.text);
+  const c = await t.call("POST", "/claim?goal=g%F0%9F%98%80");
+  assert.equal(c.body.goal, "g\u{1F600}");
+  assert.deepEqual(c.body.payload, { "s\udc00": "a\ud83d" });
+});
+
+Deno.test("goal length is counted in code points, as the original server did: 256 emoji pass, 257 do not", async () => {
+  await using t = await makeTestApp();
+  for (const n of [1, 129, 200, 256]) {
+    const goal = "\u{1F600}".repeat(n);
+    const res = await t.call("POST", "/intent", { body: { goal, payload: n } });
+    assert.equal(res.status, 201, `${n} emoji: ${res.text}`);
+    const s = await t.call("GET", `/status/${res.body.id}`);
+    assert.equal(s.body.goal, goal);
+  }
+  const mixed = "a".repeat(255) + "\u{1F600}";
+  const res = await t.call("POST", "/intent", {
+    body: { goal: mixed, payload: 0 },
+  });
+  assert.equal(res.status, 201, res.text);
+  const before = await t.counts();
+  for (
+    const goal of [
+      "\u{1F600}".repeat(257),
+      "a".repeat(256) + "\u{1F600}",
+      "\u{1F600}".repeat(256) + "a",
+      "\u{1F600}".repeat(600),
+    ]
+  ) {
+    const res = await t.call("POST", "/intent", { body: { goal, payload: 1 } });
+    assert.equal(res.status, 400, `${goal.length} code units`);
+    assert.equal(
+      res.body.error.message,
+      "Invalid goal: must be 1 to 256 characters",
+    );
+  }
+  assert.deepEqual(await t.counts(), before);
+  // The claim's goal, from the query, is counted the same way.
+  const claim = await t.call(
+    "POST",
+    `/claim?goal=${encodeURIComponent("\u{1F600}".repeat(200))}`,
+  );
+  assert.equal(claim.status, 200, claim.text);
+  assert.equal(claim.body.goal, "\u{1F600}".repeat(200));
+});
