@@ -94,6 +94,36 @@ Deno.test({
 
 Deno.test({
   name:
+    "a write waiting for another connection's lock does not stop the server: other routes answer, and the write commits once the lock is free",
+  ignore: TEST_STORE === "postgres",
+}, async () => {
+  await using t = await makeTestApp({ busyTimeoutMs: 10_000 });
+  const open = await loadDriver("node:sqlite");
+  const other = open({ path: t.path });
+  try {
+    other.exec("PRAGMA busy_timeout = 0");
+    other.exec("BEGIN IMMEDIATE");
+    let settled = false;
+    const publish = t.call("POST", "/intent", {
+      body: { goal: "g", payload: 1 },
+    }).finally(() => settled = true);
+    // The lock's holder is on this very thread: had the write waited inside
+    // SQLite, nothing below could run until its 10 s ran out.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await t.call("GET", "/health")).status, 200);
+    assert.equal((await t.call("GET", "/status/nope")).status, 404);
+    assert.equal(settled, false, "the publish still waits for the lock");
+    other.exec("ROLLBACK");
+    const res = await publish;
+    assert.equal(res.status, 201);
+    assert.equal((await t.call("GET", `/status/${res.body.id}`)).status, 200);
+  } finally {
+    other.close();
+  }
+});
+
+Deno.test({
+  name:
     "a full database is 507 storage_full with Retry-After, keeps every acknowledged intent, and serves again once there is room",
   // SQLite's page limit stands in for a full disk; PostgreSQL's is not ours to fill.
   ignore: TEST_STORE === "postgres",

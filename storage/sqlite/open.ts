@@ -30,7 +30,11 @@ export interface SqliteStoreOptions {
    * about 4× slower writes, survives power failure.
    */
   durability?: "normal" | "full";
-  /** How long a writer waits for another process's lock, ms; default 5000. */
+  /**
+   * How long a write waits for another process's write lock, ms; default
+   * 5000, then it fails with a `BusyError`. It waits on timers, not inside
+   * SQLite, so the event loop serves reads and other routes meanwhile.
+   */
   busyTimeoutMs?: number;
   /**
    * Who copies the WAL into the database. `inline` (default): SQLite's
@@ -57,9 +61,9 @@ export async function openSqliteStore(
   const open = await loadDriver(driver);
   const db = open({ path: options.path });
   let checkpointer: Checkpointer | undefined;
+  const busy = options.busyTimeoutMs ?? 5000;
   try {
     const sync = options.durability === "full" ? "FULL" : "NORMAL";
-    const busy = options.busyTimeoutMs ?? 5000;
     if (!Number.isInteger(busy) || busy < 0) {
       throw new RangeError(`Invalid busyTimeoutMs: ${busy}`);
     }
@@ -78,9 +82,13 @@ export async function openSqliteStore(
       db.exec("PRAGMA wal_autocheckpoint = 0");
       db.exec(`PRAGMA journal_size_limit = ${checkpointer.journalSizeLimit}`);
     }
+    // Opening and migrating waited inside SQLite; from here a write that
+    // finds the lock taken is tried again by the write queue, on timers.
+    // Readers never wait for a writer in WAL mode.
+    db.exec("PRAGMA busy_timeout = 0");
   } catch (err) {
     db.close();
     throw err;
   }
-  return new SqliteStore(db, { checkpointer });
+  return new SqliteStore(db, { checkpointer, busyWaitMs: busy });
 }

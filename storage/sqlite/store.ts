@@ -139,11 +139,18 @@ export class SqliteStore implements Storage {
    * Creates a store over an open connection.
    *
    * @param db A migrated connection with its PRAGMAs set.
+   * @param options The checkpoint thread, if any, and how long a write
+   *   waits for another process's write lock (see `WriteQueueOptions`).
    */
-  constructor(db: Connection, options: { checkpointer?: Checkpointer } = {}) {
+  constructor(
+    db: Connection,
+    options: { checkpointer?: Checkpointer; busyWaitMs?: number } = {},
+  ) {
     this.db = db;
     this.name = `sqlite:${db.driver}`;
-    this.#queue = new WriteQueue(db, mapSqliteError);
+    this.#queue = new WriteQueue(db, mapSqliteError, {
+      busyWaitMs: options.busyWaitMs,
+    });
     const cp = options.checkpointer;
     if (cp !== undefined) {
       this.#checkpointer = cp;

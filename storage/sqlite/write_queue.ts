@@ -16,7 +16,13 @@
 
 import { setImmediate } from "node:timers";
 import type { WriteGate } from "./checkpointer.ts";
-import type { Connection, Statement } from "./connection.ts";
+import {
+  type Connection,
+  SQLITE_BUSY,
+  SQLITE_LOCKED,
+  SqliteError,
+  type Statement,
+} from "./connection.ts";
 
 interface Job {
   // deno-lint-ignore no-explicit-any
@@ -26,11 +32,37 @@ interface Job {
   reject: (err: unknown) => void;
   /** One statement: atomic without a savepoint. */
   single: boolean;
+  /** When it was queued (`performance.now()`), for `busyWaitMs`. */
+  since: number;
 }
 
 /** A one-statement job failed: redo the batch with savepoints. */
 class RetrySafely {
   constructor(readonly cause: unknown) {}
+}
+
+/** `BEGIN` failed: the batch never started. */
+class NotBegun {
+  constructor(readonly cause: unknown) {}
+}
+
+/** How a {@linkcode WriteQueue} waits for another process's write lock. */
+export interface WriteQueueOptions {
+  /**
+   * How long a write may wait for a write lock another process holds, ms;
+   * 0 (the default) refuses it at once. The queue waits on timers, trying
+   * again every few ms, so the event loop goes on serving meanwhile; give
+   * the connection a `busy_timeout` of 0 so that no try blocks it.
+   */
+  busyWaitMs?: number;
+}
+
+/** Longest sleep between two tries for a busy write lock, ms. */
+const BUSY_RETRY_MAX_MS = 50;
+
+function isBusy(err: unknown): boolean {
+  return err instanceof SqliteError &&
+    (err.code === SQLITE_BUSY || err.code === SQLITE_LOCKED);
 }
 
 /**
@@ -52,12 +84,22 @@ export class WriteQueue implements WriteGate {
   #release: Statement;
   #rollbackTo: Statement;
   #mapError: (err: unknown) => unknown;
+  #busyWaitMs: number;
+  /** Consecutive busy tries, for the back-off; 0 when not waiting. */
+  #busyTries = 0;
+  #busyTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param db The connection to write through.
    * @param mapError Turns driver errors (busy, constraint) into domain errors.
+   * @param options See {@linkcode WriteQueueOptions}.
    */
-  constructor(db: Connection, mapError: (err: unknown) => unknown) {
+  constructor(
+    db: Connection,
+    mapError: (err: unknown) => unknown,
+    options: WriteQueueOptions = {},
+  ) {
+    this.#busyWaitMs = options.busyWaitMs ?? 0;
     this.#begin = db.prepare("BEGIN IMMEDIATE");
     this.#commit = db.prepare("COMMIT");
     this.#rollback = db.prepare("ROLLBACK");
@@ -80,14 +122,18 @@ export class WriteQueue implements WriteGate {
       return Promise.reject(new Error("Store is closed"));
     }
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ fn, resolve, reject, single });
+      const since = this.#busyWaitMs > 0 ? performance.now() : 0;
+      this.#pending.push({ fn, resolve, reject, single, since });
       this.#schedule();
     });
   }
 
   /** Runs the queued writes in a coming batch, unless paused or planned. */
   #schedule(): void {
-    if (this.#scheduled || this.#paused || this.#pending.length === 0) return;
+    if (
+      this.#scheduled || this.#paused || this.#busyTries > 0 ||
+      this.#pending.length === 0
+    ) return;
     this.#scheduled = true;
     // After this turn's I/O callbacks, not at its microtask checkpoint: the
     // HTTP handlers of one loop iteration then share one commit. Measured
@@ -131,22 +177,62 @@ export class WriteQueue implements WriteGate {
         outcomes = this.#runBatch(jobs, true);
       }
     } catch (err) {
+      if (err instanceof NotBegun && isBusy(err.cause) && !force) {
+        this.#waitForLock(jobs, err.cause);
+        return;
+      }
       // BEGIN or COMMIT failed (busy, disk full): nothing of the batch stands.
       this.#safeRollback();
-      const mapped = this.#mapError(err);
+      this.#busyTries = 0;
+      const mapped = this.#mapError(err instanceof NotBegun ? err.cause : err);
       for (const job of jobs) job.reject(mapped);
+      this.#schedule();
       return;
     }
+    this.#busyTries = 0;
     this.onCommit?.();
     jobs.forEach((job, i) => {
       const o = outcomes[i];
       if (o.ok) job.resolve(o.value);
       else job.reject(o.value);
     });
+    this.#schedule();
+  }
+
+  /**
+   * Another process holds the write lock: refuse the jobs that have waited
+   * `busyWaitMs`, and try the others again after a sleep that doubles from
+   * 1 ms to {@linkcode BUSY_RETRY_MAX_MS}, with the writes queued meanwhile.
+   */
+  #waitForLock(jobs: Job[], cause: unknown): void {
+    const now = performance.now();
+    const late = jobs.filter((j) => now - j.since >= this.#busyWaitMs);
+    if (late.length > 0) {
+      const mapped = this.#mapError(cause);
+      for (const job of late) job.reject(mapped);
+    }
+    const waiting = late.length === 0
+      ? jobs
+      : jobs.filter((j) => now - j.since < this.#busyWaitMs);
+    this.#pending = waiting.concat(this.#pending);
+    if (this.#pending.length === 0) {
+      this.#busyTries = 0;
+      return;
+    }
+    const delay = Math.min(2 ** this.#busyTries, BUSY_RETRY_MAX_MS);
+    this.#busyTries++;
+    this.#busyTimer = setTimeout(() => {
+      this.#busyTimer = undefined;
+      this.flush();
+    }, delay);
   }
 
   #runBatch(jobs: Job[], guarded: boolean): { ok: boolean; value: unknown }[] {
-    this.#begin.run();
+    try {
+      this.#begin.run();
+    } catch (err) {
+      throw new NotBegun(err);
+    }
     // A lone job needs no savepoint: its failure rolls back the transaction.
     if (jobs.length === 1) {
       try {
@@ -191,6 +277,9 @@ export class WriteQueue implements WriteGate {
 
   /** Flushes what is queued and refuses further writes. */
   close(): void {
+    clearTimeout(this.#busyTimer);
+    this.#busyTimer = undefined;
+    this.#busyTries = 0;
     this.flush(true);
     this.#closed = true;
   }

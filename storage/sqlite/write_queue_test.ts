@@ -116,6 +116,55 @@ Deno.test("when the write lock is held elsewhere, the whole batch is refused", a
   });
 });
 
+Deno.test("with busyWaitMs, writes wait for a lock held elsewhere on timers, and those queued meanwhile join them", async () => {
+  await withDb(async (db, path) => {
+    db.exec("PRAGMA busy_timeout = 0");
+    const other = openNodeSqlite({ path });
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      const queue = new WriteQueue(db, identity, { busyWaitMs: 10_000 });
+      const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
+      const first = queue.run(() => insert.run(1));
+      await new Promise((r) => setTimeout(r, 30));
+      const second = queue.run(() => insert.run(2));
+      // Released from a timer on this same thread: a wait inside SQLite
+      // would never see it.
+      setTimeout(() => other.exec("ROLLBACK"), 50);
+      await Promise.all([first, second]);
+      assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()?.n, 2);
+    } finally {
+      other.close();
+    }
+  });
+});
+
+Deno.test("with busyWaitMs, a write that waited that long is refused as busy; a later one still waits", async () => {
+  await withDb(async (db, path) => {
+    db.exec("PRAGMA busy_timeout = 0");
+    const other = openNodeSqlite({ path });
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      const queue = new WriteQueue(db, identity, { busyWaitMs: 600 });
+      const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
+      const early = queue.run(() => insert.run(1));
+      await new Promise((r) => setTimeout(r, 300));
+      const late = queue.run(() => insert.run(2));
+      await assert.rejects(
+        early,
+        (e) => e instanceof SqliteError && e.code === 5,
+      );
+      other.exec("ROLLBACK");
+      await late;
+      assert.deepEqual(
+        db.prepare("SELECT x FROM t").all().map((r) => r.x),
+        [2],
+      );
+    } finally {
+      other.close();
+    }
+  });
+});
+
 Deno.test("a closed queue refuses writes after flushing what it had", async () => {
   await withDb(async (db) => {
     const queue = new WriteQueue(db, identity);
