@@ -29,6 +29,9 @@ import { checkJsonValue } from "./body.ts";
 
 type Body = Record<string, unknown>;
 
+/** Longest idempotency key, as the header's (`routes/intents.ts`). */
+const IDEMPOTENCY_KEY_MAX = 256;
+
 function bad(message: string): never {
   throw new ValidationError(message);
 }
@@ -198,6 +201,25 @@ function identifierText(s: string, name: string, max: number): string {
 export function goalValue(raw: unknown): string {
   if (typeof raw !== "string") bad("Invalid goal: must be a string");
   return identifierText(raw.trim(), "goal", LIMITS.goalMax);
+}
+
+/**
+ * Reads the `idempotency_key` of a batch publish item. Unlike the
+ * `Idempotency-Key` header, whose value can hold neither NUL nor a
+ * surrogate, JSON can carry both: keys differing only in a lone surrogate
+ * were stored as one (each as U+FFFD), so the second publish was answered as
+ * a replay of the first.
+ *
+ * @param body The item.
+ * @returns The key, or null when absent or null.
+ * @throws {ValidationError} unless it is a string of 1 to 256 characters
+ *   (code points) without NUL or a lone surrogate.
+ */
+export function idempotencyKeyField(body: Body): string | null {
+  const raw = body.idempotency_key;
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== "string") bad("Invalid idempotency_key: must be a string");
+  return identifierText(raw, "idempotency_key", IDEMPOTENCY_KEY_MAX);
 }
 
 /** A checked publish request; times are relative (`delayMs`). */

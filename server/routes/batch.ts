@@ -27,12 +27,13 @@ import { toHttp } from "../errors.ts";
 import {
   booleanField,
   errorField,
+  idempotencyKeyField,
   tokenField,
   validateFulfil,
   validatePublish,
 } from "../validate.ts";
 import { goalKey } from "../waiters.ts";
-import { idempotencyKey, insertParams } from "./intents.ts";
+import { insertParams } from "./intents.ts";
 
 function errorItem(err: unknown, id?: string) {
   const a = toHttp(err);
@@ -86,7 +87,7 @@ export function batchRoutes(
             s,
             validatePublish(o),
             who,
-            idempotencyKey(o.idempotency_key),
+            idempotencyKeyField(o),
           ),
         );
       } catch (err) {

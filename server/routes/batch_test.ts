@@ -72,6 +72,48 @@ Deno.test("an atomic that is not a boolean is refused, naming it, and nothing is
   assert.equal((await t.counts()).intents, 3);
 });
 
+Deno.test("a batch item's idempotency key with a lone surrogate or NUL is refused; it is counted in code points", async () => {
+  await using t = await makeTestApp();
+  // "k\ud83d" and "k\ud83e" were both stored as "k\uFFFD": the second was
+  // answered as a replay of the first.
+  const res = await t.call("POST", "/intents", {
+    body: {
+      intents: ["k\ud83d", "k\ud83e", "\udc00", "a\u0000b", "", 5].map((
+        idempotency_key,
+      ) => ({ goal: "g", payload: 1, idempotency_key })),
+    },
+  });
+  assert.equal(res.status, 200);
+  const messages = res.body.results.map((r: { error: { message: string } }) =>
+    r.error.message
+  );
+  assert.deepEqual(messages, [
+    "Invalid idempotency_key: must not contain a lone surrogate (U+D800 to U+DFFF)",
+    "Invalid idempotency_key: must not contain a lone surrogate (U+D800 to U+DFFF)",
+    "Invalid idempotency_key: must not contain a lone surrogate (U+D800 to U+DFFF)",
+    "Invalid idempotency_key: must not contain NUL (U+0000)",
+    "Invalid idempotency_key: must be 1 to 256 characters",
+    "Invalid idempotency_key: must be a string",
+  ]);
+  assert.equal((await t.counts()).idempotency_keys, 0);
+  const emoji = "\u{1F600}".repeat(256);
+  const ok = await t.call("POST", "/intents", {
+    body: {
+      intents: [
+        { goal: "g", payload: 1, idempotency_key: emoji },
+        { goal: "g", payload: 1, idempotency_key: emoji + "a" },
+      ],
+    },
+  });
+  const [a, long] = ok.body.results;
+  assert.equal(a.status, "published");
+  assert.equal(long.error.code, "invalid_request");
+  const replay = await t.call("POST", "/intents", {
+    body: { intents: [{ goal: "g", payload: 1, idempotency_key: emoji }] },
+  });
+  assert.equal(replay.body.results[0].id, a.id);
+});
+
 Deno.test("batch publish refuses an empty or oversized list", async () => {
   await using t = await makeTestApp();
   for (
