@@ -332,19 +332,25 @@ export function validateFulfil(
 
 /**
  * Checks a `POST /fail` body's error text.
- * Longer text is cut to 500 characters, not refused: workers send whole
- * tracebacks, and refusing would leave the intent claimed.
+ * Longer text is cut to 500 characters (code points, as the original server
+ * counted), not refused: workers send whole tracebacks, and refusing would
+ * leave the intent claimed. The cut never splits a surrogate pair, which
+ * would leave half an emoji to be stored as U+FFFD.
  *
  * @param body The parsed body.
  * @returns The error text (JSON for a non-string), trimmed, at most 500
- *   characters, a NUL replaced by U+FFFD; `unknown` when absent.
+ *   characters, a NUL or a lone surrogate replaced by U+FFFD; `unknown` when
+ *   absent.
  */
 export function errorField(body: Body): string {
   const e = body.error;
   if (e === undefined || e === null) return "unknown";
-  const text = (typeof e === "string" ? e : JSON.stringify(e)).trim().slice(
-    0,
-    LIMITS.errorTextMax,
-  ).replaceAll("\u0000", "\uFFFD"); // kept whole in every store
+  let text = (typeof e === "string" ? e : JSON.stringify(e)).trim();
+  if (text.length > LIMITS.errorTextMax) {
+    text = text.slice(0, codePointEnd(text, LIMITS.errorTextMax));
+  }
+  // node:sqlite would cut the text at a NUL and PostgreSQL refuse it; both
+  // would store a lone surrogate as U+FFFD. Replaced here, all keep the same.
+  text = text.replaceAll("\u0000", "\uFFFD").toWellFormed();
   return text === "" ? "unknown" : text;
 }

@@ -402,3 +402,18 @@ Deno.test("goal length is counted in code points, as the original server did: 25
   assert.equal(claim.status, 200, claim.text);
   assert.equal(claim.body.goal, "\u{1F600}".repeat(200));
 });
+
+Deno.test("a fail's error text is cut to 500 characters on a code-point boundary: an emoji at the cut is kept whole or dropped, never U+FFFD", async () => {
+  await using t = await makeTestApp();
+  const id = (await t.call("POST", "/intent", {
+    body: { goal: "g", payload: 1, max_attempts: 2 },
+  })).body.id;
+  const c = await t.call("POST", "/claim?goal=g");
+  const error = "a".repeat(499) + "\u{1F600}" + "b".repeat(100);
+  const failed = await t.call("POST", `/fail/${id}`, {
+    body: { claim_token: c.body.claim_token, error },
+  });
+  assert.equal(failed.status, 200, failed.text);
+  const got = await t.call("GET", `/result/${id}`);
+  assert.equal(got.body.error, "a".repeat(499) + "\u{1F600}");
+});
