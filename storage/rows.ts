@@ -100,6 +100,32 @@ export function restoredList(now: string, expiresAt: string): string {
   });
 }
 
+/**
+ * The select list that brings back, fulfilled, an intent the reaper moved
+ * to the dead-letter table when its last lease expired: a late fulfil with
+ * that lease's token is accepted, as it is while attempts are left. Both
+ * stores use it, each with its own placeholders.
+ *
+ * @param result The result's placeholder. @param resultType Its type's.
+ * @param now Now's.
+ * @returns The comma-separated list.
+ */
+export function lateFulfilledList(
+  result: string,
+  resultType: string,
+  now: string,
+): string {
+  return selectList({
+    state: "'fulfilled'",
+    result,
+    result_type: resultType,
+    completed_at: now,
+    updated_at: now,
+    claimed_by: "NULL",
+    lease_expires_at: "NULL",
+  });
+}
+
 const num = (v: SqlValue): number => Number(v);
 const numOrNull = (v: SqlValue): number | null => v === null ? null : Number(v);
 const strOrNull = (v: SqlValue): string | null => v === null ? null : String(v);

@@ -66,6 +66,15 @@ export async function fulfilOne(
       p.token,
     ]);
     if (rows.length > 0) return rowToIntent(rows[0]);
+    // Reaped on its last attempt: dead, but nobody else has claimed it.
+    const late = await conn.q(db, SQL.DEAD_FULFIL_LATE, [
+      p.id,
+      result,
+      p.resultType,
+      p.now,
+      p.token,
+    ]);
+    if (late.rows.length > 0) return rowToIntent(late.rows[0]);
   }
   const slow = async (c: pg.PoolClient) => {
     const live = await leasedRow(conn, c, p, {

@@ -7,7 +7,12 @@
  * @module
  */
 
-import { INTENT_COLUMNS, restoredList, selectList } from "../rows.ts";
+import {
+  INTENT_COLUMNS,
+  lateFulfilledList,
+  restoredList,
+  selectList,
+} from "../rows.ts";
 
 const cols = INTENT_COLUMNS.join(", ");
 
@@ -169,6 +174,18 @@ export const RESTORE_ONE = `
   WITH d AS (DELETE FROM dead_intents WHERE id = $1 RETURNING *)
   INSERT INTO intents (${cols})
   SELECT ${restoredList("$2", "$3")} FROM d
+  RETURNING *`;
+
+/**
+ * Moves back, fulfilled, a dead intent whose last lease expired, when $5 is
+ * that lease's token: $1 id, $2 result, $3 result type, $4 now.
+ */
+export const DEAD_FULFIL_LATE = `
+  WITH d AS (DELETE FROM dead_intents
+    WHERE id = $1 AND claim_token = $5 AND dead_reason = 'lease_expired'
+    RETURNING *)
+  INSERT INTO intents (${cols})
+  SELECT ${lateFulfilledList("$2::text", "$3::text", "$4::bigint")} FROM d
   RETURNING *`;
 
 /** Reap step 1: last-attempt expired leases go dead (`lease_expired`); $1 now. */

@@ -28,6 +28,7 @@ import type { Row } from "./connection.ts";
 import { jsonText, rowToIntent } from "../rows.ts";
 import {
   DEAD_DELETE,
+  DEAD_FULFIL_LATE,
   DEAD_GET,
   DEAD_MOVE_ONE,
   DEAD_RESTORE_ONE,
@@ -79,6 +80,18 @@ export function fulfilOne(q: Prepare, p: IntentFulfilParams): Intent {
       p.token,
     );
     if (row) return rowToIntent(row);
+    // Reaped on its last attempt: dead, but nobody else has claimed it.
+    const late = q(DEAD_FULFIL_LATE).get(
+      p.id,
+      jsonText(p.result),
+      p.resultType,
+      p.now,
+      p.token,
+    );
+    if (late) {
+      q(DEAD_DELETE).run(p.id);
+      return rowToIntent(late);
+    }
   }
   const live = leasedRow(q, p, { allowOpen: true, allowFulfilled: true });
   if (live.state === "fulfilled") return rowToIntent(q(INTENT_GET).get(p.id)!);

@@ -6,7 +6,12 @@
  */
 
 import type { Statement } from "./connection.ts";
-import { INTENT_COLUMNS, restoredList, selectList } from "../rows.ts";
+import {
+  INTENT_COLUMNS,
+  lateFulfilledList,
+  restoredList,
+  selectList,
+} from "../rows.ts";
 
 /** A cached `prepare`: the same SQL text gives the same statement. */
 export type Prepare = (sql: string) => Statement;
@@ -190,6 +195,17 @@ export const INTENT_DELETE = `DELETE FROM intents WHERE id = ?1`;
 export const DEAD_RESTORE_ONE = `
   INSERT INTO intents (${cols})
   SELECT ${restoredList("?2", "?3")} FROM dead_intents WHERE id = ?1
+  RETURNING *`;
+
+/**
+ * Copies back, fulfilled, a dead intent whose last lease expired, when ?5 is
+ * that lease's token: ?1 id, ?2 result, ?3 result type, ?4 now. The delete
+ * from `dead_intents` follows ({@linkcode DEAD_DELETE}).
+ */
+export const DEAD_FULFIL_LATE = `
+  INSERT INTO intents (${cols})
+  SELECT ${lateFulfilledList("?2", "?3", "?4")} FROM dead_intents
+  WHERE id = ?1 AND claim_token = ?5 AND dead_reason = 'lease_expired'
   RETURNING *`;
 
 /** Deletes one dead intent. */

@@ -67,6 +67,57 @@ export function leaseCases(test: Case): void {
     assert.equal(i.state, "fulfilled");
   });
 
+  test("fulfil is accepted after the last attempt's lease expired and was dead-lettered, and through ack too", async (s) => {
+    for (const via of ["fulfil", "ack"] as const) {
+      const c = await claimOne(s, { maxAttempts: 1 });
+      assert.deepEqual(await s.leaseReap({ now: T0 + 60_000, jitter: 0 }), {
+        retried: 0,
+        dead: 1,
+      });
+      const p = {
+        id: c.id,
+        token: c.claimToken,
+        caller: "worker",
+        now: T0 + 61_000,
+        ...done,
+      };
+      const i = via === "fulfil"
+        ? await s.intentFulfil(p)
+        : await s.intentAckMany({ items: [{ kind: "fulfil", ...p }] })
+          .then(([r]) => {
+            assert.ok(r.ok, JSON.stringify(r));
+            return r.intent;
+          });
+      assert.equal(i.state, "fulfilled");
+      assert.deepEqual(i.result, { ok: true });
+      assert.equal(i.completedAt, T0 + 61_000);
+      const stored = await s.intentGet({ id: c.id });
+      assert.equal(stored?.state, "fulfilled");
+      assert.equal(stored?.deadReason ?? null, null);
+      assert.deepEqual(await s.deadList({ ids: [c.id], limit: 10 }), []);
+      // A replay of that fulfil changes nothing.
+      assert.equal((await s.intentFulfil(p)).state, "fulfilled");
+    }
+  });
+
+  test("a dead intent is not fulfilled with another token, nor when it died another way", async (s) => {
+    const c = await claimOne(s, { maxAttempts: 1 });
+    await s.leaseReap({ now: T0 + 60_000, jitter: 0 });
+    const late = { id: c.id, caller: "worker", now: T0 + 61_000, ...done };
+    await assert.rejects(
+      s.intentFulfil({ ...late, token: "not-the-token" }),
+      LeaseLostError,
+    );
+    const c2 = await claimOne(s, { maxAttempts: 1 });
+    await s.intentCancel({ id: c2.id, now: T0 + 1 });
+    await assert.rejects(
+      s.intentFulfil({ ...late, id: c2.id, token: c2.claimToken }),
+      LeaseLostError,
+    );
+    assert.equal((await s.intentGet({ id: c.id }))?.state, "dead");
+    assert.equal((await s.intentGet({ id: c2.id }))?.state, "dead");
+  });
+
   test("a stale token is refused with LeaseLostError once another claim took over", async (s) => {
     const c = await claimOne(s);
     await s.leaseReap({ now: T0 + 60_000, jitter: 0 });
