@@ -30,13 +30,28 @@ function tooLarge(limit: number): ValidationError {
 }
 
 /**
+ * What a failed body read becomes. The runtime fails the read when the
+ * client closes the connection before the whole body arrived (Deno:
+ * `BadResource`): the client's doing, so a 400 that nobody reads, not a 500
+ * logged as an error. A `TypeError` is our misuse (a body read twice) and
+ * stays one.
+ */
+function unreadable(err: unknown): unknown {
+  if (err instanceof TypeError) return err;
+  return new ValidationError(
+    "Request body is incomplete: the connection closed before it all arrived",
+  );
+}
+
+/**
  * Reads the whole body, refusing more than `limit` bytes: first by
  * `Content-Length`, then by counting what actually arrives.
  *
  * @param req The request.
  * @param limit Largest accepted body, in bytes.
  * @returns The body bytes; empty when there is none.
- * @throws {ValidationError} `payload_too_large` beyond the limit.
+ * @throws {ValidationError} `payload_too_large` beyond the limit;
+ *   `invalid_request` when the connection closed before the body ended.
  */
 export async function readBody(
   req: Request,
@@ -51,7 +66,13 @@ export async function readBody(
     const n = Number(declared);
     if (n > limit) throw tooLarge(limit);
     if (n === 0) return EMPTY;
-    const bytes = new Uint8Array(await req.arrayBuffer());
+    let buffer: ArrayBuffer;
+    try {
+      buffer = await req.arrayBuffer();
+    } catch (err) {
+      throw unreadable(err);
+    }
+    const bytes = new Uint8Array(buffer);
     if (bytes.length > limit) throw tooLarge(limit);
     return bytes;
   }
@@ -60,7 +81,13 @@ export async function readBody(
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      throw unreadable(err);
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.length;
     if (total > limit) {
