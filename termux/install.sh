@@ -22,8 +22,13 @@ die() {
   printf 'intentbus: error: %s\n' "$*" >&2
   exit 1
 }
+# A mistake in how the script was called: exit 2, as the intentbus CLI does.
+bad_usage() {
+  printf 'intentbus: error: %s\n' "$*" >&2
+  exit 2
+}
 usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
-need_arg() { [ "$#" -ge 2 ] || die "$1 needs a value"; }
+need_arg() { [ "$#" -ge 2 ] || bad_usage "$1 needs a value"; }
 
 package="" port="" host="" db="" driver="" url="" api_key=""
 worker_goal="" worker_cmd="" worker_name="" no_server=0
@@ -41,25 +46,29 @@ while [ "$#" -gt 0 ]; do
     --api-key) need_arg "$@"; api_key="$2"; shift 2 ;;
     --no-server) no_server=1; shift ;;
     -h | --help) usage; exit 0 ;;
-    *) die "unknown option \"$1\" (see --help)" ;;
+    *) bad_usage "unknown option \"$1\" (see --help)" ;;
   esac
 done
 
+# A port out of range would only show as a service that never stays up.
+# Leading zeros and more than 5 digits are refused before test(1) compares.
 case "$port" in
-  "" | *[!0-9]*) [ -z "$port" ] || die "invalid --port: \"$port\"" ;;
+  "") ;;
+  *[!0-9]* | 0* | ??????*) bad_usage "invalid --port: \"$port\" (1 to 65535)" ;;
+  *) [ "$port" -le 65535 ] || bad_usage "invalid --port: \"$port\" (1 to 65535)" ;;
 esac
 case "$driver" in
   "" | auto | node:sqlite | better-sqlite3) ;;
-  *) die "invalid --driver: \"$driver\" (auto, node:sqlite or better-sqlite3)" ;;
+  *) bad_usage "invalid --driver: \"$driver\" (auto, node:sqlite or better-sqlite3)" ;;
 esac
 if [ -n "$worker_goal" ] && [ -z "$worker_cmd" ]; then
-  die "--worker needs --command"
+  bad_usage "--worker needs --command"
 fi
 if [ -n "$worker_cmd" ] && [ -z "$worker_goal" ]; then
-  die "--command needs --worker"
+  bad_usage "--command needs --worker"
 fi
 if [ "$no_server" = 1 ] && [ -z "$worker_goal" ]; then
-  die "--no-server only makes sense with --worker"
+  bad_usage "--no-server only makes sense with --worker"
 fi
 
 # Absolute form of a path whose last components may not exist yet, with the
@@ -152,7 +161,7 @@ case "$INTENTBUS_HOST" in
   *) local_host="$INTENTBUS_HOST" ;;
 esac
 INTENT_BUS_URL="${INTENT_BUS_URL:-http://$local_host:$INTENTBUS_PORT}"
-[ -n "${INTENT_API_KEY:-}" ] || die "--no-server needs --api-key (and --url)"
+[ -n "${INTENT_API_KEY:-}" ] || bad_usage "--no-server needs --api-key (and --url)"
 
 # auto: node:sqlite when this Node has it (22.13+), else build better-sqlite3.
 use_driver="$INTENTBUS_DRIVER_OPTION"

@@ -1,7 +1,8 @@
 /**
  * The Termux installer's edge cases, each on its own fake Termux (see
- * `_fake_termux.ts`): a database on shared storage, a worker for a server
- * elsewhere, and a service daemon that has not seen the new service yet.
+ * `_fake_termux.ts`): a database on shared storage, a port out of range, a
+ * worker for a server elsewhere, and a service daemon that has not seen the
+ * new service yet.
  *
  * @module
  */
@@ -39,6 +40,40 @@ Deno.test("install.sh refuses a database on shared storage before installing any
       const run = await fake.sh(INSTALL, ["--db", db]);
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.match(run.stderr, /refusing database on shared storage/);
+    }
+    assert.deepEqual(await fake.calls(), []);
+    await assert.rejects(Deno.stat(join(fake.home, ".intentbus")));
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("install.sh refuses a port outside 1 to 65535 with exit code 2 before installing anything", async () => {
+  const fake = await makeFakeTermux();
+  try {
+    for (const port of ["0", "65536", "99999", "08080", "1234567", "80a"]) {
+      const run = await fake.sh(INSTALL, ["--port", port]);
+      assert.equal(run.code, 2, `--port ${port}: ${run.stdout}${run.stderr}`);
+      assert.equal(
+        run.stderr,
+        `intentbus: error: invalid --port: "${port}" (1 to 65535)\n`,
+      );
+    }
+    // The bounds pass: the run stops at the next check, on --worker.
+    for (const port of ["1", "65535"]) {
+      const run = await fake.sh(INSTALL, ["--port", port, "--worker", "w"]);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.equal(run.stderr, "intentbus: error: --worker needs --command\n");
+    }
+    // Every bad option exits 2, as the intentbus CLI's usage errors do.
+    for (
+      const args of [["--driver", "sqlite"], ["--bogus"], ["--port"], [
+        "--no-server",
+      ]]
+    ) {
+      const run = await fake.sh(INSTALL, args);
+      assert.equal(run.code, 2, `${args}: ${run.stdout}${run.stderr}`);
+      assert.match(run.stderr, /^intentbus: error: /);
     }
     assert.deepEqual(await fake.calls(), []);
     await assert.rejects(Deno.stat(join(fake.home, ".intentbus")));
