@@ -62,6 +62,12 @@ export interface ServerConfig {
    * of its rate; with 1000, 0.99).
    */
   emptyHoldMs: number;
+  /**
+   * How often a waiting claim looks again without being woken, in ms
+   * (default 1000): delayed intents and reaped leases become due with no
+   * event to wake it.
+   */
+  recheckMs: number;
 }
 
 /** The server's version, reported by `/health` and `/`. */
@@ -84,6 +90,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   version: SERVER_VERSION,
   extensions: true,
   emptyHoldMs: 1000,
+  recheckMs: 1000,
 };
 
 function flag(value: string | undefined): boolean {

@@ -12,7 +12,7 @@
  * const w = new Waiters();
  * const woke = w.wait("ns\ngoal", 10_000);
  * w.notify("ns\ngoal");
- * console.log(await woke); // true
+ * console.log(await woke > 0); // true
  * ```
  *
  * @module
@@ -23,11 +23,20 @@ export function goalKey(namespace: string, goal: string): string {
   return `${namespace}\n${goal}`;
 }
 
+/** One waiting claim. */
+interface Sleeper {
+  wake(notice: number): void;
+  /** Notices sent before it fell asleep. */
+  since: number;
+}
+
 /** Sleepers keyed by goal. */
 export class Waiters {
-  #sleepers = new Map<string, Set<() => void>>();
+  #sleepers = new Map<string, Set<Sleeper>>();
   #closed = false;
   #all = new Set<() => void>();
+  /** Notices sent so far; each {@linkcode Waiters.notify} numbers one. */
+  #notices = 0;
 
   /**
    * Sleeps until notified, `ms` elapses, or `signal` aborts.
@@ -35,31 +44,34 @@ export class Waiters {
    * @param key From {@linkcode goalKey}.
    * @param ms Longest sleep.
    * @param signal Ends the sleep early (client gone).
-   * @returns True when woken by a notify, false otherwise.
+   * @returns The number of the notice that woke it (always above 0), or 0
+   *   when it was not woken by one: pass the number to
+   *   {@linkcode Waiters.passOn} if the sleeper cannot use what it was woken
+   *   for.
    */
-  wait(key: string, ms: number, signal?: AbortSignal): Promise<boolean> {
+  wait(key: string, ms: number, signal?: AbortSignal): Promise<number> {
     if (this.#closed || signal?.aborted || ms <= 0) {
-      return Promise.resolve(false);
+      return Promise.resolve(0);
     }
     return new Promise((resolve) => {
       let set = this.#sleepers.get(key);
       if (!set) this.#sleepers.set(key, set = new Set());
-      const done = (woken: boolean) => {
+      const done = (notice: number) => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        set!.delete(wake);
+        set!.delete(sleeper);
         this.#all.delete(stop);
         if (set!.size === 0 && this.#sleepers.get(key) === set) {
           this.#sleepers.delete(key);
         }
-        resolve(woken);
+        resolve(notice);
       };
-      const wake = () => done(true);
-      const stop = () => done(false);
-      const onAbort = () => done(false);
+      const sleeper: Sleeper = { wake: done, since: this.#notices };
+      const stop = () => done(0);
+      const onAbort = () => done(0);
       const timer = setTimeout(stop, ms);
       signal?.addEventListener("abort", onAbort, { once: true });
-      set.add(wake);
+      set.add(sleeper);
       this.#all.add(stop);
     });
   }
@@ -71,8 +83,27 @@ export class Waiters {
    * @param key From {@linkcode goalKey}.
    */
   notify(key: string): void {
+    const notice = ++this.#notices;
     const set = this.#sleepers.get(key);
-    if (set) { for (const wake of set) return wake(); }
+    if (set) { for (const sleeper of set) return sleeper.wake(notice); }
+  }
+
+  /**
+   * A sleeper woken by `notice` could not claim what it was woken for (the
+   * intent is private to another key, or meant for another worker or
+   * capability): wake the next one that was already asleep when the notice
+   * was sent. Each such sleeper is tried once, so the notice ends with
+   * the last of them and never circles back to a sleeper that gave it up.
+   *
+   * @param key From {@linkcode goalKey}.
+   * @param notice What {@linkcode Waiters.wait} returned.
+   */
+  passOn(key: string, notice: number): void {
+    const set = this.#sleepers.get(key);
+    if (!set) return;
+    for (const sleeper of set) {
+      if (sleeper.since < notice) return sleeper.wake(notice);
+    }
   }
 
   /**
@@ -81,8 +112,9 @@ export class Waiters {
    * @param key From {@linkcode goalKey}.
    */
   notifyAll(key: string): void {
+    const notice = ++this.#notices;
     const set = this.#sleepers.get(key);
-    if (set) { for (const wake of [...set]) wake(); }
+    if (set) { for (const sleeper of [...set]) sleeper.wake(notice); }
   }
 
   /** Wakes everyone and refuses new sleeps: the server is shutting down. */

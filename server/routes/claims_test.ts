@@ -328,6 +328,27 @@ Deno.test("a long poll answers as soon as an intent is published to its goal", a
   assert.equal(res.body.id, id);
 });
 
+Deno.test("a publish wakes the next long poll when the first one woken may not take it", async () => {
+  // No periodic re-check within the test: only a notice can answer A.
+  await using t = await makeTestApp({ config: { recheckMs: 60_000 } });
+  const a = await t.issueKey("a");
+  const b = await t.issueKey("b");
+  const bPoll = t.call("POST", "/claim?goal=g&wait=2", { key: b });
+  await new Promise((r) => setTimeout(r, 50));
+  const aPoll = t.call("POST", "/claim?goal=g&wait=20", { key: a });
+  await new Promise((r) => setTimeout(r, 50));
+  // Private to A: B, asleep longest, is woken first and cannot take it.
+  const id = await publish(t, { goal: "g" }, a);
+  const res = await Promise.race([
+    aPoll,
+    new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
+  ]);
+  assert.ok(res !== null, "A was not woken (it would answer only at 20 s)");
+  assert.equal(res.status, 200);
+  assert.equal(res.body.id, id);
+  assert.equal((await bPoll).status, 204);
+});
+
 Deno.test("a long poll ends with 204 when the client goes away", async () => {
   await using t = await makeTestApp();
   const controller = new AbortController();

@@ -3,19 +3,29 @@
 import assert from "node:assert/strict";
 
 /**
- * A long poll whose client goes away must stop waiting: the intent
- * published afterwards stays open for the next claim, instead of being
- * claimed for nobody until its lease runs out. Checks it against a server
- * at `base` whose master key is `k`.
+ * A claim that waits, as a long poll or held empty (no `wait`, under 1 s),
+ * must stop when its client goes away: the intent published afterwards
+ * stays open for the next claim, instead of being claimed for nobody until
+ * its lease runs out. Checks both against a server at `base` whose master
+ * key is `k`.
  *
  * @param base The server's origin.
  */
-export async function assertGoneLongPollClaimsNothing(
+export async function assertGoneClaimClaimsNothing(
   base: string,
+): Promise<void> {
+  await goneClaimClaimsNothing(base, "gone", "&wait=20");
+  await goneClaimClaimsNothing(base, "gone_held", "");
+}
+
+async function goneClaimClaimsNothing(
+  base: string,
+  goal: string,
+  wait: string,
 ): Promise<void> {
   const headers = { "X-API-KEY": "k" };
   const client = new AbortController();
-  const polling = fetch(`${base}/claim?goal=gone&wait=20`, {
+  const polling = fetch(`${base}/claim?goal=${goal}${wait}`, {
     method: "POST",
     headers,
     signal: client.signal,
@@ -28,15 +38,15 @@ export async function assertGoneLongPollClaimsNothing(
   const published = await fetch(`${base}/intent`, {
     method: "POST",
     headers,
-    body: '{"goal":"gone","payload":{}}',
+    body: JSON.stringify({ goal, payload: {} }),
   });
   assert.equal(published.status, 201);
   const { id } = await published.json();
-  const claimed = await fetch(`${base}/claim?goal=gone`, {
+  const claimed = await fetch(`${base}/claim?goal=${goal}`, {
     method: "POST",
     headers,
   });
-  assert.equal(claimed.status, 200, "the intent was still open");
+  assert.equal(claimed.status, 200, `${goal}: the intent was still open`);
   const body = await claimed.json();
   assert.equal(body.id, id);
   assert.equal(body.claim_attempts, 1, "its first claim");

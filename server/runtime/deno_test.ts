@@ -4,7 +4,7 @@ import { openSqliteStore } from "../../storage/sqlite/mod.ts";
 import { createApp } from "../app.ts";
 import { DEFAULT_CONFIG } from "../config.ts";
 import { serveDeno } from "./deno.ts";
-import { assertGoneLongPollClaimsNothing } from "./_testing.ts";
+import { assertGoneClaimClaimsNothing } from "./_testing.ts";
 
 Deno.test("serves on a free loopback port, finishes in-flight requests on shutdown, then closes", async () => {
   const dir = await Deno.makeTempDir();
@@ -62,7 +62,7 @@ Deno.test("serves on a free loopback port, finishes in-flight requests on shutdo
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a long poll whose client goes away claims nothing", async () => {
+Deno.test("a long poll or held claim whose client goes away claims nothing", async () => {
   const dir = await Deno.makeTempDir();
   const store = await openSqliteStore({ path: `${dir}/bus.db` });
   const app = createApp({
@@ -76,7 +76,7 @@ Deno.test("a long poll whose client goes away claims nothing", async () => {
     onClose: () => store.close(),
   });
   try {
-    await assertGoneLongPollClaimsNothing(`http://127.0.0.1:${server.port}`);
+    await assertGoneClaimClaimsNothing(`http://127.0.0.1:${server.port}`);
   } finally {
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });

@@ -4,7 +4,7 @@ import { openSqliteStore } from "../../storage/sqlite/mod.ts";
 import { createApp } from "../app.ts";
 import { DEFAULT_CONFIG } from "../config.ts";
 import { serveNode } from "./node.ts";
-import { assertGoneLongPollClaimsNothing } from "./_testing.ts";
+import { assertGoneClaimClaimsNothing } from "./_testing.ts";
 
 // Deno runs node:http too; the packed build runs this listener under Node 20
 // in npm-build/node_test/ (deno task test:node).
@@ -133,7 +133,7 @@ Deno.test("node listener: bad JSON, bodies over the app's limit or the listener'
 });
 
 for (const lightObjects of [false, true]) {
-  Deno.test(`node listener (light objects ${lightObjects}): a long poll whose client goes away claims nothing`, async () => {
+  Deno.test(`node listener (light objects ${lightObjects}): a long poll or held claim whose client goes away claims nothing`, async () => {
     await withApp(async (app) => {
       const server = await serveNode(app, {
         port: 0,
@@ -141,7 +141,7 @@ for (const lightObjects of [false, true]) {
         handleSignals: false,
       });
       try {
-        await assertGoneLongPollClaimsNothing(
+        await assertGoneClaimClaimsNothing(
           `http://127.0.0.1:${server.port}`,
         );
       } finally {
