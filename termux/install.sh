@@ -67,7 +67,13 @@ fi
 if [ -n "$worker_cmd" ] && [ -z "$worker_goal" ]; then
   bad_usage "--command needs --worker"
 fi
-if [ "$no_server" = 1 ] && [ -z "$worker_goal" ]; then
+# Every worker service is named intentbus-worker-*, so a later run, the boot
+# script and uninstall.sh find them all.
+has_workers() {
+  for d in "$SV"/intentbus-worker-*; do [ ! -d "$d" ] || return 0; done
+  return 1
+}
+if [ "$no_server" = 1 ] && [ -z "$worker_goal" ] && ! has_workers; then
   bad_usage "--no-server only makes sense with --worker"
 fi
 
@@ -298,17 +304,36 @@ EOF
   services=" intentbus"
 fi
 
+# A worker's goal and command live in conf beside its run script, so every
+# run rewrites and restarts the workers earlier runs made; a new --worker adds
+# one, or replaces the one of the same name.
 if [ -n "$worker_goal" ]; then
-  # Every worker service is named intentbus-worker-*, so the boot script
-  # and uninstall.sh find them all.
   worker_name="intentbus-worker-$(printf '%s' "${worker_name:-$worker_goal}" |
     tr -c 'A-Za-z0-9_.-' '-')"
-  write_service "$worker_name" <<EOF
-$run_header
-exec $(quote "$BIN") work $(quote "$worker_goal") -- sh -c $(quote "$worker_cmd")
-EOF
-  services="$services $worker_name"
+  dir="$SV/$worker_name"
+  mkdir -p "$dir"
+  # As in write_service: a new service stays down until sv-enable.
+  [ -f "$dir/run" ] || : >"$dir/down"
+  {
+    echo "# Written by termux/install.sh: what this worker runs; run reads it."
+    echo "WORKER_GOAL=$(quote "$worker_goal")"
+    echo "WORKER_COMMAND=$(quote "$worker_cmd")"
+  } >"$dir/conf.tmp"
+  mv -f "$dir/conf.tmp" "$dir/conf"
 fi
+for worker_dir in "$SV"/intentbus-worker-*; do
+  [ -d "$worker_dir" ] || continue
+  # One an older install.sh made has no conf: its run script runs the same
+  # $BIN, so a restart alone runs the new package.
+  if [ -f "$worker_dir/conf" ]; then
+    write_service "${worker_dir##*/}" <<EOF
+$run_header
+. $(quote "$worker_dir/conf")
+exec $(quote "$BIN") work "\$WORKER_GOAL" -- sh -c "\$WORKER_COMMAND"
+EOF
+  fi
+  services="$services ${worker_dir##*/}"
+done
 
 # --- Termux:Boot: wake lock, then the service daemon -------------------------
 mkdir -p "$HOME/.termux/boot"

@@ -207,12 +207,14 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
           "cat",
         ]);
         assert.equal(run.code, 0, run.stdout + run.stderr);
+        const dir = join(fake.prefix, "var", "service", worker);
         assert.match(
-          await Deno.readTextFile(
-            join(fake.prefix, "var", "service", worker, "run"),
-          ),
-          /^exec .*intentbus' work 'termux\.echo' -- sh -c 'cat'$/m,
+          await Deno.readTextFile(join(dir, "run")),
+          /^exec .*intentbus' work "\$WORKER_GOAL" -- sh -c "\$WORKER_COMMAND"$/m,
         );
+        const conf = await Deno.readTextFile(join(dir, "conf"));
+        assert.match(conf, /^WORKER_GOAL='termux\.echo'$/m);
+        assert.match(conf, /^WORKER_COMMAND='cat'$/m);
         assert.deepEqual((await fake.calls()).slice(callsBefore), [
           "start-services.sh",
           "sv restart intentbus",
