@@ -34,9 +34,10 @@ import { Maintenance } from "./maintenance.ts";
 import { openStore, redactLocation } from "./open_store.ts";
 import type { RunningServer, ServeOptions } from "./runtime/deno.ts";
 
-const HELP = `Intent Bus server
+const help = (usage: string) =>
+  `Intent Bus server
 
-Usage: deno task start [flags]
+Usage: ${usage}
 
   --port <n>        port, default 8080; 0 picks a free one
   --host <addr>     interface, default 127.0.0.1
@@ -44,8 +45,8 @@ Usage: deno task start [flags]
                     share one queue between servers; default $BUS_DB_PATH
                     or ./intentbus.db
   --driver <name>   ${
-  Object.keys(DRIVERS).join(" | ")
-}, default ${defaultDriver()}
+    Object.keys(DRIVERS).join(" | ")
+  }, default ${defaultDriver()}
   --durability <d>  normal (default) | full
   --checkpoint <c>  thread (default): WAL checkpoints on a worker thread |
                     inline: inside commits, as SQLite does (or
@@ -87,10 +88,13 @@ function fail(message: string): never {
  * @param args Flags, as in the help text (without the program name).
  * @param env Environment variables, such as `Deno.env.toObject()` or
  *   `process.env`.
+ * @param options `usage`: the command line `--help` shows, when the server
+ *   is started another way (`intentbus serve [flags]`).
  */
 export async function main(
   args: string[],
   env: Record<string, string | undefined>,
+  options: { usage?: string } = {},
 ): Promise<void> {
   let flags;
   try {
@@ -114,7 +118,7 @@ export async function main(
     fail(`Invalid flags: ${(err as Error).message}`);
   }
   if (flags.help) {
-    console.log(HELP);
+    console.log(help(options.usage ?? "deno task start [flags]"));
     return;
   }
   const port = Number(flags.port);
@@ -132,10 +136,15 @@ export async function main(
   if (!LOG_LEVELS.includes(level)) fail(`Invalid --log-level: "${level}"`);
   const log = createLogger({ level });
 
-  const config = configFromEnv(
-    env,
-    flags["no-extensions"] ? { extensions: false } : {},
-  );
+  let config;
+  try {
+    config = configFromEnv(
+      env,
+      flags["no-extensions"] ? { extensions: false } : {},
+    );
+  } catch (err) {
+    fail((err as Error).message);
+  }
   if (config.masterKey === "") {
     if (!flags.dev) {
       fail(
@@ -208,17 +217,26 @@ export async function main(
       "admin routes disabled: set BUS_ADMIN_SECRET or DASHBOARD_PASSWORD",
     );
   }
-  const server = await serve(app, {
-    host: flags.host,
-    port,
-    log,
-    onShutdown: () => stopping.abort(),
-    onClose: async () => {
-      await maintenance.stop();
-      await store.close();
-      log.info("database closed", logged);
-    },
-  });
+  const close = async () => {
+    await maintenance.stop();
+    await store.close();
+    log.info("database closed", logged);
+  };
+  let server;
+  try {
+    server = await serve(app, {
+      host: flags.host,
+      port,
+      log,
+      onShutdown: () => stopping.abort(),
+      onClose: close,
+    });
+  } catch (err) {
+    // The port is taken, or the address is not this machine's.
+    stopping.abort();
+    await close();
+    fail(`Cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
+  }
   await server.finished;
 }
 

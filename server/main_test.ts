@@ -46,6 +46,59 @@ Deno.test("main refuses to start without BUS_SECRET", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("main ends with one error line and exit 2 for a bad variable, and for a port in use after closing the database", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bad = await spawn(["--port", "0", "--db", `${dir}/a.db`], {
+      BUS_SECRET: "k",
+      BUS_RATE_LIMIT: "abc",
+    }).output();
+    assert.equal(bad.code, 2);
+    const err = new TextDecoder().decode(bad.stderr).trim();
+    assert.equal(err.split("\n").length, 1, err);
+    assert.match(JSON.parse(err).msg, /Invalid BUS_RATE_LIMIT: "abc"/);
+
+    const first = spawn(["--port", "0", "--db", `${dir}/b.db`], {
+      BUS_SECRET: "k",
+    });
+    const { port } = await addressLine(first);
+    try {
+      const taken = await spawn(
+        ["--port", String(port), "--db", `${dir}/c.db`],
+        { BUS_SECRET: "k" },
+      ).output();
+      assert.equal(taken.code, 2);
+      const lines = new TextDecoder().decode(taken.stderr).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      assert.match(lines.at(-1).msg, new RegExp(`Cannot listen on .*:${port}`));
+      assert.ok(lines.some((l) => l.msg === "database closed"));
+      // Closed cleanly: nothing of the WAL is left behind.
+      assert.equal(await Deno.stat(`${dir}/c.db-wal`).catch(() => null), null);
+    } finally {
+      first.kill("SIGTERM");
+      assert.equal((await first.status).code, 0);
+      await first.stderr.cancel();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main --help names the command that started it", async () => {
+  const { main } = await import("./main.ts");
+  const shown: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => shown.push(s);
+  try {
+    await main(["--help"], {});
+    await main(["--help"], {}, { usage: "intentbus serve [flags]" });
+  } finally {
+    console.log = log;
+  }
+  assert.match(shown[0], /Usage: deno task start \[flags\]/);
+  assert.match(shown[1], /Usage: intentbus serve \[flags\]/);
+});
+
 Deno.test("main prints its address, serves, and closes the database on SIGTERM", async () => {
   const dir = await Deno.makeTempDir();
   const db = `${dir}/bus.db`;

@@ -18,6 +18,6 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Loaded on demand: the client commands never load the server, its
   // storage drivers or Hono.
   const { main } = await import("../main.ts");
-  await main(args, process.env);
+  await main(args, process.env, { usage: "intentbus serve [flags]" });
   return EXIT.ok;
 }
