@@ -100,7 +100,10 @@ function isSecure(req: Request, env: unknown, trustProxy: boolean): boolean {
   if (req.url.startsWith("https:")) return true;
   if (trustProxy) {
     const proto = req.headers.get("x-forwarded-proto");
-    if (proto !== null) return proto.split(",")[0].trim() === "https";
+    // A scheme is case-insensitive (RFC 3986): some proxies send "HTTPS".
+    if (proto !== null) {
+      return proto.split(",")[0].trim().toLowerCase() === "https";
+    }
   }
   const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)
     ?.remoteAddr?.hostname;

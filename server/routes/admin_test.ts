@@ -239,6 +239,10 @@ Deno.test("with HTTPS enforced, plain HTTP is 403; X-Forwarded-Proto counts only
     headers: { "X-Forwarded-Proto": "https" },
   });
   assert.equal(viaProxy.status, 204);
+  const upper = await proxied.call("POST", "/claim?goal=g", {
+    headers: { "X-Forwarded-Proto": "HTTPS" },
+  });
+  assert.equal(upper.status, 204);
   const plainViaProxy = await proxied.call("POST", "/claim?goal=g", {
     headers: { "X-Forwarded-Proto": "http" },
   });
