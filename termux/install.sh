@@ -114,6 +114,28 @@ if [ -n "$db" ]; then
   refuse_shared_storage "$(resolve "$db")"
 fi
 
+# --- what earlier runs installed, from the env file -------------------------
+# Read before anything is installed, so a contradicting option changes nothing.
+first_install=1
+unset BUS_SECRET BUS_ADMIN_SECRET BUS_DB_PATH INTENTBUS_HOST INTENTBUS_PORT \
+  INTENTBUS_DRIVER INTENTBUS_DRIVER_OPTION INTENTBUS_PACKAGE INTENT_BUS_URL INTENT_API_KEY 2>/dev/null || true
+if [ -f "$ENV_FILE" ]; then
+  # shellcheck disable=SC1090 # written by this script
+  . "$ENV_FILE"
+  # A server install always keeps BUS_SECRET here and a worker-only one never
+  # has it: a later run without --no-server keeps a worker-only install one,
+  # rather than making it a server with new keys.
+  if [ -n "${BUS_SECRET:-}" ]; then
+    first_install=0
+    [ "$no_server" = 0 ] ||
+      bad_usage "--no-server: this phone runs the server (its keys are in $ENV_FILE); a worker for it needs no --no-server"
+  else
+    no_server=1
+    [ -n "$worker_goal" ] || has_workers ||
+      bad_usage "this install is a worker only (--no-server) and has no worker left: give --worker GOAL --command CMD"
+  fi
+fi
+
 # --- packages ---------------------------------------------------------------
 pkg_install() {
   say "pkg install $*"
@@ -128,15 +150,7 @@ fi
 command -v node >/dev/null 2>&1 || die "node is missing after pkg install"
 NODE="$(command -v node)"
 
-# --- settings: options win over the env file, which wins over defaults ------
-first_install=1
-unset BUS_SECRET BUS_ADMIN_SECRET BUS_DB_PATH INTENTBUS_HOST INTENTBUS_PORT \
-  INTENTBUS_DRIVER INTENTBUS_DRIVER_OPTION INTENTBUS_PACKAGE INTENT_BUS_URL INTENT_API_KEY 2>/dev/null || true
-if [ -f "$ENV_FILE" ]; then
-  # shellcheck disable=SC1090 # written by this script
-  . "$ENV_FILE"
-  [ -z "${BUS_SECRET:-}" ] || first_install=0
-fi
+# --- settings: options, then the env file (read above), then defaults -------
 [ -z "$package" ] || INTENTBUS_PACKAGE="$package"
 INTENTBUS_PACKAGE="${INTENTBUS_PACKAGE:-$DEFAULT_PACKAGE}"
 case "$INTENTBUS_PACKAGE" in
@@ -172,7 +186,7 @@ INTENT_BUS_URL="${INTENT_BUS_URL:-http://$local_host:$INTENTBUS_PORT}"
 # auto: node:sqlite when this Node has it (22.13+), else build better-sqlite3.
 use_driver="$INTENTBUS_DRIVER_OPTION"
 # A worker alone needs no SQLite driver at all.
-if [ "$no_server" = 1 ] && [ ! -d "$SV/intentbus" ]; then use_driver=none; fi
+[ "$no_server" = 0 ] || use_driver=none
 if [ "$use_driver" = auto ]; then
   if "$NODE" -e 'require("node:sqlite")' >/dev/null 2>&1; then
     use_driver=node:sqlite

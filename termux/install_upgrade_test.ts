@@ -1,7 +1,8 @@
 /**
  * Running the Termux installer again, as the README's Upgrade section says,
- * on a fake Termux (see `_fake_termux.ts`): every service an earlier run made
- * is rewritten and restarted.
+ * each on its own fake Termux (see `_fake_termux.ts`): every service an
+ * earlier run made is rewritten and restarted, and a worker-only install
+ * stays one.
  *
  * @module
  */
@@ -10,7 +11,13 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { type FakeTermux, makeFakeTermux } from "./_fake_termux.ts";
-import { INSTALL, serverTarball } from "./_service.ts";
+import {
+  envValues,
+  INSTALL,
+  serverTarball,
+  snapshot,
+  UNINSTALL,
+} from "./_service.ts";
 
 /** The server tarball again, as version `version`: a new release. */
 async function repack(tarball: string, version: string): Promise<string> {
@@ -134,6 +141,111 @@ Deno.test("an upgrade rewrites and restarts the server and every worker earlier 
         "intentbus-worker-other",
       ],
     );
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("a run without options upgrades a worker-only install as one: no server, no new keys, its worker restarted", async () => {
+  const fake = await makeFakeTermux();
+  const sv = join(fake.prefix, "var", "service");
+  const envFile = join(fake.home, ".intentbus", "env");
+  const state = async () =>
+    [
+      ...await snapshot(join(fake.prefix, "var")),
+      [envFile, await Deno.readTextFile(envFile)],
+    ].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  try {
+    const tarball = join(fake.root, "intentbus-server.tgz");
+    await Deno.copyFile(await serverTarball(), tarball);
+    await install(fake, [
+      "--package",
+      tarball,
+      "--no-server",
+      "--url",
+      "http://127.0.0.1:18201",
+      "--api-key",
+      "REMOTEKEY",
+      "--worker",
+      "w1",
+      "--command",
+      "cat",
+    ]);
+    const before = await state();
+
+    const callsBefore = (await fake.calls()).length;
+    const run = await fake.sh(INSTALL, []);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout, /API key|admin token/);
+    assert.deepEqual(await state(), before);
+    assert.deepEqual((await fake.calls()).slice(callsBefore), [
+      "start-services.sh",
+      "sv restart intentbus-worker-w1",
+    ]);
+    const modules = join(fake.home, ".intentbus", "app", "node_modules");
+    await assert.rejects(Deno.stat(join(modules, "better-sqlite3")));
+
+    // A new worker, without --no-server, joins the first one for the same
+    // server elsewhere.
+    assert.deepEqual(
+      await install(fake, ["--worker", "w2", "--command", "tr a-z A-Z"]),
+      [
+        "start-services.sh",
+        "sv restart intentbus-worker-w1",
+        "sv-enable intentbus-worker-w2",
+      ],
+    );
+    const env = envValues(await Deno.readTextFile(envFile));
+    assert.equal(env.INTENT_BUS_URL, "http://127.0.0.1:18201");
+    assert.equal(env.INTENT_API_KEY, "REMOTEKEY");
+    assert.equal(env.BUS_SECRET, undefined);
+    assert.equal(env.BUS_ADMIN_SECRET, undefined);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(sv))).map((e) => e.name).sort(),
+      ["intentbus-worker-w1", "intentbus-worker-w2"],
+    );
+
+    // uninstall.sh keeps the env file but removes the workers: a bare run
+    // then has nothing to install, and says so instead of making a server.
+    const gone = await fake.sh(UNINSTALL, []);
+    assert.equal(gone.code, 0, gone.stdout + gone.stderr);
+    const callsAfter = (await fake.calls()).length;
+    const bare = await fake.sh(INSTALL, []);
+    assert.equal(bare.code, 2, bare.stdout + bare.stderr);
+    assert.match(bare.stderr, /worker only \(--no-server\) and has no worker/);
+    assert.equal((await fake.calls()).length, callsAfter);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(sv)), []);
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("--no-server on a phone that runs the server is refused before anything changes", async () => {
+  const fake = await makeFakeTermux();
+  const envFile = join(fake.home, ".intentbus", "env");
+  try {
+    const tarball = join(fake.root, "intentbus-server.tgz");
+    await Deno.copyFile(await serverTarball(), tarball);
+    await install(fake, ["--package", tarball]);
+    const env = await Deno.readTextFile(envFile);
+    const services = await snapshot(join(fake.prefix, "var"));
+    const callsBefore = (await fake.calls()).length;
+    const run = await fake.sh(INSTALL, [
+      "--no-server",
+      "--url",
+      "http://127.0.0.1:18201",
+      "--api-key",
+      "REMOTEKEY",
+      "--worker",
+      "w1",
+      "--command",
+      "cat",
+    ]);
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stderr, /--no-server: this phone runs the server/);
+    assert.equal(await Deno.readTextFile(envFile), env);
+    assert.deepEqual(await snapshot(join(fake.prefix, "var")), services);
+    assert.equal((await fake.calls()).length, callsBefore);
   } finally {
     await Deno.remove(fake.root, { recursive: true });
   }
