@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -148,6 +149,39 @@ test("a Worker stopped during its long poll leaves the next intent open, under N
     const leased = await client.claim("later");
     assert.equal(leased.id, id);
     assert.equal(leased.claimAttempts, 1);
+  } finally {
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("under Node, a client that hangs up mid-body is no error, and the server serves on", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
+  const server = await startServer(join(dir, "bus.db"));
+  try {
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    socket.write(
+      "POST /intent HTTP/1.1\r\nHost: x\r\nX-API-KEY: e2e-master-key\r\n" +
+        "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n" +
+        '{"goal":"g","payload":1',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const client = new IntentClient({
+      url: server.url,
+      apiKey: "e2e-master-key",
+    });
+    assert.equal((await client.health()).ok, true);
+    assert.deepEqual(
+      server.lines.filter((l) => l.level === "error" || l.level === "warn")
+        .map((l) => l.msg)
+        .filter((m) => !m.startsWith("admin routes disabled")),
+      [],
+    );
   } finally {
     server.child.kill("SIGTERM");
     assert.equal(await server.exited, 0);

@@ -69,6 +69,9 @@ function tooLarge(cap: number): string {
 }
 
 /** Resolves with the body, or with `TOO_LARGE` past `cap` bytes. */
+/** Why a body read ended without a body: the connection closed first. */
+const CLIENT_GONE = Symbol("client gone");
+
 function readBody(
   req: IncomingMessage,
   cap: number,
@@ -92,7 +95,11 @@ function readBody(
         resolve(total === 0 ? null : concatBytes(chunks, total));
       }
     });
-    req.once("error", reject);
+    // The client hung up before the whole body came: nobody to answer.
+    req.once("error", () => reject(CLIENT_GONE));
+    req.once("close", () => {
+      if (!req.complete) reject(CLIENT_GONE);
+    });
   });
 }
 
@@ -198,6 +205,11 @@ export async function serveNode(
       const response = await app.fetch(request, env);
       await writeResponse(res, response, closing !== null);
     } catch (err) {
+      if (err === CLIENT_GONE) {
+        options.log?.debug("client closed the connection mid-body");
+        res.destroy();
+        return;
+      }
       options.log?.error("unhandled", { err });
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });

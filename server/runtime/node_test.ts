@@ -3,6 +3,7 @@ import { systemClock } from "../../core/clock.ts";
 import { openSqliteStore } from "../../storage/sqlite/mod.ts";
 import { createApp } from "../app.ts";
 import { DEFAULT_CONFIG } from "../config.ts";
+import { createLogger } from "../log.ts";
 import { serveNode } from "./node.ts";
 import { assertGoneClaimClaimsNothing } from "./_testing.ts";
 
@@ -150,3 +151,31 @@ for (const lightObjects of [false, true]) {
     });
   });
 }
+
+Deno.test("node listener: a client that hangs up mid-body is no error, and the server serves on", async () => {
+  await withApp(async (app) => {
+    const lines: string[] = [];
+    const server = await serveNode(app, {
+      port: 0,
+      handleSignals: false,
+      log: createLogger({ level: "warn", write: (l) => lines.push(l) }),
+    });
+    try {
+      const conn = await Deno.connect({ port: server.port });
+      await conn.write(new TextEncoder().encode(
+        "POST /intent HTTP/1.1\r\nHost: x\r\nX-API-KEY: k\r\n" +
+          "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n" +
+          '{"goal":"g","payload":1',
+      ));
+      await new Promise((r) => setTimeout(r, 100));
+      conn.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const health = await fetch(`http://127.0.0.1:${server.port}/health`);
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+      assert.deepEqual(lines, []);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
