@@ -15,40 +15,14 @@ import { test } from "node:test";
 const { defaultDriver, openSqliteStore } = await import(
   import.meta.resolve("@intentbus/server/storage")
 );
+// The repository's test helpers, laid over the installed package.
+const root = new URL("./", import.meta.resolve("@intentbus/server"));
+const { claim, publishUntilFull } = await import(
+  new URL("storage/testing/mod.js", root).href
+);
 
 const driver = defaultDriver();
 const canMount = process.platform === "linux" && process.getuid?.() === 0;
-
-/** 7 KiB of hex from random bytes: compression halves it, no more. */
-function bulky() {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(3584)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-}
-
-function intent(now) {
-  return {
-    id: now.toString(16).padStart(12, "0") +
-      crypto.randomUUID().replaceAll("-", "").slice(0, 20),
-    namespace: "ns",
-    goal: "g",
-    payload: { text: bulky() },
-    priority: 100,
-    visibility: "public",
-    targetWorker: null,
-    requiredCapability: null,
-    maxAttempts: 3,
-    backoffBase: 5,
-    publisher: "pub",
-    quota: null,
-    idempotencyKey: null,
-    requestHash: null,
-    runAt: now,
-    expiresAt: now + 86_400_000,
-    now,
-  };
-}
 
 async function until(ok, what) {
   for (const end = Date.now() + 10_000; !ok();) {
@@ -59,9 +33,7 @@ async function until(ok, what) {
 
 test(
   `under Node with ${driver}, a full disk writes nothing and the store works on once there is room`,
-  {
-    skip: canMount ? false : "mounting a tmpfs needs root on Linux",
-  },
+  { skip: canMount ? false : "mounting a tmpfs needs root on Linux" },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), "intentbus_full_"));
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", dir]);
@@ -72,43 +44,20 @@ test(
         checkpoint: "thread",
       });
       try {
-        const now = Date.now();
-        const acknowledged = [];
-        let full = null;
-        for (let i = 0; i < 2000 && full === null; i++) {
-          const p = intent(now + i);
-          try {
-            await store.intentInsert(p);
-            acknowledged.push(p.id);
-          } catch (err) {
-            full = err;
-            assert.equal(await store.intentGet({ id: p.id }), null);
-          }
-        }
-        assert.equal(full?.code, "storage_full", String(full));
+        const { acknowledged, error } = await publishUntilFull(store);
+        assert.equal(error?.code, "storage_full", String(error));
         assert.ok(acknowledged.length > 10, `${acknowledged.length} fitted`);
         await until(() => store.checkpoints.errors > 0, "a failed pass");
 
         execFileSync("mount", ["-o", "remount,size=64m", dir]);
         const passes = store.checkpoints.passes;
-        const later = intent(now + 5000);
-        await store.intentInsert(later);
+        const more = await publishUntilFull(store);
+        assert.equal(more.error, null);
         await until(() => store.checkpoints.passes > passes, "a pass after");
-        const claimed = await store.intentClaim({
-          namespace: "ns",
-          goal: "g",
-          caller: "w",
-          master: false,
-          publisher: null,
-          workerId: null,
-          capabilities: [],
-          leaseMs: 60_000,
-          max: 1000,
-          now: now + 6000,
-        });
+        const claimed = await store.intentClaim(claim({ max: 5000 }));
         assert.deepEqual(
           claimed.map((c) => c.id).sort(),
-          [...acknowledged, later.id].sort(),
+          [...acknowledged, ...more.acknowledged].sort(),
         );
       } finally {
         await store.close();

@@ -6,9 +6,13 @@
 
 import assert from "node:assert/strict";
 import { StorageFullError } from "../../core/errors.ts";
-import { claim, publish } from "../testing/_fixtures.ts";
 import {
   bulkyText,
+  claim,
+  publish,
+  publishUntilFull,
+} from "../testing/_fixtures.ts";
+import {
   sh,
   SMALL_DISK_IGNORED,
   withSmallDisk,
@@ -37,19 +41,7 @@ Deno.test({
             "ALTER TABLE intents SET TABLESPACE small",
           );
 
-          const acknowledged: string[] = [];
-          let full: unknown = null;
-          for (let i = 0; i < 2000 && full === null; i++) {
-            const p = publish({ payload: { text: bulkyText() } });
-            try {
-              await store.intentInsert(p);
-              acknowledged.push(p.id);
-            } catch (err) {
-              full = err;
-              // The failed publish left no row.
-              assert.equal(await store.intentGet({ id: p.id }), null);
-            }
-          }
+          const { acknowledged, error: full } = await publishUntilFull(store);
           assert.ok(full instanceof StorageFullError, `got ${full}`);
           assert.equal(full.code, "storage_full");
           assert.ok(acknowledged.length > 10, `${acknowledged.length} fitted`);

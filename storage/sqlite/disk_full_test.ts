@@ -7,12 +7,13 @@
 
 import assert from "node:assert/strict";
 import { StorageFullError } from "../../core/errors.ts";
-import { claim, publish } from "../testing/_fixtures.ts";
 import {
   bulkyText,
-  SMALL_DISK_IGNORED,
-  withSmallDisk,
-} from "../testing/_small_disk.ts";
+  claim,
+  publish,
+  publishUntilFull,
+} from "../testing/_fixtures.ts";
+import { SMALL_DISK_IGNORED, withSmallDisk } from "../testing/_small_disk.ts";
 import { DRIVERS } from "./drivers/mod.ts";
 import { openSqliteStore } from "./open.ts";
 
@@ -37,18 +38,7 @@ for (const driver of Object.keys(DRIVERS)) {
           checkpoint: "thread",
         });
         try {
-          const acknowledged: string[] = [];
-          let full: unknown = null;
-          for (let i = 0; i < 2000 && full === null; i++) {
-            const p = publish({ payload: { text: bulkyText() } });
-            try {
-              await store.intentInsert(p);
-              acknowledged.push(p.id);
-            } catch (err) {
-              full = err;
-              assert.equal(await store.intentGet({ id: p.id }), null);
-            }
-          }
+          const { acknowledged, error: full } = await publishUntilFull(store);
           assert.ok(full instanceof StorageFullError, `got ${full}`);
           assert.equal(full.code, "storage_full");
           assert.ok(acknowledged.length > 10, `${acknowledged.length} fitted`);

@@ -1,6 +1,7 @@
 // Shared fixtures of the conformance suite: parameter builders with
 // defaults, a fixed start time, and a helper that opens and closes a store.
 
+import assert from "node:assert/strict";
 import type { ClaimedIntent } from "../../core/intent.ts";
 import type {
   IntentClaimParams,
@@ -142,4 +143,37 @@ export async function fillKv(
         now,
       })));
   }
+}
+
+/** 7 KiB of hex from random bytes: compression halves it, no more. */
+export function bulkyText(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(3584));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Publishes intents of 7 KiB until the store refuses one (at most 2,000),
+ * and checks that the refused one left nothing behind: for the full-disk
+ * tests.
+ *
+ * @param s The store, on a small disk.
+ * @param now The time of every publish.
+ * @returns The ids acknowledged, and the error that ended it (null if none).
+ */
+export async function publishUntilFull(
+  s: Storage,
+  now = T0,
+): Promise<{ acknowledged: string[]; error: unknown }> {
+  const acknowledged: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const p = publish({ payload: { text: bulkyText() }, now });
+    try {
+      await s.intentInsert(p);
+      acknowledged.push(p.id);
+    } catch (error) {
+      assert.equal(await s.intentGet({ id: p.id }), null, "refused, yet kept");
+      return { acknowledged, error };
+    }
+  }
+  return { acknowledged, error: null };
 }

@@ -50,9 +50,3 @@ export async function withSmallDisk(
     Deno.removeSync(dir, { recursive: true });
   }
 }
-
-/** 7 KiB of hex from random bytes: compression halves it, no more. */
-export function bulkyText(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(3584));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}

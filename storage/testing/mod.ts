@@ -14,4 +14,4 @@
  */
 
 export { storageConformance } from "./conformance.ts";
-export { fillKv } from "./_fixtures.ts";
+export { bulkyText, claim, fillKv, publishUntilFull } from "./_fixtures.ts";
