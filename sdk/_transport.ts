@@ -11,6 +11,7 @@ import { encodeRfc3986 } from "../core/signing.ts";
 import { linkSignal, sleep } from "./_abort.ts";
 import { backoffDelay, parseRetryAfter } from "./_backoff.ts";
 import { errorFromResponse } from "./_error_map.ts";
+import { jsonText } from "./_pack.ts";
 import { signHeaders } from "./_sign.ts";
 
 /** How the transport reaches the server. */
@@ -42,6 +43,8 @@ export interface RequestSpec {
   query?: Record<string, string | number | boolean | undefined | null>;
   /** A JSON value; omitted when undefined. */
   body?: unknown;
+  /** The body as JSON text already; wins over `body`. */
+  json?: string;
   /** Sent unchanged on every retry. */
   idempotencyKey?: string;
   signal?: AbortSignal;
@@ -123,13 +126,17 @@ export class Transport {
    * @returns The reply, for any 2xx status.
    * @throws {IntentBusError} The named error for an error response, or code
    *   `network_error` / `timeout` once retries are used up.
+   * @throws {ValidationError} code `invalid_json` when the body cannot be
+   *   encoded; nothing is sent.
    */
   async request(spec: RequestSpec): Promise<Reply> {
     const o = this.options;
     const target = spec.path + queryString(spec.query);
-    const bytes = spec.body === undefined
+    const encoded = spec.json ??
+      (spec.body === undefined ? undefined : jsonText(spec.body, "Body"));
+    const bytes = encoded === undefined
       ? undefined
-      : new TextEncoder().encode(JSON.stringify(spec.body));
+      : new TextEncoder().encode(encoded);
     for (let attempt = 0;; attempt++) {
       if (spec.signal?.aborted) throw spec.signal.reason;
       const last = attempt >= o.retries;

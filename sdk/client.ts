@@ -9,11 +9,16 @@
  * @module
  */
 
-import { IntentBusError, NotFoundError } from "../core/errors.ts";
+import {
+  IntentBusError,
+  NotFoundError,
+  ValidationError,
+} from "../core/errors.ts";
 import type { JsonValue, ResultType } from "../core/intent.ts";
 import { LIMITS } from "../core/limits.ts";
 import { parseRetryAfter } from "./_backoff.ts";
 import { readEnv } from "./_env.ts";
+import { BODY_BUDGET, jsonText, packBatches } from "./_pack.ts";
 import { randomHex } from "./_sign.ts";
 import { type Reply, type RequestSpec, Transport } from "./_transport.ts";
 import {
@@ -273,6 +278,8 @@ export class IntentClient {
    * @param resultType "json" (default) or "text".
    * @param opts Signal and timeout.
    * @throws {LeaseLostError} when another claim took the intent over.
+   * @throws {ValidationError} when the server refuses the result, or code
+   *   `invalid_json` when it cannot be encoded (nothing is sent).
    */
   async fulfil(
     id: string,
@@ -285,7 +292,7 @@ export class IntentClient {
       claim_token: claimToken,
       result,
       result_type: result === undefined ? undefined : resultType ?? "json",
-    });
+    }, "Result");
   }
 
   /**
@@ -346,11 +353,16 @@ export class IntentClient {
     await this.#lease(`/release/${seg(id)}`, opts, { claim_token: claimToken });
   }
 
-  #lease(path: string, opts: CallOptions, body: unknown): Promise<Reply> {
+  #lease(
+    path: string,
+    opts: CallOptions,
+    body: unknown,
+    what = "Body",
+  ): Promise<Reply> {
     return this.#http.request({
       method: "POST",
       path,
-      body,
+      json: jsonText(body, what),
       leaseRoute: true,
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
@@ -358,40 +370,75 @@ export class IntentClient {
   }
 
   /**
-   * Fulfils and fails many intents: in one request when the server offers
-   * batch acknowledge, else one by one.
+   * Fulfils and fails many intents: when the server offers batch
+   * acknowledge, in requests of up to 1,000 and under its 1 MiB body limit,
+   * else one by one. Each acknowledgement gets its own outcome: one whose
+   * result cannot be encoded (code `invalid_json`) or is too large for any
+   * request (`payload_too_large`) is refused alone, and a request that fails
+   * gives its error to each of its acknowledgements.
    *
    * @param acks The acknowledgements.
    * @param opts Signal and timeout.
    * @returns One result per acknowledgement, in order.
+   * @throws The signal's reason when it aborts.
    */
   async ack(acks: Ack[], opts: CallOptions = {}): Promise<AckResult[]> {
     if (acks.length === 0) return [];
-    if ((await this.features(opts)).has("batch_ack")) {
-      const r = await this.#http.request({
-        method: "POST",
-        path: "/ack",
-        body: { acks: acks.map(ackBody) },
-        signal: opts.signal,
-        timeoutMs: opts.timeoutMs,
-      });
-      const results = (r.body as { results?: unknown[] })?.results ?? [];
-      return acks.map((a, i) => {
-        const error = itemError(results[i], true);
-        return error ? { ok: false, id: a.id, error } : { ok: true, id: a.id };
-      });
+    const out: AckResult[] = new Array(acks.length);
+    if (!(await this.features(opts)).has("batch_ack")) {
+      for (const [i, a] of acks.entries()) {
+        try {
+          if (a.status === "fulfilled") {
+            await this.fulfil(a.id, a.claimToken, a.result, a.resultType, opts);
+          } else await this.fail(a.id, a.claimToken, a.error, opts);
+          out[i] = { ok: true, id: a.id };
+        } catch (error) {
+          if (!(error instanceof IntentBusError)) throw error;
+          out[i] = { ok: false, id: a.id, error };
+        }
+      }
+      return out;
     }
-    const out: AckResult[] = [];
-    for (const a of acks) {
+    const texts: string[] = [];
+    const at: number[] = [];
+    for (const [i, a] of acks.entries()) {
       try {
-        if (a.status === "fulfilled") {
-          await this.fulfil(a.id, a.claimToken, a.result, a.resultType, opts);
-        } else await this.fail(a.id, a.claimToken, a.error, opts);
-        out.push({ ok: true, id: a.id });
+        texts.push(jsonText(ackBody(a), "Result"));
+        at.push(i);
+      } catch (error) {
+        out[i] = { ok: false, id: a.id, error: error as IntentBusError };
+      }
+    }
+    const { batches, oversized } = packBatches(texts, LIMITS.batchPublishMax);
+    for (const { index, bytes } of oversized) {
+      const i = at[index];
+      out[i] = { ok: false, id: acks[i].id, error: tooLarge("Result", bytes) };
+    }
+    for (const b of batches) {
+      let results: unknown[];
+      try {
+        const r = await this.#http.request({
+          method: "POST",
+          path: "/ack",
+          json: `{"acks":[${b.map((j) => texts[j]).join(",")}]}`,
+          signal: opts.signal,
+          timeoutMs: opts.timeoutMs,
+        });
+        results = (r.body as { results?: unknown[] })?.results ?? [];
       } catch (error) {
         if (!(error instanceof IntentBusError)) throw error;
-        out.push({ ok: false, id: a.id, error });
+        for (const j of b) {
+          out[at[j]] = { ok: false, id: acks[at[j]].id, error };
+        }
+        continue;
       }
+      b.forEach((j, k) => {
+        const { id } = acks[at[j]];
+        const error = results[k] === undefined
+          ? missing()
+          : itemError(results[k], true);
+        out[at[j]] = error ? { ok: false, id, error } : { ok: true, id };
+      });
     }
     return out;
   }
@@ -634,6 +681,19 @@ export interface AdminFilter {
   goal?: string;
   /** At most this many. */
   limit?: number;
+}
+
+/** A batch answer with fewer results than items sent. */
+function missing(): IntentBusError {
+  return new IntentBusError("missing_result", "No result for this item");
+}
+
+/** An item that alone exceeds what one request may carry. */
+function tooLarge(what: string, bytes: number): ValidationError {
+  return new ValidationError(
+    `${what} too large: ${bytes} bytes, over the ${BODY_BUDGET} a request may carry`,
+    "payload_too_large",
+  );
 }
 
 function retryAfterOf(r: Reply): number | undefined {

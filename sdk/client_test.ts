@@ -5,7 +5,10 @@ import {
   NotFoundError,
   ValidationError,
 } from "../core/errors.ts";
+import type { JsonValue } from "../core/intent.ts";
+import { BODY_BUDGET } from "./_pack.ts";
 import { IntentClient } from "./client.ts";
+import type { Ack } from "./types.ts";
 import { errorReply, scriptedServer } from "./testing/scripted_server.ts";
 
 const ID = "0123456789abcdef0123456789abcdef";
@@ -215,6 +218,82 @@ Deno.test("ack goes through /ack when offered and one by one otherwise", async (
     `/fulfill/${ID}`,
     `/fail/${"f".repeat(32)}`,
   ]);
+});
+
+Deno.test("ack refuses a result that cannot be encoded alone and sends the others", async () => {
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  const acks: Ack[] = ["a", "b", "c", "d"].map((x, i) => ({
+    id: x.repeat(32),
+    claimToken: x,
+    status: "fulfilled",
+    result: [{ ok: i }, { n: 1n }, "fine", circular][i] as JsonValue,
+  }));
+  const allOk = (j: unknown) =>
+    Response.json({
+      results: (j as { acks: { id: string }[] }).acks.map(({ id }) => ({
+        ok: true,
+        id,
+      })),
+    });
+  for (const features of [["batch_ack"], []]) {
+    await using server = serverWith(
+      features,
+      (_p, j) => j && "acks" in (j as object) ? allOk(j) : Response.json({}),
+    );
+    const r = await client(server.url).ack(acks);
+    assert.deepEqual(
+      r.map((x) => x.ok),
+      [true, false, true, false],
+      `${features}`,
+    );
+    for (const bad of [r[1], r[3]]) {
+      assert.ok(!bad.ok && bad.error instanceof ValidationError);
+      assert.equal(bad.error.code, "invalid_json");
+      assert.match(bad.error.message, /^Result is not JSON: /);
+    }
+    const sent = server.requests.slice(1).flatMap((x) =>
+      x.url.pathname === "/ack"
+        ? (x.json as { acks: { id: string }[] }).acks.map((a) => a.id[0])
+        : [x.url.pathname.split("/")[2][0]]
+    );
+    assert.deepEqual(sent, ["a", "c"]);
+    // A lone bad result is refused without a request.
+    const before = server.requests.length;
+    const [lone] = await client(server.url).ack([acks[1]]);
+    assert.ok(!lone.ok && lone.error.code === "invalid_json");
+    assert.equal(server.requests.length, before + 1, "only /health");
+  }
+});
+
+Deno.test("ack keeps each request under the body limit and a failed request fails only its own acks", async () => {
+  const text = "x".repeat(400_000);
+  const acks: Ack[] = ["a", "b", "c", "d"].map((x) => ({
+    id: x.repeat(32),
+    claimToken: x,
+    status: "fulfilled",
+    result: x === "d" ? "y".repeat(BODY_BUDGET) : text,
+  }));
+  let n = 0;
+  await using server = serverWith(
+    ["batch_ack"],
+    (_p, j) =>
+      n++ === 0
+        ? Response.json({
+          results: (j as { acks: unknown[] }).acks.map(() => ({ ok: true })),
+        })
+        : errorReply(500, "internal"),
+  );
+  const r = await client(server.url).ack(acks);
+  assert.deepEqual(r.map((x) => x.ok), [true, true, false, false]);
+  assert.ok(!r[2].ok && r[2].error.code === "internal");
+  assert.ok(!r[3].ok && r[3].error.code === "payload_too_large");
+  const sent = server.requests.filter((x) => x.url.pathname === "/ack");
+  assert.deepEqual(
+    sent.map((x) => (x.json as { acks: unknown[] }).acks.length),
+    [2, 1],
+  );
+  for (const x of sent) assert.ok(x.body.length <= BODY_BUDGET);
 });
 
 Deno.test("admin calls carry the admin token", async () => {

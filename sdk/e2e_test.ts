@@ -7,6 +7,7 @@ import { IntentClient } from "./client.ts";
 import { startBusServer } from "./testing/bus_server.ts";
 import { Worker } from "./worker.ts";
 import type { ClientOptions } from "./types.ts";
+import type { JsonValue } from "../core/intent.ts";
 
 async function until(
   ok: () => boolean | Promise<boolean>,
@@ -409,3 +410,89 @@ Deno.test("admin helpers: keys, pause and resume, dead list and redrive", async 
     AuthError,
   );
 });
+
+for (const extensions of [true, false]) {
+  Deno.test(
+    `a result that cannot be encoded fails its intent alone, with the encoder's message${
+      extensions ? "" : " (extensions off)"
+    }`,
+    async () => {
+      await using bus = await startBusServer({
+        args: extensions ? [] : ["--no-extensions"],
+      });
+      const acks: { acks: { status: string }[] }[] = [];
+      const c = new IntentClient({
+        url: bus.url,
+        apiKey: bus.masterKey,
+        fetch: (input, init) => {
+          if (new URL(String(input)).pathname === "/ack") {
+            const body = new TextDecoder().decode(init?.body as Uint8Array);
+            acks.push(JSON.parse(body));
+          }
+          return fetch(input, init);
+        },
+      });
+      const kinds = ["ok1", "bigint", "ok2", "circular", "ok3"];
+      const ids = new Map<string, string>();
+      for (const k of kinds) {
+        ids.set(k, (await c.publish("e2e.enc", k, { maxAttempts: 1 })).id);
+      }
+      let started = 0;
+      let allRunning = () => {};
+      const together = new Promise<void>((r) => allRunning = r);
+      const worker = new Worker(c, {
+        goal: "e2e.enc",
+        concurrency: kinds.length,
+        signals: false,
+        idleMinMs: 5,
+        onError: quiet,
+        handler: async (intent) => {
+          // All five return in one turn, so their acks share one batch.
+          if (++started === kinds.length) allRunning();
+          await together;
+          const k = intent.payload as string;
+          if (k === "bigint") return { n: 1n } as unknown as JsonValue;
+          if (k === "circular") {
+            const o: Record<string, unknown> = {};
+            o.o = o;
+            return o as JsonValue;
+          }
+          return { k };
+        },
+      });
+      worker.start();
+      await until(
+        () => worker.stats.fulfilled + worker.stats.failed === kinds.length,
+        "all acknowledged",
+      );
+      await worker.stop();
+      assert.deepEqual(worker.stats, {
+        claimed: 5,
+        fulfilled: 3,
+        failed: 2,
+        released: 0,
+        lost: 0,
+      });
+      for (const k of ["ok1", "ok2", "ok3"]) {
+        assert.deepEqual((await c.result(ids.get(k)!)).result, { k });
+      }
+      const bigint = await c.status(ids.get("bigint")!);
+      assert.equal(bigint.status, "dead");
+      assert.match(String(bigint.last_error), /^Result is not JSON: .*BigInt/);
+      const circular = await c.status(ids.get("circular")!);
+      assert.equal(circular.status, "dead");
+      assert.match(
+        String(circular.last_error),
+        /^Result is not JSON: .*circular/,
+      );
+      if (extensions) {
+        // The good three went in one request: the bad two did not sink it.
+        assert.deepEqual(acks[0].acks.map((a) => a.status), [
+          "fulfilled",
+          "fulfilled",
+          "fulfilled",
+        ]);
+      }
+    },
+  );
+}

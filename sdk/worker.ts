@@ -411,11 +411,15 @@ export class Worker {
       !result.ok && result.error instanceof ValidationError &&
       outcome.status === "fulfilled"
     ) {
-      // The server refused the result (too large?): fail rather than hold it.
+      // A result that cannot be encoded, or that the server refused (too
+      // large?): fail the intent rather than leave it claimed.
+      const { code, message } = result.error;
       outcome = {
         ...base,
         status: "failed",
-        error: errorText(`Result refused: ${result.error.message}`),
+        error: errorText(
+          code === "invalid_json" ? message : `Result refused: ${message}`,
+        ),
       };
       result = await this.#ack(outcome);
     }
