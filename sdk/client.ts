@@ -117,7 +117,8 @@ export class IntentClient {
    * @param payload Any JSON value, at most 7 KiB compact.
    * @param opts Optional fields, idempotency key, signal and timeout.
    * @returns The new intent's id, status and namespace.
-   * @throws {ValidationError} when the server refuses a field.
+   * @throws {ValidationError} when the server refuses a field, or code
+   *   `invalid_json` when the payload cannot be encoded (nothing is sent).
    */
   async publish(
     goal: string,
@@ -127,7 +128,10 @@ export class IntentClient {
     const r = await this.#http.request({
       method: "POST",
       path: "/intent",
-      body: publishBody(goal, payload, opts, this.namespace),
+      json: jsonText(
+        publishBody(goal, payload, opts, this.namespace),
+        "Payload",
+      ),
       idempotencyKey: opts.idempotencyKey ?? randomHex(),
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
@@ -141,63 +145,92 @@ export class IntentClient {
   }
 
   /**
-   * Publishes many intents: in batches of up to 1,000 when the server offers
-   * batch publish, else one by one. One bad item does not sink the others
-   * unless `atomic` is set (which needs batch publish and at most 1,000 items).
+   * Publishes many intents: when the server offers batch publish, in
+   * requests of up to 1,000 items and under its 1 MiB body limit, else one
+   * by one. One bad item (refused, not JSON, too large for any request) does
+   * not sink the others unless `atomic` is set, which needs batch publish
+   * and everything in one request.
    *
    * @param items The intents.
    * @param opts `atomic`, signal and timeout.
    * @returns One result per item, in order.
-   * @throws {IntentBusError} code `unsupported` for `atomic` without batch publish.
+   * @throws {IntentBusError} code `unsupported` for `atomic` without batch
+   *   publish, or with items that do not fit one request.
+   * @throws {ValidationError} with `atomic`, for an item that cannot be
+   *   encoded or is too large; nothing is sent.
    */
   async publishMany(
     items: PublishItem[],
     opts: CallOptions & { atomic?: boolean } = {},
   ): Promise<PublishResult[]> {
     const batch = (await this.features(opts)).has("batch_publish");
-    if (opts.atomic && (!batch || items.length > LIMITS.batchPublishMax)) {
-      throw new IntentBusError(
+    const unsupported = () =>
+      new IntentBusError(
         "unsupported",
-        "Atomic publish needs batch publish and at most 1000 items",
+        `Atomic publish needs batch publish and one request: at most ${LIMITS.batchPublishMax} items and ${BODY_BUDGET} bytes`,
       );
+    if (opts.atomic && (!batch || items.length > LIMITS.batchPublishMax)) {
+      throw unsupported();
     }
-    const out: PublishResult[] = [];
+    const out: PublishResult[] = new Array(items.length);
     if (!batch) {
-      for (const { goal, payload, ...fields } of items) {
+      for (const [i, { goal, payload, ...fields }] of items.entries()) {
         try {
           const p = await this.publish(goal, payload, { ...fields, ...opts });
-          out.push({ ok: true, id: p.id, status: p.status });
+          out[i] = { ok: true, id: p.id, status: p.status };
         } catch (error) {
           if (!(error instanceof IntentBusError)) throw error;
-          out.push({ ok: false, error });
+          out[i] = { ok: false, error };
         }
       }
       return out;
     }
-    for (let i = 0; i < items.length; i += LIMITS.batchPublishMax) {
-      const chunk = items.slice(i, i + LIMITS.batchPublishMax).map((it) => ({
-        ...publishBody(it.goal, it.payload, it, this.namespace),
-        idempotency_key: it.idempotencyKey ?? randomHex(),
-      }));
+    const texts: string[] = [];
+    const at: number[] = [];
+    const refuse = (i: number, error: IntentBusError) => {
+      if (opts.atomic) throw error;
+      out[i] = { ok: false, error };
+    };
+    items.forEach((it, i) => {
+      try {
+        texts.push(jsonText({
+          ...publishBody(it.goal, it.payload, it, this.namespace),
+          idempotency_key: it.idempotencyKey ?? randomHex(),
+        }, "Payload"));
+        at.push(i);
+      } catch (error) {
+        refuse(i, error as IntentBusError);
+      }
+    });
+    const { batches, oversized } = packBatches(
+      texts,
+      LIMITS.batchPublishMax,
+    );
+    for (const { index, bytes } of oversized) {
+      refuse(at[index], tooLarge("Intent", bytes));
+    }
+    if (opts.atomic && batches.length > 1) throw unsupported();
+    const atomic = opts.atomic === undefined
+      ? ""
+      : `,"atomic":${JSON.stringify(opts.atomic)}`;
+    for (const b of batches) {
       const r = await this.#http.request({
         method: "POST",
         path: "/intents",
-        body: { intents: chunk, atomic: opts.atomic },
+        json: `{"intents":[${b.map((j) => texts[j]).join(",")}]${atomic}}`,
         signal: opts.signal,
         timeoutMs: opts.timeoutMs,
       });
       const results = (r.body as { results?: unknown[] })?.results ?? [];
-      for (const item of results) {
-        const error = itemError(item);
-        const { id, status } = item as { id?: string; status?: string };
-        out.push(
-          error ? { ok: false, error } : {
-            ok: true,
-            id: String(id),
-            status: status ?? "published",
-          },
-        );
-      }
+      b.forEach((j, k) => {
+        const item = results[k] as { id?: string; status?: string };
+        const error = item === undefined ? missing() : itemError(item);
+        out[at[j]] = error ? { ok: false, error } : {
+          ok: true,
+          id: String(item.id),
+          status: item.status ?? "published",
+        };
+      });
     }
     return out;
   }

@@ -158,6 +158,51 @@ Deno.test("publishMany uses /intents when offered and publishes one by one other
   );
 });
 
+Deno.test("publishMany keeps each request under the body limit and refuses alone what cannot go", async () => {
+  const text = "x".repeat(400_000);
+  const items = [
+    { goal: "g", payload: { n: 0, text } },
+    { goal: "g", payload: { n: 1, text } },
+    { goal: "g", payload: { n: 2, text } },
+    { goal: "g", payload: "y".repeat(BODY_BUDGET) },
+    { goal: "g", payload: { n: 1n } as unknown as JsonValue },
+  ];
+  await using server = serverWith(["batch_publish"], (_p, j) =>
+    Response.json({
+      results: (j as { intents: { payload: { n: number } }[] }).intents.map(
+        (it) => ({ id: String(it.payload.n).repeat(32), status: "published" }),
+      ),
+    }));
+  const res = await client(server.url).publishMany(items);
+  assert.deepEqual(
+    res.slice(0, 3).map((r) => r.ok && r.id[0]),
+    ["0", "1", "2"],
+  );
+  assert.ok(!res[3].ok && res[3].error.code === "payload_too_large");
+  assert.ok(!res[4].ok && res[4].error.code === "invalid_json");
+  assert.match(
+    (res[4] as { error: Error }).error.message,
+    /^Payload is not JSON: .*BigInt/,
+  );
+  const sent = server.requests.filter((r) => r.url.pathname === "/intents");
+  assert.deepEqual(
+    sent.map((r) => (r.json as { intents: unknown[] }).intents.length),
+    [2, 1],
+  );
+  for (const r of sent) assert.ok(r.body.length <= BODY_BUDGET);
+  // Atomic needs one request and nothing bad: it sends nothing at all.
+  for (const some of [items.slice(0, 3), items.slice(3, 4), items.slice(4)]) {
+    await assert.rejects(
+      client(server.url).publishMany(some, { atomic: true }),
+      IntentBusError,
+    );
+  }
+  assert.equal(
+    server.requests.filter((r) => r.url.pathname === "/intents").length,
+    2,
+  );
+});
+
 Deno.test("a 404 on a lease route is LeaseLostError, elsewhere NotFoundError", async () => {
   await using server = serverWith([], () => errorReply(404, "not_found"));
   const bus = client(server.url);

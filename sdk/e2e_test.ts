@@ -411,6 +411,23 @@ Deno.test("admin helpers: keys, pause and resume, dead list and redrive", async 
   );
 });
 
+Deno.test("publishMany of 1,000 payloads of 6 KiB, far over one request's 1 MiB, publishes them all", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const text = "x".repeat(6 * 1024);
+  const results = await c.publishMany(
+    Array.from({ length: 1000 }, (_, i) => ({
+      goal: "e2e.big",
+      payload: { i, text },
+    })),
+  );
+  assert.equal(results.filter((r) => r.ok).length, 1000);
+  const ids = results.map((r) => r.ok && r.id);
+  assert.equal(new Set(ids).size, 1000);
+  const job = await c.claim("e2e.big");
+  assert.equal((job?.payload as { text: string }).text.length, text.length);
+});
+
 for (const extensions of [true, false]) {
   Deno.test(
     `a result that cannot be encoded fails its intent alone, with the encoder's message${
