@@ -513,3 +513,30 @@ for (const extensions of [true, false]) {
     },
   );
 }
+
+Deno.test("an explicit extend outlasts the heartbeats that follow it", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await c.publish("e2e.extend", {});
+  const left = async () =>
+    Number((await c.status(id)).claim_expires_at) - Date.now() / 1000;
+  const seen: number[] = [];
+  const worker = new Worker(c, {
+    goal: "e2e.extend",
+    leaseSeconds: 10,
+    signals: false,
+    onError: quiet,
+    handler: async (_i, ctx) => {
+      await ctx.extend(600);
+      seen.push(await left());
+      // Past the heartbeat at a third of the 10 s lease.
+      await new Promise((r) => setTimeout(r, 4_000));
+      seen.push(await left());
+    },
+  });
+  worker.start();
+  await until(() => worker.stats.fulfilled === 1, "done", 30_000);
+  await worker.stop();
+  assert.ok(seen[0] > 595, `after extend(600): ${seen[0]}`);
+  assert.ok(seen[1] > 590, `4 s later: ${seen[1]}`);
+});

@@ -36,7 +36,10 @@ import type { Ack, AckResult, LeasedIntent } from "./types.ts";
 export interface HandlerContext {
   /** Fires when the lease is lost, or at shutdown once the grace period ends. */
   signal: AbortSignal;
-  /** Extends the lease now (the worker also does so on its own). */
+  /**
+   * Extends the lease to now plus `seconds` (the worker's lease length by
+   * default). The worker also extends on its own, never to an earlier end.
+   */
   extend(seconds?: number): Promise<void>;
 }
 
