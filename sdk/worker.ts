@@ -3,17 +3,21 @@
  * long-poll and batch claims when the server offers them (adaptive polling
  * when it does not), heartbeats, lease-loss aborts and graceful shutdown.
  *
+ * Longer than our usual 200 lines: the public types beside the class carry
+ * runnable examples; the machinery lives in `_job.ts`, `_ack_queue.ts` and
+ * `_worker_options.ts`.
+ *
  * @module
  */
 
 import { IntentBusError, ValidationError } from "../core/errors.ts";
 import type { JsonValue } from "../core/intent.ts";
-import { LIMITS } from "../core/limits.ts";
 import { sleep } from "./_abort.ts";
 import { AckQueue } from "./_ack_queue.ts";
 import { backoffDelay } from "./_backoff.ts";
 import { Job } from "./_job.ts";
 import { listenSignals } from "./_signals.ts";
+import { type Settings, settingsOf } from "./_worker_options.ts";
 import { errorText } from "./_wire.ts";
 import type { IntentClient } from "./client.ts";
 import type { Ack, AckResult, LeasedIntent } from "./types.ts";
@@ -89,15 +93,15 @@ export interface WorkerOptions {
   namespace?: string;
   /** Only intents of this publisher (master key only). */
   publisher?: string;
-  /** Handlers running at once; default 1. */
+  /** Handlers running at once, an integer; default 1. */
   concurrency?: number;
   /** Works on each intent. */
   handler: Handler;
-  /** Lease asked per claim, 10 to 3600 seconds; default 60. */
+  /** Lease asked per claim, whole seconds, 10 to 3600; default 60. */
   leaseSeconds?: number;
   /** Long-poll wait, 1 to 30 seconds; default 30 (at most 120 idle requests an hour). */
   waitSeconds?: number;
-  /** Most intents per claim (1 to 100) when the server offers batch claim; default `concurrency`, at most 100. */
+  /** Most intents per claim (an integer, 1 to 100) when the server offers batch claim; default `concurrency`, at most 100. */
   batch?: number;
   /** Time running handlers get to finish at shutdown; default 10,000 ms. */
   gracePeriodMs?: number;
@@ -136,23 +140,6 @@ export interface WorkerStats {
   lost: number;
 }
 
-/** A user callback that throws must not become an unhandled rejection. */
-function safe(
-  fn: (error: unknown, intent?: LeasedIntent) => void,
-): (error: unknown, intent?: LeasedIntent) => void {
-  return (error, intent) => {
-    try {
-      fn(error, intent);
-    } catch {
-      // Nowhere left to report it.
-    }
-  };
-}
-
-function check(ok: boolean, message: string): void {
-  if (!ok) throw new RangeError(message);
-}
-
 /**
  * A worker for one goal.
  *
@@ -171,7 +158,7 @@ function check(ok: boolean, message: string): void {
  */
 export class Worker {
   readonly #client: IntentClient;
-  readonly #o: Required<Omit<WorkerOptions, "publisher" | "namespace">>;
+  readonly #o: Settings;
   readonly #namespace?: string;
   readonly #publisher?: string;
   readonly #stop = new AbortController();
@@ -198,48 +185,11 @@ export class Worker {
    * @param client The client to claim and acknowledge with.
    * @param options The goal, handler and tuning.
    * @throws {TypeError} without a goal or handler.
-   * @throws {RangeError} when a number is out of range.
+   * @throws {RangeError} when a number is out of range, or not an integer
+   *   where the protocol needs one (concurrency, lease, batch).
    */
   constructor(client: IntentClient, options: WorkerOptions) {
-    if (typeof options?.goal !== "string" || options.goal.trim() === "") {
-      throw new TypeError("Worker needs a goal");
-    }
-    if (typeof options.handler !== "function") {
-      throw new TypeError("Worker needs a handler function");
-    }
-    const concurrency = options.concurrency ?? 1;
-    this.#o = {
-      goal: options.goal,
-      handler: options.handler,
-      concurrency,
-      leaseSeconds: options.leaseSeconds ?? LIMITS.leaseDefault,
-      waitSeconds: options.waitSeconds ?? LIMITS.waitMax,
-      batch: options.batch ?? Math.min(concurrency, LIMITS.batchClaimMax),
-      gracePeriodMs: options.gracePeriodMs ?? 10_000,
-      signals: options.signals ?? true,
-      onError: safe(
-        options.onError ?? ((e) => console.error("Intent Bus worker:", e)),
-      ),
-      idleMinMs: options.idleMinMs ?? 100,
-      idleMaxMs: options.idleMaxMs ?? 5_000,
-    };
-    const o = this.#o;
-    check(
-      Number.isInteger(concurrency) && concurrency >= 1,
-      "Concurrency must be an integer of at least 1",
-    );
-    check(
-      o.leaseSeconds >= LIMITS.leaseMin && o.leaseSeconds <= LIMITS.leaseMax,
-      `Lease must be ${LIMITS.leaseMin} to ${LIMITS.leaseMax} seconds`,
-    );
-    check(
-      o.waitSeconds >= 0 && o.waitSeconds <= LIMITS.waitMax,
-      `Wait must be 0 to ${LIMITS.waitMax} seconds`,
-    );
-    check(
-      o.batch >= 1 && o.batch <= LIMITS.batchClaimMax,
-      `Batch must be 1 to ${LIMITS.batchClaimMax}`,
-    );
+    this.#o = settingsOf(options);
     this.#client = client;
     this.#namespace = options.namespace;
     this.#publisher = options.publisher;

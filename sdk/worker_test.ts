@@ -245,6 +245,25 @@ Deno.test("a worker refuses nonsense options", () => {
     () => new Worker(c, { goal: "g", handler, batch: 101 }),
     RangeError,
   );
+  // The server takes only whole numbers here: every claim would fail.
+  for (
+    const bad of [
+      { leaseSeconds: 30.5 },
+      { batch: 2.5 },
+      { concurrency: 1.5 },
+      { waitSeconds: NaN },
+      { gracePeriodMs: -1 },
+      { gracePeriodMs: Infinity },
+      { idleMinMs: 500, idleMaxMs: 100 },
+    ]
+  ) {
+    assert.throws(
+      () => new Worker(c, { goal: "g", handler, ...bad }),
+      RangeError,
+      JSON.stringify(bad),
+    );
+  }
+  assert.ok(new Worker(c, { goal: "g", handler, waitSeconds: 2.5 }));
   // A large concurrency claims in batches of at most 100.
   assert.ok(new Worker(c, { goal: "g", handler, concurrency: 500 }));
 });
