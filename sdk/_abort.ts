@@ -65,3 +65,32 @@ export function linkSignal(
     },
   };
 }
+
+/**
+ * Waits for `work`, at most `ms` milliseconds or until `hurry` fires. The
+ * timer never outlives the wait.
+ *
+ * @param work What to wait for.
+ * @param ms Longest wait.
+ * @param hurry Ends the wait early.
+ * @returns False when `work` settled first, true when time ran out.
+ */
+export async function outlasts(
+  work: Promise<unknown>,
+  ms: number,
+  hurry: AbortSignal,
+): Promise<boolean> {
+  const timer = new AbortController();
+  const end = () => timer.abort();
+  if (hurry.aborted) end();
+  else hurry.addEventListener("abort", end, { once: true });
+  try {
+    return await Promise.race([
+      work.then(() => false),
+      sleep(ms, timer.signal).then(() => true, () => true),
+    ]);
+  } finally {
+    timer.abort();
+    hurry.removeEventListener("abort", end);
+  }
+}

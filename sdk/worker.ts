@@ -12,7 +12,7 @@
 
 import { IntentBusError, ValidationError } from "../core/errors.ts";
 import type { JsonValue } from "../core/intent.ts";
-import { sleep } from "./_abort.ts";
+import { outlasts, sleep } from "./_abort.ts";
 import { AckQueue } from "./_ack_queue.ts";
 import { backoffDelay } from "./_backoff.ts";
 import { Job } from "./_job.ts";
@@ -103,7 +103,11 @@ export interface WorkerOptions {
   waitSeconds?: number;
   /** Most intents per claim (an integer, 1 to 100) when the server offers batch claim; default `concurrency`, at most 100. */
   batch?: number;
-  /** Time running handlers get to finish at shutdown; default 10,000 ms. */
+  /**
+   * Time running handlers (and their acknowledgements) get to finish at
+   * shutdown; default 10,000 ms. Then the handlers are aborted and their
+   * intents released, for at most 5 s more.
+   */
   gracePeriodMs?: number;
   /** Signals that stop the worker; default SIGINT and SIGTERM; false for none. */
   signals?: boolean | string[];
@@ -141,6 +145,13 @@ export interface WorkerStats {
 }
 
 /**
+ * After the grace period, how long the releases and the acknowledgements in
+ * flight may take before the worker gives up on a server that does not
+ * answer.
+ */
+const FINAL_MS = 5_000;
+
+/**
  * A worker for one goal.
  *
  * @example
@@ -161,8 +172,12 @@ export class Worker {
   readonly #o: Settings;
   readonly #namespace?: string;
   readonly #publisher?: string;
+  /** Fires at stop(): no more claims. */
   readonly #stop = new AbortController();
-  readonly #expedite = new AbortController();
+  /** Fires when the grace period ends, or at a second signal. */
+  readonly #graceOver = new AbortController();
+  /** Fires after the final few seconds, or at a further signal: give up. */
+  readonly #abandon = new AbortController();
   readonly #jobs = new Map<string, Job>();
   readonly #acks: AckQueue;
   #features = new Set<string>();
@@ -193,7 +208,9 @@ export class Worker {
     this.#client = client;
     this.#namespace = options.namespace;
     this.#publisher = options.publisher;
-    this.#acks = new AckQueue((acks) => client.ack(acks));
+    // Acknowledgements in flight at the very end are cut off with the rest.
+    const final = { signal: this.#abandon.signal };
+    this.#acks = new AckQueue((acks) => client.ack(acks, final));
   }
 
   /** Handlers running now. */
@@ -221,7 +238,7 @@ export class Worker {
 
   /**
    * Stops claiming, lets running handlers finish within the grace period,
-   * then aborts and releases the rest.
+   * then aborts and releases the rest, giving the server at most 5 s.
    *
    * @returns Resolves once stopped; never rejects.
    */
@@ -234,9 +251,15 @@ export class Worker {
   }
 
   #onSignal(): void {
-    // A second signal ends the grace period at once.
-    if (this.#stop.signal.aborted) this.#expedite.abort();
-    else this.stop();
+    // A second signal ends the grace period at once; one after it gives up
+    // on the releases and acknowledgements still waiting for the server.
+    if (!this.#stop.signal.aborted) this.stop();
+    else if (!this.#graceOver.signal.aborted) this.#graceOver.abort();
+    else {
+      this.#abandon.abort(
+        new IntentBusError("aborted", "Worker stopped by a further signal"),
+      );
+    }
   }
 
   async #pause(ms: number): Promise<void> {
@@ -386,7 +409,9 @@ export class Worker {
   async #ack(ack: Ack): Promise<AckResult> {
     try {
       if (this.#features.has("batch_ack")) return await this.#acks.push(ack);
-      const [result] = await this.#client.ack([ack]);
+      const [result] = await this.#client.ack([ack], {
+        signal: this.#abandon.signal,
+      });
       return result;
     } catch (error) {
       const wrapped = error instanceof IntentBusError
@@ -397,34 +422,44 @@ export class Worker {
   }
 
   async #drain(): Promise<void> {
-    const all = Promise.allSettled(
-      [...this.#jobs.values()].map((j) => j.settled),
+    const graceOver = await outlasts(
+      Promise.allSettled([...this.#jobs.values()].map((j) => j.settled)),
+      this.#o.gracePeriodMs,
+      this.#graceOver.signal,
     );
-    // The grace timer must not outlive the drain, or it holds the process.
-    const grace = new AbortController();
-    const end = () => grace.abort();
-    if (this.#expedite.signal.aborted) end();
-    else this.#expedite.signal.addEventListener("abort", end, { once: true });
-    const graceOver = await Promise.race([
-      all.then(() => false),
-      sleep(this.#o.gracePeriodMs, grace.signal).then(() => true, () => true),
-    ]);
-    grace.abort();
-    this.#expedite.signal.removeEventListener("abort", end);
     if (!graceOver) return;
-    const canRelease = this.#features.has("release");
-    await Promise.allSettled([...this.#jobs.values()].map(async (job) => {
-      if (job.gone || job.handlerDone) return;
-      job.released = true;
-      job.stopHeartbeat();
-      job.controller.abort(new DOMException("Worker stopped", "AbortError"));
-      if (!canRelease) return;
-      try {
-        await this.#client.release(job.intent.id, job.intent.claimToken);
-        this.stats.released++;
-      } catch (e) {
-        this.#o.onError(e, job.intent);
-      }
-    }));
+    this.#graceOver.abort();
+    // A server that does not answer gets a few seconds, not the client's
+    // four 30 s attempts per request.
+    const timer = setTimeout(() =>
+      this.#abandon.abort(
+        new IntentBusError(
+          "timeout",
+          `Worker stopped without an answer from the server after ${FINAL_MS} ms`,
+        ),
+      ), FINAL_MS);
+    await Promise.allSettled(
+      [...this.#jobs.values()].map((job) =>
+        job.handlerDone ? job.settled : this.#release(job)
+      ),
+    );
+    clearTimeout(timer);
+  }
+
+  /** Aborts a handler that outlived the grace period and gives its intent back. */
+  async #release(job: Job): Promise<void> {
+    if (job.gone) return;
+    job.released = true;
+    job.stopHeartbeat();
+    job.controller.abort(new DOMException("Worker stopped", "AbortError"));
+    if (!this.#features.has("release")) return;
+    try {
+      await this.#client.release(job.intent.id, job.intent.claimToken, {
+        signal: this.#abandon.signal,
+      });
+      this.stats.released++;
+    } catch (e) {
+      this.#o.onError(e, job.intent);
+    }
   }
 }

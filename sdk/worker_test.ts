@@ -354,3 +354,51 @@ Deno.test("a worker that cannot reach its server still stops at once", async () 
   assert.equal((errors[0] as { code?: string }).code, "network_error");
   assert.equal(worker.stats.claimed, 0);
 });
+
+Deno.test("after the grace period a server that does not answer is given up within seconds", async () => {
+  const hung: (() => void)[] = [];
+  const hang = () =>
+    new Promise<Response>((r) =>
+      hung.push(() => r(Response.json({ ok: true })))
+    );
+  let claims = 0;
+  await using server = scriptedServer((r) => {
+    const path = r.url.pathname;
+    if (path === "/health") {
+      return Response.json({ ok: true, features: ["release"] });
+    }
+    if (path === "/claim") {
+      return claims < 2
+        ? Response.json(claimAnswer(60, String(claims++).repeat(32)))
+        : new Response(null, { status: 204, headers: { "Retry-After": "1" } });
+    }
+    // Neither the fulfil nor the release is ever answered.
+    return hang();
+  });
+  const errors: { code?: string }[] = [];
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    concurrency: 2,
+    signals: false,
+    gracePeriodMs: 50,
+    onError: (e) => void errors.push(e as { code?: string }),
+    // The first returns at once (its fulfil hangs); the second never does.
+    handler: (i) => i.id[0] === "0" ? "done" : new Promise(() => {}),
+  });
+  try {
+    worker.start();
+    await until(() => hung.length === 1 && worker.running === 1, "stuck");
+    const began = Date.now();
+    await worker.stop();
+    const took = Date.now() - began;
+    // Before: the client's four 30 s attempts, for each request.
+    assert.ok(took > 4_000 && took < 7_000, `stopped after ${took} ms`);
+    assert.deepEqual(errors.map((e) => e.code), ["timeout", "timeout"]);
+    assert.deepEqual(worker.stats.released, 0);
+    assert.ok(
+      server.requests.some((r) => r.url.pathname.startsWith("/release")),
+    );
+  } finally {
+    for (const answer of hung) answer();
+  }
+});
