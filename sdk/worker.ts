@@ -1,7 +1,8 @@
 /**
  * `Worker`: runs a handler over the intents of one goal, with concurrency,
  * long-poll and batch claims when the server offers them (adaptive polling
- * when it does not), heartbeats, lease-loss aborts and graceful shutdown.
+ * when it does not), heartbeats, lease-loss aborts, acknowledgements tried
+ * again while the lease lasts, and graceful shutdown.
  *
  * Longer than our usual 200 lines: the public types beside the class carry
  * runnable examples; the machinery lives in `_job.ts`, `_ack_queue.ts` and
@@ -104,9 +105,9 @@ export interface WorkerOptions {
   /** Most intents per claim (an integer, 1 to 100) when the server offers batch claim; default `concurrency`, at most 100. */
   batch?: number;
   /**
-   * Time running handlers (and their acknowledgements) get to finish at
-   * shutdown; default 10,000 ms. Then the handlers are aborted and their
-   * intents released, for at most 5 s more.
+   * Time running handlers (and acknowledgements being tried again) get to
+   * finish at shutdown; default 10,000 ms. Then the handlers are aborted and
+   * their intents released, for at most 5 s more.
    */
   gracePeriodMs?: number;
   /** Signals that stop the worker; default SIGINT and SIGTERM; false for none. */
@@ -143,6 +144,20 @@ export interface WorkerStats {
   /** Leases lost while working (extension refused or acknowledgement refused). */
   lost: number;
 }
+
+/**
+ * Failures of an acknowledgement worth another try while the lease lasts:
+ * the server, or the way to it, is briefly unwell.
+ */
+const TRANSIENT = new Set([
+  "network_error",
+  "timeout",
+  "database_busy",
+  "storage_full",
+  "rate_limited",
+  "http_502",
+  "http_504",
+]);
 
 /**
  * After the grace period, how long the releases and the acknowledgements in
@@ -382,7 +397,7 @@ export class Worker {
       if (job.lost) this.stats.lost++;
       return;
     }
-    let result = await this.#ack(outcome);
+    let result = await this.#ack(job, outcome);
     if (
       !result.ok && result.error instanceof ValidationError &&
       outcome.status === "fulfilled"
@@ -397,7 +412,7 @@ export class Worker {
           code === "invalid_json" ? message : `Result refused: ${message}`,
         ),
       };
-      result = await this.#ack(outcome);
+      result = await this.#ack(job, outcome);
     }
     if (result.ok) this.stats[outcome.status]++;
     else {
@@ -406,7 +421,26 @@ export class Worker {
     }
   }
 
-  async #ack(ack: Ack): Promise<AckResult> {
+  /**
+   * Acknowledges, trying again after transient failures while the lease
+   * lasts and the grace period, once stopping, has not ended: a result is
+   * worth more than the few seconds a server restart takes.
+   */
+  async #ack(job: Job, ack: Ack): Promise<AckResult> {
+    for (let n = 0;; n++) {
+      const result = await this.#ackOnce(ack);
+      if (result.ok || !TRANSIENT.has(result.error.code)) return result;
+      const wait = backoffDelay(n, 1_000, 5_000);
+      if (Date.now() + wait >= job.leaseEnd) return result;
+      try {
+        await sleep(wait, this.#graceOver.signal);
+      } catch {
+        return result;
+      }
+    }
+  }
+
+  async #ackOnce(ack: Ack): Promise<AckResult> {
     try {
       if (this.#features.has("batch_ack")) return await this.#acks.push(ack);
       const [result] = await this.#client.ack([ack], {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { IntentClient } from "./client.ts";
 import { startBusServer } from "./testing/bus_server.ts";
-import { type Recorded, scriptedServer } from "./testing/scripted_server.ts";
+import {
+  errorReply,
+  type Recorded,
+  scriptedServer,
+} from "./testing/scripted_server.ts";
 import { Worker } from "./worker.ts";
 
 /** Polls until `ok()` holds, failing after a deadline; never a fixed sleep. */
@@ -48,6 +52,39 @@ function oneIntentServer(features: string[], lease = 60) {
       const max = r.url.searchParams.get("max");
       return Response.json(max ? { intents: [one] } : one);
     }
+    if (path === "/ack") {
+      const acks = (r.json as { acks: unknown[] }).acks;
+      return Response.json({ results: acks.map(() => ({ ok: true })) });
+    }
+    return Response.json({ ok: true, id: ID });
+  });
+}
+
+/**
+ * A one-intent queue whose acknowledgements (`/ack`, `/fulfill`, `/fail`)
+ * first go through `hook`: a response it gives is the answer.
+ */
+function oneIntentServerWith(
+  features: string[],
+  hook: () => Response | undefined,
+  lease = 60,
+) {
+  let handedOut = false;
+  return scriptedServer((r: Recorded) => {
+    const path = r.url.pathname;
+    if (path === "/health") return Response.json({ ok: true, features });
+    if (path === "/claim") {
+      if (handedOut) {
+        return new Response(null, {
+          status: 204,
+          headers: { "Retry-After": "1" },
+        });
+      }
+      handedOut = true;
+      return Response.json(claimAnswer(lease));
+    }
+    const answer = hook();
+    if (answer) return answer;
     if (path === "/ack") {
       const acks = (r.json as { acks: unknown[] }).acks;
       return Response.json({ results: acks.map(() => ({ ok: true })) });
@@ -353,6 +390,74 @@ Deno.test("a worker that cannot reach its server still stops at once", async () 
   await worker.stop();
   assert.equal((errors[0] as { code?: string }).code, "network_error");
   assert.equal(worker.stats.claimed, 0);
+});
+
+/** A body that breaks off mid-answer: a network error to the client. */
+const cut = () =>
+  new Response(
+    new ReadableStream({
+      pull(c) {
+        c.enqueue(new TextEncoder().encode("{"));
+        c.error(new Error("cut"));
+      },
+    }),
+  );
+
+for (const features of [[], ["batch_ack"]]) {
+  Deno.test(
+    `an acknowledgement the server cannot take yet is tried again while the lease lasts${
+      features.length ? " (batch ack)" : ""
+    }`,
+    async () => {
+      let acks = 0;
+      await using server = oneIntentServerWith(features, () => {
+        // The client's own four attempts all break, then one 507.
+        acks++;
+        if (acks <= 4) return cut();
+        if (acks === 5) return errorReply(507, "storage_full");
+        return undefined;
+      });
+      const errors: unknown[] = [];
+      const worker = new Worker(client(server.url), {
+        goal: "g",
+        signals: false,
+        onError: (e) => void errors.push(e),
+        handler: () => "kept",
+      });
+      worker.start();
+      await until(() => worker.stats.fulfilled === 1, "fulfilled at last");
+      await worker.stop();
+      assert.equal(acks, 6);
+      assert.deepEqual(errors, [], "nothing given up");
+    },
+  );
+}
+
+Deno.test("an acknowledgement is given up once the lease it needs has ended", async () => {
+  let acks = 0;
+  // A lease of 1 s: retrying past it would be pointless.
+  await using server = oneIntentServerWith([], () => {
+    acks++;
+    return errorReply(503, "database_busy");
+  }, 1);
+  const errors: { code?: string }[] = [];
+  const worker = new Worker(client(server.url), {
+    goal: "g",
+    signals: false,
+    onError: (e) => void errors.push(e as { code?: string }),
+    handler: () => "lost",
+  });
+  const began = Date.now();
+  worker.start();
+  await until(() => errors.length === 1, "given up", 5_000);
+  assert.ok(Date.now() - began < 2_500, `${Date.now() - began} ms`);
+  assert.equal(errors[0].code, "database_busy");
+  const sent = acks;
+  assert.ok(sent > 4, "tried again after the client's own retries");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(acks, sent, "no attempt after giving up");
+  await worker.stop();
+  assert.equal(worker.stats.fulfilled, 0);
 });
 
 Deno.test("after the grace period a server that does not answer is given up within seconds", async () => {
