@@ -65,6 +65,7 @@ export function settingsOf(options: WorkerOptions): Settings {
     onError: safe(
       options.onError ?? ((e) => console.error("Intent Bus worker:", e)),
     ),
+    onAck: safe(options.onAck ?? (() => {})),
     idleMinMs: options.idleMinMs ?? 100,
     idleMaxMs: options.idleMaxMs ?? 5_000,
   };

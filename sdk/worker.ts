@@ -114,6 +114,8 @@ export interface WorkerOptions {
   signals?: boolean | string[];
   /** Told of every error the worker survives; default `console.error`. */
   onError?: (error: unknown, intent?: LeasedIntent) => void;
+  /** Told of each acknowledgement the server accepted, once `stats` counts it. */
+  onAck?: (intent: LeasedIntent, ack: Ack) => void;
   /** First idle delay when polling without long-poll; default 100 ms. */
   idleMinMs?: number;
   /** Longest idle delay when polling without long-poll; default 5,000 ms. */
@@ -414,8 +416,10 @@ export class Worker {
       };
       result = await this.#ack(job, outcome);
     }
-    if (result.ok) this.stats[outcome.status]++;
-    else {
+    if (result.ok) {
+      this.stats[outcome.status]++;
+      this.#o.onAck(intent, outcome);
+    } else {
       if (result.error.code === "lease_lost") this.stats.lost++;
       this.#o.onError(result.error, intent);
     }

@@ -6,6 +6,7 @@ import {
   type Recorded,
   scriptedServer,
 } from "./testing/scripted_server.ts";
+import type { Ack } from "./types.ts";
 import { Worker } from "./worker.ts";
 
 /** Polls until `ok()` holds, failing after a deadline; never a fixed sleep. */
@@ -356,15 +357,21 @@ Deno.test("a result the server refuses becomes a failure", async () => {
     }
     return Response.json({ ok: true });
   });
+  const acked: Ack[] = [];
   const worker = new Worker(client(server.url), {
     goal: "g",
     signals: false,
     handler: () => "x".repeat(10_000),
+    onAck: (intent, ack) => {
+      assert.equal(intent.id, ack.id);
+      acked.push(ack);
+    },
   });
   worker.start();
   await until(() => worker.stats.failed === 1, "failure sent");
   await worker.stop();
   assert.equal(worker.stats.fulfilled, 0);
+  assert.deepEqual(acked.map((a) => a.status), ["failed"], "one ack counted");
   const fail = server.requests.find((r) => r.url.pathname === `/fail/${ID}`);
   assert.deepEqual(fail?.json, {
     claim_token: `tok-${ID}`,

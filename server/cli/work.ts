@@ -124,14 +124,27 @@ export async function workCommand(args: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const log = (line: string) =>
     process.stderr.write(`intentbus work: ${line}\n`);
+  // Why a command failed (its exit code or signal, `timed out`, `not
+  // started`), kept until its intent's acknowledgement is answered.
+  const why = new Map<string, string>();
   const worker: Worker = new Worker(client, {
     goal: positionals[0],
     namespace: values.namespace,
     concurrency: numberFlag(values.concurrency, "concurrency", 1, 1000) ?? 1,
     leaseSeconds: numberFlag(values.lease, "lease", 10, 3600),
     gracePeriodMs: grace * 1000,
+    onAck: ({ id }, ack) => {
+      // A failure the command did not cause: the server refused its result.
+      const reason = why.get(id) ?? "result refused";
+      why.delete(id);
+      log(
+        ack.status === "fulfilled" ? `${id} done` : `${id} failed (${reason})`,
+      );
+    },
     onError: (err, intent) => {
       log(`${intent ? `${intent.id}: ` : ""}${(err as Error)?.message ?? err}`);
+      // After its handler, an intent's error means its acknowledgement failed.
+      if (intent) why.delete(intent.id);
       // Claims refused for good: retrying forever helps nobody.
       if (intent === undefined && err instanceof AuthError) {
         exitCode = EXIT.auth;
@@ -155,23 +168,28 @@ export async function workCommand(args: string[]): Promise<number> {
         timeoutMs: timeout === undefined ? undefined : timeout * 1000,
         signal: ctx.signal,
       });
-      if (out.spawnError !== undefined) {
-        throw new Error(`Cannot run "${command[0]}": ${out.spawnError}`);
-      }
-      if (out.timedOut) throw new Error(`Timed out after ${timeout} s`);
+      // Nothing is acknowledged once the signal fired: no reason to keep.
       if (ctx.signal.aborted) {
         throw new Error("Stopped: lease lost or shutdown");
       }
+      if (out.spawnError !== undefined) {
+        why.set(intent.id, "not started");
+        throw new Error(`Cannot run "${command[0]}": ${out.spawnError}`);
+      }
+      if (out.timedOut) {
+        why.set(intent.id, "timed out");
+        throw new Error(`Timed out after ${timeout} s`);
+      }
       if (out.code !== 0) {
-        const why = out.stderr.trim() === ""
-          ? `Exited with ${out.signal ?? `code ${out.code}`}`
-          : out.stderr.trimEnd();
-        log(`${intent.id} failed (${out.signal ?? out.code})`);
-        throw new Error(why.slice(-500));
+        why.set(intent.id, String(out.signal ?? out.code));
+        throw new Error(
+          (out.stderr.trim() === ""
+            ? `Exited with ${out.signal ?? `code ${out.code}`}`
+            : out.stderr.trimEnd()).slice(-500),
+        );
       }
       const { value, text } = resultOf(out.stdout);
       if (text) client.textIds.add(intent.id);
-      log(`${intent.id} done`);
       return value;
     },
   });

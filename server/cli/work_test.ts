@@ -62,10 +62,16 @@ for (const extensions of [true, false]) {
       payload: { n: 9 },
     });
     assert.equal(r.result_type, "json");
+    let log = "";
     for (const child of [echo, structured]) {
       const end = await stopped(child);
       assert.equal(end.code, 0, end.stderr);
       assert.match(end.stderr, /stopped: \d fulfilled, 0 failed/);
+      log += end.stderr;
+    }
+    // One line per intent, after its acknowledgement.
+    for (const id of [...ids, json]) {
+      assert.match(log, new RegExp(`${id} done\n`));
     }
   });
 }
@@ -98,7 +104,12 @@ Deno.test("a failing command fails its intent with the end of its stderr", async
     `the end of stderr is kept: ${long.slice(-20)}`,
   );
   assert.equal((await client.status(quiet)).last_error, "Exited with SIGKILL");
-  assert.equal((await stopped(worker)).code, 0);
+  const end = await stopped(worker);
+  assert.equal(end.code, 0);
+  assert.match(end.stderr, new RegExp(`${id} failed \\(3\\)\n`));
+  assert.match(end.stderr, new RegExp(`${loud} failed \\(1\\)\n`));
+  assert.match(end.stderr, new RegExp(`${quiet} failed \\(SIGKILL\\)\n`));
+  assert.doesNotMatch(end.stderr, / done\n/);
 });
 
 Deno.test("a command running past --timeout is killed and its intent failed", async () => {
@@ -120,13 +131,53 @@ Deno.test("a command running past --timeout is killed and its intent failed", as
   ], { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey });
   await until(async () => (await client.status(id)).status === "dead", "dead");
   assert.equal((await client.status(id)).last_error, "Timed out after 0.5 s");
-  assert.equal((await stopped(worker)).code, 0);
+  const end = await stopped(worker);
+  assert.equal(end.code, 0);
+  assert.match(end.stderr, new RegExp(`${id} failed \\(timed out\\)\n`));
   assert.equal(
     await Deno.readTextFile(marker),
     "",
     "the command never finished",
   );
   await Deno.remove(marker);
+});
+
+Deno.test("a result refused as too large and a command that cannot start are logged failed, never done", async () => {
+  await using bus = await startBusServer();
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const env = { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey };
+  const big = (await client.publish("cli.big", 1, { maxAttempts: 1 })).id;
+  const missing = (await client.publish("cli.nocmd", 1, { maxAttempts: 1 }))
+    .id;
+  const large = spawnCli(
+    [
+      "work",
+      "cli.big",
+      "--",
+      "sh",
+      "-c",
+      "head -c 9000 /dev/zero | tr '\\0' x",
+    ],
+    env,
+  );
+  const absent = spawnCli(["work", "cli.nocmd", "--", "/no/such/command"], env);
+  await until(async () => {
+    const all = await Promise.all([big, missing].map((i) => client.status(i)));
+    return all.every((s) => s.status === "dead");
+  }, "both dead");
+  assert.match(
+    String((await client.status(big)).last_error),
+    /^Result refused: /,
+  );
+  assert.match(
+    String((await client.status(missing)).last_error),
+    /^Cannot run "\/no\/such\/command"/,
+  );
+  const a = await stopped(large);
+  assert.match(a.stderr, new RegExp(`${big} failed \\(result refused\\)\n`));
+  assert.doesNotMatch(a.stderr, / done\n/);
+  const b = await stopped(absent);
+  assert.match(b.stderr, new RegExp(`${missing} failed \\(not started\\)\n`));
 });
 
 Deno.test("work exits 4 when its key is refused and 2 without a command", async () => {
