@@ -77,17 +77,27 @@ export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(
   }
 }
 
-/** A flag as a number within bounds, or undefined when absent. */
+/**
+ * A flag as a number within bounds, or undefined when absent; with
+ * `integer`, a whole number (counts, and what the server takes only whole).
+ */
 export function numberFlag(
   raw: string | undefined,
   name: string,
   min: number,
   max: number,
+  integer = false,
 ): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`Invalid --${name}: "${raw}" (${min} to ${max})`);
+  if (
+    raw.trim() === "" || !Number.isFinite(n) || n < min || n > max ||
+    (integer && !Number.isInteger(n))
+  ) {
+    const kind = integer ? "an integer, " : "";
+    throw new UsageError(
+      `Invalid --${name}: "${raw}" (${kind}${min} to ${max})`,
+    );
   }
   return n;
 }

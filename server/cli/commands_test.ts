@@ -47,6 +47,12 @@ Deno.test("publish prints the id and status prints the intent; exit codes 0, 2, 
       ["publish", "cli.pub"],
       ["publish", "cli.pub", "1", "--priority", "5000"],
       ["publish", "cli.pub", "1", "--bogus"],
+      // Whole numbers only where the server or the worker takes only those.
+      ["publish", "cli.pub", "1", "--max-attempts", "2.5"],
+      ["publish", "cli.pub", "1", "--priority", "1.5"],
+      ["work", "cli.pub", "--concurrency", "2.5", "--", "true"],
+      ["work", "cli.pub", "--lease", "30.5", "--", "true"],
+      ["dead", "list", "--limit", "2.5"],
       ["status"],
       ["nonsense"],
       [],
@@ -54,6 +60,7 @@ Deno.test("publish prints the id and status prints the intent; exit codes 0, 2, 
   ) {
     const r = await runCli(args, env);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /Try --help\.\n$/, args.join(" "));
   }
   const noUrl = await runCli(["status", id], { INTENT_API_KEY: "k" });
   assert.equal(noUrl.code, 2);

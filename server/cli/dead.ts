@@ -59,7 +59,7 @@ export async function deadCommand(args: string[]): Promise<number> {
   const filter = {
     goal: values.goal,
     namespace: values.namespace,
-    limit: numberFlag(values.limit, "limit", 1, 1000),
+    limit: numberFlag(values.limit, "limit", 1, 1000, true),
   };
   const client = clientFrom(values, { admin: true });
   if (action === "list") {

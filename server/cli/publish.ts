@@ -60,12 +60,21 @@ export async function publishCommand(args: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`Invalid JSON payload: ${(err as Error).message}`);
   }
+  const priority = numberFlag(values.priority, "priority", 0, 1000, true);
+  const delay = numberFlag(values.delay, "delay", 0, 30 * 24 * 3600);
+  const attempts = numberFlag(
+    values["max-attempts"],
+    "max-attempts",
+    1,
+    20,
+    true,
+  );
   const client = clientFrom(values);
   const published = await client.publish(goal, payload, {
     namespace: values.namespace,
-    priority: numberFlag(values.priority, "priority", 0, 1000),
-    delay: numberFlag(values.delay, "delay", 0, 30 * 24 * 3600),
-    maxAttempts: numberFlag(values["max-attempts"], "max-attempts", 1, 20),
+    priority,
+    delay,
+    maxAttempts: attempts,
     idempotencyKey: values["idempotency-key"],
   });
   process.stdout.write(published.id + "\n");

@@ -117,6 +117,9 @@ export async function workCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("work needs one GOAL");
   const timeout = numberFlag(values.timeout, "timeout", 0.001, 86_400);
   const grace = numberFlag(values.grace, "grace", 0, 86_400) ?? 10;
+  const concurrency =
+    numberFlag(values.concurrency, "concurrency", 1, 1000, true) ?? 1;
+  const lease = numberFlag(values.lease, "lease", 10, 3600, true);
   const client = clientFrom(
     values,
     { make: (o) => new TextResultClient(o) },
@@ -130,8 +133,8 @@ export async function workCommand(args: string[]): Promise<number> {
   const worker: Worker = new Worker(client, {
     goal: positionals[0],
     namespace: values.namespace,
-    concurrency: numberFlag(values.concurrency, "concurrency", 1, 1000) ?? 1,
-    leaseSeconds: numberFlag(values.lease, "lease", 10, 3600),
+    concurrency,
+    leaseSeconds: lease,
     gracePeriodMs: grace * 1000,
     onAck: ({ id }, ack) => {
       // A failure the command did not cause: the server refused its result.
