@@ -132,6 +132,12 @@ Deno.test("every command has --help, and the help lists the exit codes", async (
   for (const r of runs.slice(0, -1)) {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Exit codes: 0 ok, 1 failure.*2 usage error/s);
+    // Every flag's text starts in one column, --url's and --key's included.
+    const columns = new Set(
+      [...r.stdout.matchAll(/^ {2}--\S+(?: <[^>]+>)? {2,}(?=\S)/gm)]
+        .map((m) => m[0].length),
+    );
+    assert.ok(columns.size <= 1, `${[...columns]}:\n${r.stdout}`);
   }
   const serve = runs.at(-1)!;
   assert.equal(serve.code, 0, serve.stderr);

@@ -22,11 +22,12 @@ export const PUBLISH_HELP: string = `Usage: intentbus publish GOAL JSON [flags]
 Publishes one intent whose payload is JSON and prints its id.
 
 ${CONNECT_HELP}
-  --namespace <ns>          namespace, default "default"
-  --priority <n>            0 to 1000, default 100; higher first
-  --delay <s>               seconds before it may be claimed
-  --max-attempts <n>        1 to 20, default 3
-  --idempotency-key <key>   a replay with the same key publishes nothing new
+  --namespace <ns>     namespace, default "default"
+  --priority <n>       0 to 1000, default 100; higher first
+  --delay <s>          seconds before it may be claimed
+  --max-attempts <n>   1 to 20, default 3
+  --idempotency-key <key>
+                       a replay with the same key publishes nothing new
 
 Example: intentbus publish resize '{"w":640}' --priority 500
 
