@@ -20,11 +20,14 @@ import { goalKey } from "../waiters.ts";
 
 function ids(raw: unknown): string[] | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (
-    !Array.isArray(raw) || raw.length > 1000 ||
-    !raw.every((x) => typeof x === "string" && ID_PATTERN.test(x))
-  ) {
-    throw new ValidationError("Invalid ids: up to 1000 intent ids");
+  if (!Array.isArray(raw) || raw.length > 1000) {
+    throw new ValidationError("Invalid ids: an array of up to 1000 intent ids");
+  }
+  const bad = raw.find((x) => typeof x !== "string" || !ID_PATTERN.test(x));
+  if (bad !== undefined) {
+    throw new ValidationError(
+      `Invalid ids: ${JSON.stringify(bad).slice(0, 80)} is not an intent id`,
+    );
   }
   return raw;
 }

@@ -257,6 +257,14 @@ Deno.test("redrive brings dead intents back by filter or ids, attempts reset", a
   await adminCall(t, "POST", `/admin/intents/${b}/cancel`);
   const bad = await adminCall(t, "POST", "/admin/dead/redrive", { ids: ["x"] });
   assert.equal(bad.status, 400);
+  assert.equal(
+    bad.body.error.message,
+    'Invalid ids: "x" is not an intent id',
+  );
+  const many = await adminCall(t, "POST", "/admin/dead/redrive", {
+    ids: Array.from({ length: 1001 }, () => a),
+  });
+  assert.match(many.body.error.message, /up to 1000 intent ids/);
   const one = await adminCall(t, "POST", "/admin/dead/redrive", { goal: "ga" });
   assert.equal(one.status, 200);
   assert.deepEqual(one.body, { ok: true, redriven: 1, ids: [a] });
