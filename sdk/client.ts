@@ -149,7 +149,9 @@ export class IntentClient {
    * requests of up to 1,000 items and under its 1 MiB body limit, else one
    * by one. One bad item (refused, not JSON, too large for any request) does
    * not sink the others unless `atomic` is set, which needs batch publish
-   * and everything in one request.
+   * and everything in one request. A request that fails (the server down
+   * past the retries, a 5xx) gives its error to its own items only: those
+   * of the requests before it keep their ids.
    *
    * @param items The intents.
    * @param opts `atomic`, signal and timeout.
@@ -214,13 +216,23 @@ export class IntentClient {
       ? ""
       : `,"atomic":${JSON.stringify(opts.atomic)}`;
     for (const b of batches) {
-      const r = await this.#http.request({
-        method: "POST",
-        path: "/intents",
-        json: `{"intents":[${b.map((j) => texts[j]).join(",")}]${atomic}}`,
-        signal: opts.signal,
-        timeoutMs: opts.timeoutMs,
-      });
+      let r;
+      try {
+        r = await this.#http.request({
+          method: "POST",
+          path: "/intents",
+          json: `{"intents":[${b.map((j) => texts[j]).join(",")}]${atomic}}`,
+          signal: opts.signal,
+          timeoutMs: opts.timeoutMs,
+        });
+      } catch (error) {
+        // The caller stopped, or the whole call was one request: throw.
+        // Otherwise the requests before this one published: keep their
+        // ids, and give this request's items its error.
+        if (opts.atomic || !(error instanceof IntentBusError)) throw error;
+        for (const j of b) out[at[j]] = { ok: false, error };
+        continue;
+      }
       const results = (r.body as { results?: unknown[] })?.results ?? [];
       b.forEach((j, k) => {
         const item = results[k] as { id?: string; status?: string };

@@ -158,6 +158,29 @@ Deno.test("publishMany uses /intents when offered and publishes one by one other
   );
 });
 
+Deno.test("publishMany keeps the ids of the requests that went through when a later one fails", async () => {
+  const text = "x".repeat(400_000);
+  const items = [0, 1, 2].map((n) => ({ goal: "g", payload: { n, text } }));
+  let calls = 0;
+  await using server = serverWith(["batch_publish"], (_p, j) => {
+    if (++calls > 1) return errorReply(500, "internal_error");
+    return Response.json({
+      results: (j as { intents: { payload: { n: number } }[] }).intents.map(
+        (it) => ({ id: String(it.payload.n).repeat(32), status: "published" }),
+      ),
+    });
+  });
+  const res = await client(server.url).publishMany(items);
+  assert.deepEqual(res.slice(0, 2).map((r) => r.ok && r.id[0]), ["0", "1"]);
+  assert.ok(!res[2].ok && res[2].error.code === "internal_error");
+  // Atomic is one request: its failure is thrown.
+  calls = 1;
+  await assert.rejects(
+    client(server.url).publishMany(items.slice(0, 2), { atomic: true }),
+    (e) => e instanceof IntentBusError && e.code === "internal_error",
+  );
+});
+
 Deno.test("publishMany keeps each request under the body limit and refuses alone what cannot go", async () => {
   const text = "x".repeat(400_000);
   const items = [
