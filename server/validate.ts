@@ -170,7 +170,11 @@ function longerThan(s: string, max: number): boolean {
  * @returns `s`.
  * @throws {ValidationError} naming the field.
  */
-function identifierText(s: string, name: string, max: number): string {
+export function identifierText(
+  s: string,
+  name: string,
+  max: number,
+): string {
   if (s.length === 0 || longerThan(s, max)) {
     bad(`Invalid ${name}: must be 1 to ${max} characters`);
   }

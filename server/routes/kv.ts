@@ -12,19 +12,10 @@ import type { JsonValue } from "../../core/intent.ts";
 import { LIMITS } from "../../core/limits.ts";
 import { checkJsonValue } from "../body.ts";
 import { type AppEnv, jsonBody, type Services } from "../context.ts";
-import { numberField } from "../validate.ts";
+import { identifierText, numberField } from "../validate.ts";
 
 function keyParam(raw: string | undefined): string {
-  const key = raw ?? "";
-  if (key.length < 1 || key.length > LIMITS.kvKeyMax) {
-    throw new ValidationError(
-      `Invalid key: 1 to ${LIMITS.kvKeyMax} characters`,
-    );
-  }
-  if (key.includes("\u0000")) {
-    throw new ValidationError("Invalid key: must not contain NUL (U+0000)");
-  }
-  return key;
+  return identifierText(raw ?? "", "key", LIMITS.kvKeyMax);
 }
 
 /**

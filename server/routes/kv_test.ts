@@ -63,3 +63,22 @@ Deno.test("an absent key is 404 not_found", async () => {
   assert.equal(res.status, 404);
   assert.equal(res.body.error.code, "not_found");
 });
+
+Deno.test("a key is 1 to 256 code points without NUL: 256 emoji pass, 257 characters and NUL are 400", async () => {
+  await using t = await makeTestApp();
+  const emoji = "\u{1F600}".repeat(256);
+  const ok = await t.call("POST", `/set/${encodeURIComponent(emoji)}`, {
+    body: { value: 1 },
+  });
+  assert.equal(ok.status, 200, ok.text);
+  const got = await t.call("GET", `/get/${encodeURIComponent(emoji)}`);
+  assert.equal(got.body.value, 1);
+  for (const bad of ["k".repeat(257), "a\u0000b"]) {
+    const res = await t.call("POST", `/set/${encodeURIComponent(bad)}`, {
+      body: { value: 1 },
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, "invalid_request");
+  }
+  assert.equal(Number((await t.sql("SELECT count(*) AS n FROM kv"))[0].n), 1);
+});
