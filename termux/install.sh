@@ -136,6 +136,14 @@ if [ -f "$ENV_FILE" ]; then
   fi
 fi
 
+# A worker-only phone works for a server elsewhere: it must be told where.
+if [ "$no_server" = 1 ]; then
+  [ -n "$url" ] || [ -n "${INTENT_BUS_URL:-}" ] ||
+    bad_usage "--no-server needs --url URL and --api-key KEY (the server's)"
+  [ -n "$api_key" ] || [ -n "${INTENT_API_KEY:-}" ] ||
+    bad_usage "--no-server needs --api-key KEY and --url URL (the server's)"
+fi
+
 # --- packages ---------------------------------------------------------------
 pkg_install() {
   say "pkg install $*"
@@ -181,7 +189,7 @@ case "$INTENTBUS_HOST" in
   *) local_host="$INTENTBUS_HOST" ;;
 esac
 INTENT_BUS_URL="${INTENT_BUS_URL:-http://$local_host:$INTENTBUS_PORT}"
-[ -n "${INTENT_API_KEY:-}" ] || bad_usage "--no-server needs --api-key (and --url)"
+[ -n "${INTENT_API_KEY:-}" ] || die "no API key for the workers"
 
 # auto: node:sqlite when this Node has it (22.13+), else build better-sqlite3.
 use_driver="$INTENTBUS_DRIVER_OPTION"

@@ -75,6 +75,18 @@ Deno.test("install.sh refuses a port outside 1 to 65535 with exit code 2 before 
       assert.equal(run.code, 2, `${args}: ${run.stdout}${run.stderr}`);
       assert.match(run.stderr, /^intentbus: error: /);
     }
+    // A worker-only install names the server it works for, before pkg runs.
+    const worker = ["--no-server", "--worker", "w", "--command", "cat"];
+    for (
+      const [more, message] of [
+        [["--api-key", "K"], "--no-server needs --url URL"],
+        [["--url", "http://10.0.0.2:8080"], "--no-server needs --api-key KEY"],
+      ]
+    ) {
+      const run = await fake.sh(INSTALL, [...worker, ...more]);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.match(run.stderr, new RegExp(`^intentbus: error: ${message}`));
+    }
     assert.deepEqual(await fake.calls(), []);
     await assert.rejects(Deno.stat(join(fake.home, ".intentbus")));
   } finally {
