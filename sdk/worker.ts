@@ -100,7 +100,11 @@ export interface WorkerOptions {
   handler: Handler;
   /** Lease asked per claim, whole seconds, 10 to 3600; default 60. */
   leaseSeconds?: number;
-  /** Long-poll wait, 1 to 30 seconds; default 30 (at most 120 idle requests an hour). */
+  /**
+   * Long-poll wait, 0 to 30 seconds; default 30 (at most 120 idle requests
+   * an hour). 0 claims without `wait`: the server holds an empty claim only
+   * briefly, and the worker sleeps its idle delay between polls.
+   */
   waitSeconds?: number;
   /** Most intents per claim (an integer, 1 to 100) when the server offers batch claim; default `concurrency`, at most 100. */
   batch?: number;

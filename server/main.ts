@@ -7,8 +7,10 @@
  * --db <path|url>   SQLite file, or a postgres:// URL to share one queue
  *                   between servers; default $BUS_DB_PATH or ./intentbus.db
  * --driver <name>   ffi | node:sqlite (Deno); better-sqlite3 | node:sqlite
- *                   (Node); default the measured fastest this runtime has
+ *                   (Node); default node:sqlite on Deno (no --allow-ffi),
+ *                   better-sqlite3 on Node when installed
  * --durability <d>  normal (default) | full
+ * --checkpoint <c>  thread (default) | inline
  * --log-level <l>   debug | info (default) | warn | error
  * --dev             run without BUS_SECRET: generate and print a master key
  * --no-extensions   answer like the original 2.1 server

@@ -4,7 +4,8 @@
  * it and runs the shared conformance suite in `storage/testing/`.
  *
  * Methods are named noun first, take one params object, return domain types
- * from `core/`, and are async even where the database is synchronous. Times
+ * from `core/`, and are async even where the database is synchronous (but
+ * for `metricsGet`, which reads counters kept in memory). Times
  * are unix milliseconds and always passed in (`now`), never read from a
  * clock inside the store. Methods throw the named errors of `core/errors.ts`.
  *

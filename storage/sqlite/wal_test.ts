@@ -32,7 +32,7 @@ const MODES = [
 
 for (const [driver, checkpoint] of MODES) {
   // The trap this guards: an UPDATE … RETURNING stepped once pins the WAL and
-  // it grows without bound (85 MB after 10k claims, MEASURED.md).
+  // it grows without bound (85 MB after 10k claims, `shared/MEASURED.md` beside the checkout).
   Deno.test(`sqlite:${driver}, checkpoint ${checkpoint}: the WAL stays bounded over ${LIFECYCLES} claim and fulfil lifecycles`, async () => {
     const { store, path } = await openTempStore({ driver, checkpoint });
     try {

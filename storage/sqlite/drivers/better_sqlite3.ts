@@ -5,7 +5,7 @@
  *
  * `get()` reads every row and keeps the first, so no statement is ever left
  * mid-step: an unfinished `UPDATE … RETURNING` pins the WAL and stops
- * checkpoints (see MEASURED.md). Safe integers bind as BigInt so they are
+ * checkpoints (see `shared/MEASURED.md`, beside the checkout). Safe integers bind as BigInt so they are
  * stored as INTEGER (better-sqlite3 binds every number as a REAL); `?NNN`
  * parameters bind by name, as better-sqlite3 requires; blobs read back as
  * plain `Uint8Array`s.

@@ -17,7 +17,7 @@
  * Integers read back as numbers when they are safe integers, else as
  * bigints. Every call resets its statement, so no read pins the WAL, and
  * `get()` on a write (`UPDATE … RETURNING`) steps it to the end, because
- * only a step that finishes runs SQLite's auto-checkpoint (see MEASURED.md).
+ * only a step that finishes runs SQLite's auto-checkpoint (see `shared/MEASURED.md`, beside the checkout).
  *
  * Debian builds SQLite with `SECURE_DELETE` on, which zeroes freed pages and
  * cost about 1.3× the CPU time per insert here. Each connection sets

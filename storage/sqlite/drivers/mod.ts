@@ -79,7 +79,7 @@ function hasNodeSqlite(): boolean {
  * per store operation in bench/storage_bench.ts (claims included, once the
  * claim's LIMIT stopped being a bound parameter); pass `driver: "ffi"` for
  * that margin. On Node: `better-sqlite3` when installed (the faster binding
- * in MEASURED.md, and the only one on Node 20), else `node:sqlite`.
+ * in `shared/MEASURED.md`, and the only one on Node 20), else `node:sqlite`.
  *
  * @returns A key of {@linkcode DRIVERS}.
  */

@@ -4,7 +4,7 @@
  *
  * `get()` reads every row and keeps the first, so no statement is ever left
  * mid-step: an unfinished `UPDATE … RETURNING` pins the WAL and stops
- * checkpoints (see MEASURED.md).
+ * checkpoints (see `shared/MEASURED.md`, beside the checkout).
  *
  * @example
  * ```ts
