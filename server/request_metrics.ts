@@ -1,7 +1,8 @@
 /**
  * Request counters and a latency histogram, kept by the app in memory and
  * rendered by `GET /metrics`. Routes are labelled by their first path
- * segment (`/claim`, `/fulfill`, `/admin`), so the label set stays small.
+ * segment (`/claim`, `/fulfill`, `/admin`), and methods outside the usual
+ * seven as `other`, so no client can grow the label set.
  *
  * @example
  * ```ts
@@ -29,6 +30,22 @@ const KNOWN = new Set([
   "/get",
   "/metrics",
   "/admin",
+  // The extensions' routes.
+  "/intents",
+  "/ack",
+  "/release",
+  "/openapi.json",
+]);
+
+/** Methods kept as labels; any other is counted as `other`. */
+const METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
 ]);
 
 /** Upper bounds of the latency buckets, in seconds. */
@@ -66,7 +83,9 @@ export class RequestMetrics {
     const slash = path.indexOf("/", 1);
     let route = slash === -1 ? path : path.slice(0, slash);
     if (!KNOWN.has(route)) route = "other";
-    const key = `${route} ${method} ${status}`;
+    // Any token is a method on the wire: a client must not add label values.
+    const m = METHODS.has(method) ? method : "other";
+    const key = `${route} ${m} ${status}`;
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
     const s = ms / 1000;
     for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
