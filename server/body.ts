@@ -150,25 +150,32 @@ export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
 }
 
 /**
- * Whether a value nests deeper than `max`: the value itself is at depth 0,
- * the members of an object or array one deeper than it (the original server's
- * rule, so `[[…10 arrays…[1]…]]` passes and 11 do not).
+ * What is wrong with a parsed value's shape, in one walk: `deep` when some
+ * member nests deeper than `max` (the value itself is at depth 0, the
+ * members of an object or array one deeper: the original server's rule, so
+ * `[[…10 arrays…[1]…]]` passes and 11 do not), `number` when a number has
+ * no JSON form (`1e999` parses as Infinity, which JSON writes as null).
  *
  * @param value A parsed JSON value.
  * @param max Deepest allowed depth.
- * @returns True when some member is deeper than `max`.
+ * @returns The problem, or null.
  */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
+export function shapeProblem(
+  value: unknown,
+  max: number,
+): "deep" | "number" | null {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
-    if (depth > max) return true;
-    if (v !== null && typeof v === "object") {
+    if (depth > max) return "deep";
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) return "number";
+    } else if (v !== null && typeof v === "object") {
       const members = Array.isArray(v) ? v : Object.values(v);
       for (const m of members) stack.push([m, depth + 1]);
     }
   }
-  return false;
+  return null;
 }
 
 /**
@@ -193,7 +200,8 @@ export function compactJsonBytes(value: JsonValue): number {
  * @param name Its field name, for messages.
  * @param maxDepth Deepest allowed nesting.
  * @param maxBytes Largest compact JSON size.
- * @throws {ValidationError} `invalid_payload` when too deep; `payload_too_large` when too big.
+ * @throws {ValidationError} `invalid_payload` when too deep or holding a
+ *   number out of range; `payload_too_large` when too big.
  */
 export function checkJsonValue(
   value: JsonValue,
@@ -201,9 +209,16 @@ export function checkJsonValue(
   maxDepth: number,
   maxBytes: number,
 ): void {
-  if (nestedDeeperThan(value, maxDepth)) {
+  const problem = shapeProblem(value, maxDepth);
+  if (problem === "deep") {
     throw new ValidationError(
       `Invalid ${name}: nested deeper than ${maxDepth} levels`,
+      "invalid_payload",
+    );
+  }
+  if (problem === "number") {
+    throw new ValidationError(
+      `Invalid ${name}: a number out of range (JSON would store it as null)`,
       "invalid_payload",
     );
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "../core/errors.ts";
-import { readBody } from "./body.ts";
+import type { JsonValue } from "../core/intent.ts";
+import { checkJsonValue, readBody, shapeProblem } from "./body.ts";
 
 /** Headers with the given Content-Length, and without one (a chunked body). */
 function lengths(n: string): Record<string, string>[] {
@@ -62,4 +63,16 @@ Deno.test("a whole body is read both ways: by Content-Length and streamed", asyn
     });
     assert.equal(new TextDecoder().decode(await readBody(req, 1024)), body);
   }
+});
+
+Deno.test("a number JSON cannot hold (1e999 parses as Infinity) is invalid_payload, not stored as null", () => {
+  for (const value of [1e999, -1e400, { a: [1, { b: Infinity }] }]) {
+    assert.throws(
+      () => checkJsonValue(value as JsonValue, "payload", 10, 7168),
+      (e) => e instanceof ValidationError && e.code === "invalid_payload",
+    );
+  }
+  checkJsonValue({ a: [1.5e308, -0, 5e-324] }, "payload", 10, 7168);
+  assert.equal(shapeProblem([[[1]]], 2), "deep");
+  assert.equal(shapeProblem([[[1]]], 3), null);
 });

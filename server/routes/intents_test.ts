@@ -417,3 +417,14 @@ Deno.test("a fail's error text is cut to 500 characters on a code-point boundary
   const got = await t.call("GET", `/result/${id}`);
   assert.equal(got.body.error, "a".repeat(499) + "\u{1F600}");
 });
+
+Deno.test("a payload number out of range (1e999) is 400 invalid_payload and nothing is stored", async () => {
+  await using t = await makeTestApp();
+  const before = await t.counts();
+  const res = await t.call("POST", "/intent", {
+    body: '{"goal":"g","payload":{"x":1e999}}',
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error.code, "invalid_payload");
+  assert.deepEqual(await t.counts(), before);
+});
