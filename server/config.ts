@@ -110,6 +110,15 @@ function count(name: string, value: string | undefined, fallback: number) {
   return n;
 }
 
+/** A count of things: a fraction of a request or an intent means nothing. */
+function whole(name: string, value: string | undefined, fallback: number) {
+  const n = count(name, value, fallback);
+  if (!Number.isInteger(n)) {
+    throw new RangeError(`Invalid ${name}: "${value}" is not a whole number`);
+  }
+  return n;
+}
+
 /**
  * Reads the protocol's environment variables, plus `BUS_RATE_LIMIT`,
  * `BUS_OPEN_QUOTA`, `BUS_RETENTION_DAYS`, `BUS_EXTENSIONS` and `BUS_EMPTY_HOLD_MS`. Does not check that a master key
@@ -118,7 +127,8 @@ function count(name: string, value: string | undefined, fallback: number) {
  * @param env The environment, such as `Deno.env.toObject()`.
  * @param overrides Fields that win over the environment (from flags).
  * @returns The configuration.
- * @throws {RangeError} when a numeric variable is not a number ≥ 0.
+ * @throws {RangeError} when a numeric variable is not a number ≥ 0, or
+ *   `BUS_RATE_LIMIT` or `BUS_OPEN_QUOTA` not a whole one.
  */
 export function configFromEnv(
   env: Record<string, string | undefined>,
@@ -134,12 +144,12 @@ export function configFromEnv(
     enforceHttps: flag(env.BUS_ENFORCE_HTTPS),
     trustProxy: flag(env.BUS_TRUST_PROXY),
     maintenanceMode: flag(env.BUS_MAINTENANCE_MODE),
-    rateLimitPerMinute: count(
+    rateLimitPerMinute: whole(
       "BUS_RATE_LIMIT",
       env.BUS_RATE_LIMIT,
       LIMITS.rateLimitPerMinute,
     ),
-    openQuota: count("BUS_OPEN_QUOTA", env.BUS_OPEN_QUOTA, LIMITS.openQuota),
+    openQuota: whole("BUS_OPEN_QUOTA", env.BUS_OPEN_QUOTA, LIMITS.openQuota),
     retentionMs: count("BUS_RETENTION_DAYS", env.BUS_RETENTION_DAYS, 7) *
       24 * 3600 * 1000,
     extensions: flagOn(env.BUS_EXTENSIONS),
