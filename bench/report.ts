@@ -19,7 +19,10 @@ export interface RunReport {
   target: string;
   /** The machine and the state of the checkout the run measured. */
   machine: MachineInfo;
-  /** Open intents queued before each profile, if any. */
+  /**
+   * Open intents queued before each profile, if any; `seconds` is the last
+   * fill's (one per profile, or one for a --target's `other` backlog).
+   */
   queued?: { n: number; seconds: number; via: string };
   profiles: ProfileResult[];
   ceilings?: { http: HttpCeiling[]; storage: StorageCeiling | null };

@@ -52,9 +52,15 @@ Usage: deno task profiles [flags]
   --claim-max <n>         max per claim in batch modes (50)
   --target <url>          drive this Intent Protocol server instead of ours
   --key <key>             API key for --target (the master key)
-  --queued <n>            pre-fill n open intents before each profile
-  --queued-goal <g>       other (default): backlog in another goal;
-                          same: the profile's goal, priority 0
+  --queued <n>            n open intents (priority 0) waiting before each
+                          profile: a spawned server starts on a database of
+                          just them; a --target is filled through the
+                          protocol, which cannot empty a queue, so what
+                          earlier profiles (and runs) left stays on it
+  --queued-goal <g>       other (default): a backlog goal of its own, with
+                          --target filled once, before the first profile,
+                          and shared by every profile;
+                          same: the profile's own goal, filled before it
   --ceilings              also measure the HTTP and storage ceilings
   --costs                 also measure server CPU per kind of request
   --publisher-under-poll  also run 1 publisher alone vs beside 200 pollers
@@ -179,18 +185,24 @@ async function main(args: string[]): Promise<number> {
     );
   }
 
-  if (target && queued > 0) {
-    const seconds = await prefillHttp(target, "bench.backlog", queued);
+  const sameGoal = f["queued-goal"] === "same";
+  // A goal no earlier run used, so a --target holds exactly `queued` in it.
+  const otherGoal = `bench.backlog.${crypto.randomUUID().slice(0, 8)}`;
+  if (target && queued > 0 && !sameGoal) {
+    const seconds = await prefillHttp(target, otherGoal, queued);
     report.queued = { n: queued, seconds, via: "http" };
   }
   for (const name of names) {
     const goal = `bench.${name}.${crypto.randomUUID().slice(0, 8)}`;
+    const backlog = sameGoal ? goal : otherGoal;
     let dir: string | null = null;
     let pgDb: { url: string; drop(): Promise<void> } | null = null;
     let db: string | undefined;
     try {
-      if (!target && queued > 0) {
-        const backlog = f["queued-goal"] === "same" ? goal : "bench.backlog";
+      if (target && queued > 0 && sameGoal) {
+        const seconds = await prefillHttp(target, backlog, queued);
+        report.queued = { n: queued, seconds, via: "http" };
+      } else if (!target && queued > 0) {
         if (pgServer !== null) {
           pgDb = await createDatabase(pgServer);
           db = pgDb.url;

@@ -75,6 +75,92 @@ Deno.test("the runner's --help names every option", async () => {
   }
 });
 
+/**
+ * Runs the runner at a server that takes every publish and has nothing to
+ * claim, and answers what reached it, in order: each publish's goal and
+ * priority (undefined for the profiles' own, 0 for a backlog's).
+ */
+async function publishesOfRun(
+  args: string[],
+): Promise<{ goal: string; priority?: number }[]> {
+  const seen: { goal: string; priority?: number }[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/intent") {
+        const { goal, priority } = await req.json();
+        seen.push({ goal, priority });
+        return Response.json({
+          id: crypto.randomUUID().replaceAll("-", ""),
+          status: "published",
+        }, { status: 201 });
+      }
+      await req.body?.cancel();
+      if (path === "/claim") return new Response(null, { status: 204 });
+      return Response.json({ error: { code: "not_found", message: "No" } }, {
+        status: 404,
+      });
+    },
+  );
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./run_profiles.ts", import.meta.url).pathname,
+        "--target",
+        `http://127.0.0.1:${server.addr.port}`,
+        "--key",
+        "k",
+        "--warmup",
+        "0",
+        "--poll",
+        "20",
+        "--timeout",
+        "0.3",
+        "--json",
+        ...args,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    // Every intent is lost (nothing can be claimed): exit 1, not 2.
+    assert.equal(out.code, 1, new TextDecoder().decode(out.stderr));
+  } finally {
+    await server.shutdown();
+  }
+  return seen;
+}
+
+Deno.test("--queued-goal same with --target fills each profile's own goal before it", async () => {
+  const seen = await publishesOfRun([
+    ...["--profile", "low,low", "--intents", "2"],
+    ...["--queued", "3", "--queued-goal", "same"],
+  ]);
+  const goals = [...new Set(seen.map((p) => p.goal))];
+  assert.equal(goals.length, 2);
+  // The backlog (priority 0) of a goal, then the profile's own intents.
+  assert.deepEqual(
+    seen.map((p) => `${goals.indexOf(p.goal)}:${p.priority ?? "-"}`),
+    ["0:0", "0:0", "0:0", "0:-", "0:-", "1:0", "1:0", "1:0", "1:-", "1:-"],
+  );
+});
+
+Deno.test("--queued-goal other with --target fills one goal of its own once, before the first profile", async () => {
+  const seen = await publishesOfRun([
+    ...["--profile", "low,low", "--intents", "2"],
+    ...["--queued", "3", "--queued-goal", "other"],
+  ]);
+  const goals = [...new Set(seen.map((p) => p.goal))];
+  assert.equal(goals.length, 3);
+  assert.deepEqual(
+    seen.map((p) => `${goals.indexOf(p.goal)}:${p.priority ?? "-"}`),
+    ["0:0", "0:0", "0:0", "1:-", "1:-", "2:-", "2:-"],
+  );
+  assert.match(goals[0], /^bench\.backlog\./);
+});
+
 Deno.test(
   "a profile driven at a --target server counts what it cannot do as errors and lost intents",
   async () => {
