@@ -100,9 +100,12 @@ function isSecure(req: Request, env: unknown, trustProxy: boolean): boolean {
   if (req.url.startsWith("https:")) return true;
   if (trustProxy) {
     const proto = req.headers.get("x-forwarded-proto");
-    // A scheme is case-insensitive (RFC 3986): some proxies send "HTTPS".
+    // The last value is the one our proxy set: one that appends to the
+    // header keeps what the client sent in front. A scheme is
+    // case-insensitive (RFC 3986): some proxies send "HTTPS".
     if (proto !== null) {
-      return proto.split(",")[0].trim().toLowerCase() === "https";
+      const last = proto.slice(proto.lastIndexOf(",") + 1);
+      return last.trim().toLowerCase() === "https";
     }
   }
   const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)
@@ -221,24 +224,36 @@ export function createApp(deps: AppDeps): IntentBusApp {
   // route matched rather than by an `app.all` per path: those made Hono's
   // RegExpRouter give up (`/admin/dead/:id` beside `/admin/dead/redrive`)
   // for the slower TrieRouter, on every request.
-  const known = [
-    ...new Set(
-      app.routes.filter((r) => r.method !== "ALL").map((r) => r.path),
-    ),
-  ].map((path) =>
-    new RegExp(
+  const methods = new Map<string, Set<string>>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    if (!methods.has(r.path)) methods.set(r.path, new Set());
+    methods.get(r.path)!.add(r.method);
+  }
+  const known = [...methods].map(([path, allowed]) => ({
+    re: new RegExp(
       `^${
         path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(
           /:[^/]+/g,
           "[^/]+",
         )
       }$`,
-    )
-  );
-  app.notFound((c) =>
-    known.some((re) => re.test(c.req.path))
-      ? jsonError(405, "method_not_allowed", "Method not allowed")
-      : jsonError(404, "not_found", "No such route")
-  );
+    ),
+    allowed,
+  }));
+  app.notFound((c) => {
+    // Every method the path's routes take (`/admin/dead/redrive` is also
+    // `/admin/dead/:id`), as RFC 9110 asks of a 405.
+    const allowed = new Set<string>();
+    for (const k of known) {
+      if (k.re.test(c.req.path)) { for (const m of k.allowed) allowed.add(m); }
+    }
+    if (allowed.has("GET")) allowed.add("HEAD");
+    return allowed.size > 0
+      ? jsonError(405, "method_not_allowed", "Method not allowed", {
+        Allow: [...allowed].sort().join(", "),
+      })
+      : jsonError(404, "not_found", "No such route");
+  });
   return app;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeTestApp } from "../testing.ts";
+import { ADMIN, makeTestApp } from "../testing.ts";
 
 const SECURITY = {
   "x-content-type-options": "nosniff",
@@ -68,16 +68,22 @@ Deno.test("an unknown route is a JSON 404 not_found", async () => {
 Deno.test("a known route with the wrong method is a JSON 405 method_not_allowed", async () => {
   await using t = await makeTestApp();
   for (
-    const [method, path] of [
-      ["GET", "/claim"],
-      ["DELETE", "/intent"],
-      ["POST", "/health"],
-      ["GET", `/fulfill/${"a".repeat(32)}`],
+    const [method, path, allow] of [
+      ["GET", "/claim", "POST"],
+      ["DELETE", "/intent", "POST"],
+      ["POST", "/health", "GET, HEAD"],
+      ["GET", `/fulfill/${"a".repeat(32)}`, "POST"],
+      // Both `/admin/dead/:id` (GET) and `/admin/dead/redrive` (POST).
+      ["DELETE", "/admin/dead/redrive", "GET, HEAD, POST"],
     ]
   ) {
-    const res = await t.call(method, path);
+    const res = await t.call(method, path, {
+      headers: { "X-Admin-Token": ADMIN },
+    });
     assert.equal(res.status, 405, `${method} ${path}`);
     assert.equal(res.body.error.code, "method_not_allowed");
+    // RFC 9110: a 405 says what the resource takes.
+    assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
   }
 });
 
