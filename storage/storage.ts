@@ -164,6 +164,14 @@ export interface DeadListParams extends DeadFilter {
   limit: number;
   /** Only intents that died before this time, unix ms (for paging). */
   before?: number;
+  /**
+   * With `before`, also the intents that died at `before` itself whose id is
+   * below this one: the list's order is (died at, id), both descending, so
+   * the last entry's death time (its `updatedAt`, which a dead intent keeps
+   * from the moment it died) and id continue a page after it, even through
+   * many deaths in one millisecond. Ignored without `before`.
+   */
+  beforeId?: string;
 }
 
 /** What a reap did. */

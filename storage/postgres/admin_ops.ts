@@ -53,6 +53,7 @@ export function deadListOn(
     p.goal ?? null,
     p.ids ?? null,
     p.before ?? null,
+    p.beforeId ?? null,
     p.limit,
   ]).then((r) => r.rows.map(rowToIntent));
 }

@@ -56,6 +56,7 @@ export function deadList(q: SQL.Prepare, p: DeadListParams): Intent[] {
     p.goal ?? null,
     p.ids ? JSON.stringify(p.ids) : null,
     p.before ?? null,
+    p.beforeId ?? null,
     p.limit,
   ).map(rowToIntent);
 }

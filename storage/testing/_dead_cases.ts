@@ -110,6 +110,58 @@ export function deadCases(test: Case): void {
     ]);
   });
 
+  test("deadList pages with before and beforeId through deaths in one millisecond, each intent once", async (s) => {
+    // Six die in one millisecond (one batch of failures does that), others
+    // around them by every road to the dead letters; one of another goal.
+    const at = T0 + 5;
+    for (let i = 0; i < 5; i++) await cancelled(s, {}, at);
+    await s.intentInsert(publish({ maxAttempts: 1 }));
+    const [c] = await s.intentClaim(claim());
+    await s.intentFail({
+      id: c.id,
+      token: c.claimToken,
+      caller: "worker",
+      error: "boom",
+      jitter: 0,
+      now: at,
+    });
+    await cancelled(s, { goal: "h" }, at);
+    await cancelled(s, {}, at + 1);
+    await cancelled(s, {}, at - 1);
+    await s.intentInsert(publish({ maxAttempts: 1 }));
+    await s.intentClaim(claim({ now: at }));
+    await s.intentInsert(publish({ expiresAt: at + 60_000 }));
+    await s.leaseReap({ now: at + 60_000, jitter: 0 });
+
+    const all = await s.deadList({ goal: "g", limit: 100 });
+    assert.equal(all.length, 10);
+    const key = (i: { updatedAt: number; id: string }) =>
+      `${String(i.updatedAt).padStart(16, "0")}:${i.id}`;
+    assert.deepEqual(
+      all.map(key),
+      all.map(key).sort().reverse(),
+      "newest first by (death time, id), a dead intent's updatedAt its death",
+    );
+    const paged: string[] = [];
+    let page = await s.deadList({ goal: "g", limit: 2 });
+    while (page.length > 0) {
+      paged.push(...page.map((i) => i.id));
+      const last = page[page.length - 1];
+      page = await s.deadList({
+        goal: "g",
+        limit: 2,
+        before: last.updatedAt,
+        beforeId: last.id,
+      });
+    }
+    assert.deepEqual(paged, all.map((i) => i.id));
+    // Without beforeId, before keeps its meaning: died strictly before it.
+    assert.deepEqual(
+      (await s.deadList({ goal: "g", limit: 100, before: at })).map(key),
+      all.filter((i) => i.updatedAt < at).map(key),
+    );
+  });
+
   test("deadRedrive reopens the matching dead intents", async (s) => {
     const a = await cancelled(s);
     const b = await cancelled(s, { goal: "h" });
