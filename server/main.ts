@@ -28,10 +28,11 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { systemClock } from "../core/clock.ts";
 import { defaultDriver, DRIVERS } from "../storage/sqlite/drivers/mod.ts";
+import type { Storage } from "../storage/storage.ts";
 import { createApp } from "./app.ts";
 import { generateApiKey } from "./auth/keys.ts";
 import { configFromEnv } from "./config.ts";
-import { createLogger, LOG_LEVELS, type LogLevel } from "./log.ts";
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { openStore, redactLocation } from "./open_store.ts";
 import type { RunningServer, ServeOptions } from "./runtime/deno.ts";
@@ -214,6 +215,7 @@ export async function main(
   });
   maintenance.start();
   log.info("database open", logged);
+  if (!config.extensions) await warnPaused(store, log);
   if (config.adminSecret === "" && config.dashboardPassword === "") {
     log.warn(
       "admin routes disabled: set BUS_ADMIN_SECRET or DASHBOARD_PASSWORD",
@@ -240,6 +242,24 @@ export async function main(
     fail(`Cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
   }
   await server.finished;
+}
+
+/**
+ * Goals paused while the extensions were on stay paused, and with them off
+ * nothing can resume them (`/admin/resume` is an extension): say which.
+ */
+async function warnPaused(
+  store: Storage,
+  log: Logger,
+): Promise<void> {
+  const { goals } = await store.statsGet({ now: systemClock.now() });
+  const paused = goals.filter((g) => g.paused)
+    .map((g) => `${g.namespace}/${g.goal}`);
+  if (paused.length === 0) return;
+  log.warn(
+    "paused goals stay paused with the extensions off: claims get nothing from them until they are resumed with the extensions on",
+    { paused },
+  );
 }
 
 /** The runtime's listener: `Deno.serve` on Deno, `node:http` on Node. */

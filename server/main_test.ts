@@ -62,6 +62,7 @@ Deno.test("main ends with one error line and exit 2 for a bad variable, and for 
       BUS_SECRET: "k",
     });
     const { port } = await addressLine(first);
+    await (await fetch(`http://127.0.0.1:${port}/health`)).body?.cancel();
     try {
       const taken = await spawn(
         ["--port", String(port), "--db", `${dir}/c.db`],
@@ -79,6 +80,30 @@ Deno.test("main ends with one error line and exit 2 for a bad variable, and for 
       assert.equal((await first.status).code, 0);
       await first.stderr.cancel();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main --no-extensions warns of goals left paused, which it cannot resume", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = await openSqliteStore({ path: `${dir}/p.db` });
+    await store.goalPause({ namespace: "default", goal: "held", now: 1 });
+    await store.close();
+    const child = spawn(
+      ["--port", "0", "--db", `${dir}/p.db`, "--no-extensions"],
+      { BUS_SECRET: "k" },
+    );
+    const { port } = await addressLine(child);
+    // Serving: its signal handlers are in place.
+    await (await fetch(`http://127.0.0.1:${port}/health`)).body?.cancel();
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    const lines = (await new Response(child.stderr).text()).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    const warned = lines.find((l) => l.msg.startsWith("paused goals stay"));
+    assert.deepEqual(warned?.paused, ["default/held"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
