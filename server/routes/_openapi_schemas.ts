@@ -99,6 +99,28 @@ const claimed = obj({
   lease_expires_at: unixSeconds,
 }, ["id", "goal", "payload", "claim_token", "claim_timeout"]);
 
+const adminFields: Record<string, Schema> = {
+  ...statusFields,
+  payload: ref("JsonValue"),
+  publisher: str("Hash of the publisher's key"),
+  claimed_by: nullable(str("Hash of the claimer's key")),
+  worker_id: nullable(str("Worker id of the claim")),
+  claim_token: nullable(str("Current claim token")),
+  result: ref("JsonValue"),
+};
+
+const deadFields: Record<string, Schema> = {
+  intent_id: id,
+  id,
+  namespace: str("Namespace"),
+  goal: str("Goal"),
+  attempts: int("Claims used"),
+  reason: nullable(str("attempts_exhausted, cancelled, …")),
+  last_error: nullable(str("The last failure's text")),
+  created_at: num("When it was published, unix seconds"),
+  died_at: num("When it went dead, unix seconds (whole milliseconds)"),
+};
+
 const errorItem = obj({ error: ref("ErrorBody") }, ["error"]);
 
 /** The `components.schemas` of the document. */
@@ -247,25 +269,13 @@ export const SCHEMAS: Record<string, Schema> = {
     expired_claims_dead: int("Expired leases on their last attempt"),
     deleted: int("Rows pruned"),
   }),
-  AdminIntent: obj({
-    ...statusFields,
-    payload: ref("JsonValue"),
-    publisher: str("Hash of the publisher's key"),
-    claimed_by: nullable(str("Hash of the claimer's key")),
-    worker_id: nullable(str("Worker id of the claim")),
-    claim_token: nullable(str("Current claim token")),
-    result: ref("JsonValue"),
-  }, ["id", "status"]),
-  DeadIntent: obj({
-    intent_id: id,
-    id,
-    namespace: str("Namespace"),
-    goal: str("Goal"),
-    attempts: int("Claims used"),
-    reason: nullable(str("attempts_exhausted, cancelled, …")),
-    last_error: nullable(str("The last failure's text")),
-    created_at: unixSeconds,
-  }, ["id"]),
+  AdminIntent: obj(adminFields, ["id", "status"]),
+  DeadIntent: obj(deadFields, ["id", "created_at", "died_at"]),
+  DeadIntentDetail: obj(
+    { ...adminFields, ...deadFields },
+    ["id", "status", "created_at", "died_at"],
+    "A dead intent's every field, with the names of its listing entry",
+  ),
   DeadList: { type: "array", items: ref("DeadIntent") },
   RedriveRequest: obj({
     namespace: str("Only this namespace"),

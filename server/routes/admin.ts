@@ -45,7 +45,11 @@ function adminView(i: Intent): Record<string, unknown> {
   };
 }
 
-/** The dead-letter listing entry; `intent_id` and `reason` as the original named them. */
+/**
+ * The dead-letter listing entry; `intent_id` and `reason` as the original
+ * named them. `died_at` is the intent's `updatedAt`: every move to the dead
+ * letters sets both to the same moment, and nothing changes a dead row.
+ */
 function deadView(i: Intent): Record<string, unknown> {
   return {
     intent_id: i.id,
@@ -55,7 +59,8 @@ function deadView(i: Intent): Record<string, unknown> {
     attempts: i.claimAttempts,
     reason: i.deadReason,
     last_error: i.lastError,
-    created_at: seconds(i.updatedAt),
+    created_at: seconds(i.createdAt),
+    died_at: seconds(i.updatedAt),
   };
 }
 

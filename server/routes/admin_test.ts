@@ -207,6 +207,20 @@ Deno.test("the dead letters list and detail show dead intents only", async () =>
   assert.equal((await adminCall(t, "GET", `/admin/dead/${alive}`)).status, 404);
 });
 
+Deno.test("the dead letters list and detail show when it was created and when it died, alike", async () => {
+  await using t = await makeTestApp();
+  const created = t.clock.now() / 1000;
+  const id = await publish(t);
+  t.clock.advance(5_000);
+  await adminCall(t, "POST", `/admin/intents/${id}/cancel`);
+  const [entry] = (await adminCall(t, "GET", "/admin/dead")).body;
+  const detail = (await adminCall(t, "GET", `/admin/dead/${id}`)).body;
+  for (const view of [entry, detail]) {
+    assert.equal(view.created_at, created);
+    assert.equal(view.died_at, created + 5);
+  }
+});
+
 Deno.test("maintenance mode answers writes with 503 and still serves reads and admin", async () => {
   await using t = await makeTestApp({ config: { maintenanceMode: true } });
   const res = await t.call("POST", "/intent", {

@@ -116,7 +116,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     query: [["namespace", "Only this namespace"], ["goal", "Only this goal"], ["limit", "1 to 1000, default 100"], ["before", "Died before this unix time (paging)"]],
     ok: [200, "DeadList"], errors: ADMIN,
   },
-  { method: "get", path: "/admin/dead/:id", summary: "One dead intent", auth: "admin", ok: [200, "AdminIntent"], errors: [...ADMIN, "NotFound"] },
+  { method: "get", path: "/admin/dead/:id", summary: "One dead intent", auth: "admin", ok: [200, "DeadIntentDetail"], errors: [...ADMIN, "NotFound"] },
   { method: "post", path: "/admin/dead/redrive", summary: "Dead intents back to open by filter", auth: "admin", ext: true, body: "RedriveRequest", ok: [200, "Redriven"], errors: ADMIN },
   { method: "post", path: "/admin/pause", summary: "Stop claims of a goal", auth: "admin", ext: true, body: "GoalRequest", ok: [200, "GoalState"], errors: ADMIN },
   { method: "post", path: "/admin/resume", summary: "Restart claims of a goal", auth: "admin", ext: true, body: "GoalRequest", ok: [200, "GoalState"], errors: ADMIN },
