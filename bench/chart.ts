@@ -1,7 +1,10 @@
 /**
  * An SVG chart of profile results: intents/s per profile, and claim P50 and
  * P99 per profile, one colour per run (so a before/after pair reads at a
- * glance). Used by `deno task profiles --chart file.svg`, or standalone:
+ * glance). Each profile run is a group of its own, named as in the table
+ * (`heavy/batch`); a profile run again in the same report is `heavy #2`,
+ * `heavy #3`, so the runs of `--profile heavy,heavy,heavy` stand side by
+ * side. Used by `deno task profiles --chart file.svg`, or standalone:
  * `deno run -A bench/chart.ts --chart out.svg run1.json [run2.json ...]`
  * over reports written with `--out`.
  *
@@ -17,13 +20,15 @@
  */
 
 import { parseArgs } from "node:util";
-import type { RunReport } from "./report.ts";
+import { profileLabel, type RunReport } from "./report.ts";
 
 /** One series of the chart: a label and its profile figures. */
 export interface ChartSeries {
   label: string;
   profiles: {
     profile: string;
+    /** `single` when absent, as in reports older than the modes. */
+    mode?: string;
     intentsPerSec: number;
     claim: { p50: number; p99: number };
   }[];
@@ -45,12 +50,13 @@ function label(v: number): string {
 
 function panel(
   x0: number,
+  w: number,
   title: string,
   groups: string[],
   bars: { label: string; colour: string; values: number[]; dashed?: boolean }[],
   unit: string,
 ): string {
-  const w = 420, h = 260, top = 40, bottom = 40, left = 60;
+  const h = 260, top = 40, bottom = 40, left = 60;
   const step = niceStep(
     Math.max(1e-9, ...bars.flatMap((b) => b.values).filter((v) => v >= 0)) / 4,
   );
@@ -63,7 +69,15 @@ function panel(
   );
   const plotH = h - top - bottom;
   const groupW = (w - left - 10) / Math.max(1, groups.length);
-  const barW = Math.min(40, (groupW - 10) / Math.max(1, bars.length));
+  // Each group makes room for the bars it has: runs in other modes or of
+  // other profiles leave no gaps.
+  const drawn = groups.map((_, gi) =>
+    bars.filter((b) => !Number.isNaN(b.values[gi] ?? NaN))
+  );
+  const barW = Math.min(
+    40,
+    (groupW - 10) / Math.max(1, ...drawn.map((d) => d.length)),
+  );
   const out = [
     `<text x="${x0 + w / 2}" y="22" text-anchor="middle" font-weight="bold">${
       esc(title)
@@ -93,24 +107,33 @@ function panel(
       top + plotH / 2
     })" text-anchor="middle">${esc(unit)}</text>`,
   );
+  // A name goes on up to three lines (`heavy/`, `longpoll`, `#2`), in a
+  // smaller font where the groups are narrow, so neighbours do not overlap.
+  const size = groupW >= 70 ? 12 : 10;
   groups.forEach((g, gi) => {
     const gx = x0 + left + 5 + gi * groupW;
-    out.push(
-      `<text x="${gx + groupW / 2 - 5}" y="${
-        h - bottom + 16
-      }" text-anchor="middle" font-size="12">${esc(g)}</text>`,
+    const lines = g.split(/(?<=\/)| (?=#)/).map((line, i) =>
+      `<tspan x="${gx + groupW / 2 - 5}" dy="${i === 0 ? 0 : size + 1}">${
+        esc(line)
+      }</tspan>`
     );
-    bars.forEach((b, bi) => {
-      const v = b.values[gi] ?? NaN;
-      if (Number.isNaN(v)) return;
+    out.push(
+      `<text y="${h - bottom + 16}" text-anchor="middle" font-size="${size}">${
+        lines.join("")
+      }</text>`,
+    );
+    drawn[gi].forEach((b, bi) => {
+      const v = b.values[gi];
       const bh = plotH * v / max;
-      const x = gx + (groupW - 10 - barW * bars.length) / 2 + bi * barW;
+      const x = gx + (groupW - 10 - barW * drawn[gi].length) / 2 + bi * barW;
       out.push(
         `<rect x="${x}" y="${h - bottom - bh}" width="${
           barW - 2
         }" height="${bh}" fill="${b.colour}"${
           b.dashed ? ' fill-opacity="0.45"' : ""
-        }><title>${esc(b.label)}: ${v.toFixed(2)} ${esc(unit)}</title></rect>`,
+        }><title>${esc(b.label)}, ${esc(g)}: ${v.toFixed(2)} ${
+          esc(unit)
+        }</title></rect>`,
         `<text x="${x + barW / 2 - 1}" y="${
           h - bottom - bh - 3
         }" text-anchor="middle" font-size="9">${label(v)}</text>`,
@@ -120,6 +143,19 @@ function panel(
   return out.join("\n");
 }
 
+/** A series' profile runs by group name, `heavy #2` for a second Heavy. */
+function byRun(s: ChartSeries): Map<string, ChartSeries["profiles"][0]> {
+  const runs = new Map<string, ChartSeries["profiles"][0]>();
+  const count = new Map<string, number>();
+  for (const p of s.profiles) {
+    const name = profileLabel(p);
+    const n = (count.get(name) ?? 0) + 1;
+    count.set(name, n);
+    runs.set(n === 1 ? name : `${name} #${n}`, p);
+  }
+  return runs;
+}
+
 /**
  * Renders the chart.
  *
@@ -127,30 +163,29 @@ function panel(
  * @returns The SVG document text.
  */
 export function chartSvg(series: ChartSeries[]): string {
-  const groups = [
-    ...new Set(series.flatMap((s) => s.profiles.map((p) => p.profile))),
-  ];
-  const pick = (s: ChartSeries, f: (p: ChartSeries["profiles"][0]) => number) =>
+  const named = series.map(byRun);
+  const groups = [...new Set(named.flatMap((runs) => [...runs.keys()]))];
+  const pick = (s: number, f: (p: ChartSeries["profiles"][0]) => number) =>
     groups.map((g) => {
-      const p = s.profiles.find((x) => x.profile === g);
+      const p = named[s].get(g);
       return p ? f(p) : NaN; // not run: no bar
     });
   const rate = series.map((s, i) => ({
     label: s.label,
     colour: COLOURS[i % COLOURS.length],
-    values: pick(s, (p) => p.intentsPerSec),
+    values: pick(i, (p) => p.intentsPerSec),
   }));
   const claim = series.flatMap((s, i) => [
     {
       label: `${s.label} claim P50`,
       colour: COLOURS[i % COLOURS.length],
-      values: pick(s, (p) => p.claim.p50),
+      values: pick(i, (p) => p.claim.p50),
       dashed: true,
     },
     {
       label: `${s.label} claim P99`,
       colour: COLOURS[i % COLOURS.length],
-      values: pick(s, (p) => p.claim.p99),
+      values: pick(i, (p) => p.claim.p99),
     },
   ]);
   const legendY = 280;
@@ -164,12 +199,17 @@ export function chartSvg(series: ChartSeries[]): string {
     }</text>`;
   }).join("\n");
   const height = legendY + 12 + Math.ceil(series.length / 3) * 18;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${height}" font-family="sans-serif" font-size="13">
+  // Wider panels for many groups, so each name has 60 px or more.
+  const w = Math.max(420, 70 + groups.length * 60);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${
+    2 * w + 20
+  }" height="${height}" font-family="sans-serif" font-size="13">
 <rect width="100%" height="100%" fill="white"/>
-${panel(0, "Throughput per profile", groups, rate, "intents/s")}
+${panel(0, w, "Throughput per profile", groups, rate, "intents/s")}
 ${
     panel(
-      430,
+      w + 10,
+      w,
       "Claim latency P50 (light) / P99 (dark)",
       groups,
       claim,

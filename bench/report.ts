@@ -111,6 +111,17 @@ export function table(headers: string[], rows: string[][]): string {
 }
 
 /**
+ * A profile run's name in the table and the chart: `heavy` in single mode,
+ * `heavy/batch` in a batch mode.
+ *
+ * @param r The run's profile and mode (none in reports older than modes).
+ * @returns The name.
+ */
+export function profileLabel(r: { profile: string; mode?: string }): string {
+  return !r.mode || r.mode === "single" ? r.profile : `${r.profile}/${r.mode}`;
+}
+
+/**
  * The profile table: throughput, latency percentiles, correctness counters.
  * A profile run in a batch mode is named `heavy/batch`; its publish, claim
  * and fulfil (ack) latencies are then per request, not per intent.
@@ -120,7 +131,7 @@ export function table(headers: string[], rows: string[][]): string {
  */
 export function profileTable(results: ProfileResult[]): string {
   const rows = results.map((r) => [
-    !r.mode || r.mode === "single" ? r.profile : `${r.profile}/${r.mode}`,
+    profileLabel(r),
     String(r.workers),
     String(r.intents),
     r.intentsPerSec.toFixed(0),

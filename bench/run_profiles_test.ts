@@ -18,7 +18,7 @@ Deno.test(
     assert.match(profileTable([r]), /medium\s+8\s+300/);
     assert.match(
       chartSvg([{ label: "ci", profiles: [r] }]),
-      /<rect [^>]+><title>ci: \d/,
+      /<rect [^>]+><title>ci, medium: \d/,
     );
   },
 );
