@@ -65,6 +65,39 @@ function deadView(i: Intent): Record<string, unknown> {
 }
 
 /**
+ * Reads the paging cursor of `GET /admin/dead`. `before` (unix seconds) alone
+ * lists what died strictly before it, as it always did; the next page after
+ * an entry is `before=<its died_at>&before_id=<its id>`, which also lists
+ * the rest of that millisecond. Times are whole milliseconds, so `before` is
+ * rounded to one: the `died_at` a client read back is then exact.
+ *
+ * @param q The query.
+ * @returns `before` in ms and `beforeId`, each absent when not given.
+ * @throws {ValidationError} for a bad value, or `before_id` without `before`.
+ */
+function deadCursor(
+  q: Record<string, string>,
+): { before?: number; beforeId?: string } {
+  const before = q.before === undefined ? undefined : Math.round(
+    numberField(q, "before", { min: 0, max: 1e11, fallback: 0 }) * 1000,
+  );
+  if (q.before_id === undefined) return { before };
+  if (!ID_PATTERN.test(q.before_id)) {
+    throw new ValidationError(
+      `Invalid before_id: ${
+        JSON.stringify(q.before_id).slice(0, 80)
+      } is not an intent id`,
+    );
+  }
+  if (before === undefined) {
+    throw new ValidationError(
+      "Invalid before_id: needs before, the died_at of the same entry",
+    );
+  }
+  return { before, beforeId: q.before_id };
+}
+
+/**
  * Registers the admin routes.
  *
  * @param app The app.
@@ -159,10 +192,8 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
 
   app.get("/admin/dead", async (c) => {
     const q = c.req.query();
-    const before = q.before === undefined
-      ? undefined
-      : numberField(q, "before", { min: 0, max: 1e11, fallback: 0 }) * 1000;
     const dead = await s.store.deadList({
+      ...deadCursor(q),
       namespace: q.namespace === undefined
         ? undefined
         : namespaceValue(q.namespace),
@@ -173,7 +204,6 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
         fallback: 100,
         integer: true,
       }),
-      before,
     });
     return c.json(dead.map(deadView));
   });

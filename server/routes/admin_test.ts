@@ -221,6 +221,54 @@ Deno.test("the dead letters list and detail show when it was created and when it
   }
 });
 
+Deno.test("paging the dead letters with before and before_id lists each once, many deaths in one millisecond too", async () => {
+  await using t = await makeTestApp();
+  for (let i = 0; i < 6; i++) await publish(t, { goal: "dp", max_attempts: 1 });
+  await publish(t, { goal: "other", max_attempts: 1 });
+  const { intents } = (await t.call("POST", "/claim?goal=dp&max=10")).body;
+  const acks = intents.map((i: { id: string; claim_token: string }) => ({
+    id: i.id,
+    claim_token: i.claim_token,
+    status: "failed",
+    error: "boom",
+  }));
+  assert.equal((await t.call("POST", "/ack", { body: { acks } })).status, 200);
+  const seen: string[] = [];
+  let page = (await adminCall(t, "GET", "/admin/dead?goal=dp&limit=2")).body;
+  const first = page;
+  while (page.length > 0) {
+    seen.push(...page.map((d: { id: string }) => d.id));
+    const last = page[page.length - 1];
+    page = (await adminCall(
+      t,
+      "GET",
+      `/admin/dead?goal=dp&limit=2&before=${last.died_at}&before_id=${last.id}`,
+    )).body;
+  }
+  assert.equal(seen.length, 6);
+  assert.deepEqual(
+    [...seen].sort(),
+    intents.map((i: { id: string }) => i.id).sort(),
+  );
+  // before alone keeps its meaning: what died strictly before that time.
+  const old = await adminCall(
+    t,
+    "GET",
+    `/admin/dead?goal=dp&before=${first[0].died_at}`,
+  );
+  assert.deepEqual(old.body, []);
+  for (
+    const [query, message] of [
+      [`before_id=${first[0].id}`, /needs before/],
+      ["before=1&before_id=x", /"x" is not an intent id/],
+    ] as const
+  ) {
+    const bad = await adminCall(t, "GET", `/admin/dead?${query}`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, message);
+  }
+});
+
 Deno.test("maintenance mode answers writes with 503 and still serves reads and admin", async () => {
   await using t = await makeTestApp({ config: { maintenanceMode: true } });
   const res = await t.call("POST", "/intent", {
