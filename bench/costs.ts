@@ -61,19 +61,32 @@ async function phase(
   };
 }
 
+/** Options of {@linkcode requestCosts}. */
+export interface CostOptions {
+  /** Intents to publish, claim and fulfil; 10,000 by default. */
+  intents?: number;
+  /** Concurrent connections per phase; 20 by default. */
+  connections?: number;
+  /**
+   * Flags for `deno run` of our server, such as `--cpu-prof`; the ceiling
+   * servers run without them.
+   */
+  denoFlags?: string[];
+}
+
 /**
  * Measures server CPU per request kind on a fresh server of ours (with
  * `BUS_EMPTY_HOLD_MS=0`), then the Hono and bare `Deno.serve` ceiling
  * routes'.
  *
- * @param n Intents to publish, claim and fulfil.
- * @param connections Concurrent connections per phase.
+ * @param o See {@linkcode CostOptions}.
  * @returns One row per kind of request.
  */
 export async function requestCosts(
-  n = 10_000,
-  connections = 20,
+  o: CostOptions = {},
 ): Promise<RequestCost[]> {
+  const n = o.intents ?? 10_000;
+  const connections = o.connections ?? 20;
   const out: RequestCost[] = [];
   await withBusServer(
     async (server) => {
@@ -111,7 +124,7 @@ export async function requestCosts(
       // The hold off: an empty claim answers at once, so its row is the CPU
       // of the claim itself, not of a second of waiting per request.
     },
-    [],
+    o.denoFlags,
     { BUS_EMPTY_HOLD_MS: "0" },
   );
   out.push(await ceilingCost("hono", n, connections));

@@ -76,7 +76,10 @@ Usage: deno task profiles [flags]
   --json                  print the JSON report instead of tables
   --out <file>            also write the JSON report to a file
   --chart <file.svg>      write an SVG chart of the results
-  --cpu-prof <dir>        run spawned servers with deno --cpu-prof into dir
+  --cpu-prof <dir>        run the servers of ours it spawns (profiles,
+                          --costs, --publisher-under-poll) with deno
+                          --cpu-prof into dir; with --target, only --costs
+                          spawns one
   --postgres              run spawned servers on PostgreSQL: a throwaway
                           cluster that flushes on commit (fsync on), a fresh
                           database per server; its CPU is not in the
@@ -157,6 +160,16 @@ async function main(args: string[]): Promise<number> {
     const cluster = startCluster({ durable: true });
     globalThis.addEventListener("unload", () => cluster.stop());
     usePostgres(pgServer = cluster.url);
+  }
+  if (f["cpu-prof"] !== undefined && target) {
+    if (!f.costs) {
+      throw new RangeError(
+        "--cpu-prof has nothing to profile with --target: it profiles the servers this runner spawns (add --costs, or drop --cpu-prof)",
+      );
+    }
+    console.error(
+      "warning: --cpu-prof profiles only the --costs server; the profiles run on --target",
+    );
   }
   const serverDenoFlags = f["cpu-prof"]
     ? ["--cpu-prof", `--cpu-prof-dir=${f["cpu-prof"]}`]
@@ -259,7 +272,7 @@ async function main(args: string[]): Promise<number> {
     say("\n" + ceilingText(report));
   }
   if (f.costs) {
-    report.costs = await requestCosts();
+    report.costs = await requestCosts({ denoFlags: serverDenoFlags });
     say("\n" + costText(report.costs));
   }
   if (f["publisher-under-poll"]) {

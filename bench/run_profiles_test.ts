@@ -161,6 +161,26 @@ Deno.test("--queued-goal other with --target fills one goal of its own once, bef
   assert.match(goals[0], /^bench\.backlog\./);
 });
 
+Deno.test("--cpu-prof with --target is refused when the runner spawns no server to profile", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./run_profiles.ts", import.meta.url).pathname,
+      ...["--target", "http://127.0.0.1:9", "--profile", "heavy"],
+      ...["--cpu-prof", "prof"],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.equal(new TextDecoder().decode(out.stdout), "");
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /^error: --cpu-prof has nothing to profile with --target: .*\n$/,
+  );
+});
+
 Deno.test(
   "a profile driven at a --target server counts what it cannot do as errors and lost intents",
   async () => {
