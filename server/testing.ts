@@ -44,6 +44,8 @@ export interface TestResponse {
   status: number;
   headers: Headers;
   /** Parsed JSON, or the text when it is not JSON, or null when empty. */
+  // Tests read any field of any answer (`res.body.error.code`) and assert
+  // its value; a precise type per route would be all casts.
   // deno-lint-ignore no-explicit-any
   body: any;
   text: string;

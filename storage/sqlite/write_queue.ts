@@ -25,6 +25,8 @@ import {
 } from "./connection.ts";
 
 interface Job {
+  // Each job has its own result type; `run<T>` keeps the caller's typed,
+  // and one queue holds jobs of every type.
   // deno-lint-ignore no-explicit-any
   fn: () => any;
   // deno-lint-ignore no-explicit-any
