@@ -1,6 +1,68 @@
-// Test helper shared by both listeners' tests.
+// Test helpers shared by both listeners' tests.
 
 import assert from "node:assert/strict";
+import { systemClock } from "../../core/clock.ts";
+import { openSqliteStore } from "../../storage/sqlite/mod.ts";
+import { createApp } from "../app.ts";
+import { DEFAULT_CONFIG } from "../config.ts";
+import type { FetchApp } from "./deno.ts";
+
+/**
+ * Runs `fn` with an app over a fresh SQLite file, master key `k`; closes the
+ * store and removes the file after.
+ *
+ * @param fn The test.
+ */
+export async function withApp(
+  fn: (app: ReturnType<typeof createApp>) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const store = await openSqliteStore({ path: `${dir}/bus.db` });
+  try {
+    await fn(
+      createApp({
+        store,
+        clock: systemClock,
+        config: { ...DEFAULT_CONFIG, masterKey: "k" },
+      }),
+    );
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * `app` plus a route `/slow` that answers "done" only once `release()` is
+ * called: a request in flight, to see what a shutdown does with it.
+ *
+ * @param app The app behind every other path.
+ * @returns The app, a promise that `/slow` was entered, and its release.
+ */
+export function withSlowRoute(app: FetchApp): {
+  app: FetchApp;
+  inside: Promise<void>;
+  release: () => void;
+} {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => entered = r);
+  return {
+    app: {
+      fetch: async (req: Request, env?: unknown) => {
+        if (new URL(req.url).pathname === "/slow") {
+          entered();
+          await gate;
+          return new Response("done");
+        }
+        return app.fetch(req, env);
+      },
+    },
+    inside,
+    release,
+  };
+}
 
 /**
  * A claim that waits, as a long poll or held empty (no `wait`, under 1 s),

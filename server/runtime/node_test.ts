@@ -1,55 +1,23 @@
 import assert from "node:assert/strict";
-import { systemClock } from "../../core/clock.ts";
-import { openSqliteStore } from "../../storage/sqlite/mod.ts";
-import { createApp } from "../app.ts";
-import { DEFAULT_CONFIG } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { serveNode } from "./node.ts";
-import { assertGoneClaimClaimsNothing } from "./_testing.ts";
+import {
+  assertGoneClaimClaimsNothing,
+  withApp,
+  withSlowRoute,
+} from "./_testing.ts";
 
 // Deno runs node:http too; the packed build runs this listener under Node 20
 // in npm-build/node_test/ (deno task test:node).
-
-async function withApp(
-  fn: (app: ReturnType<typeof createApp>) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const store = await openSqliteStore({ path: `${dir}/bus.db` });
-  try {
-    await fn(
-      createApp({
-        store,
-        clock: systemClock,
-        config: { ...DEFAULT_CONFIG, masterKey: "k" },
-      }),
-    );
-  } finally {
-    await store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 // false first: the light Response, once installed, stays the global.
 for (const lightObjects of [false, true]) {
   Deno.test(`node listener (light objects ${lightObjects}): serves the app on a free port, finishes in-flight requests on shutdown, then closes`, async () => {
     await withApp(async (app) => {
-      let release!: () => void;
-      const gate = new Promise<void>((r) => release = r);
-      let entered!: () => void;
-      const inside = new Promise<void>((r) => entered = r);
-      const slowApp = {
-        fetch: async (req: Request, env?: unknown) => {
-          if (new URL(req.url).pathname === "/slow") {
-            entered();
-            await gate;
-            return new Response("done");
-          }
-          return app.fetch(req, env);
-        },
-      };
+      const slow = withSlowRoute(app);
       const controller = new AbortController();
       let closed = false;
-      const server = await serveNode(slowApp, {
+      const server = await serveNode(slow.app, {
         port: 0,
         lightObjects,
         signal: controller.signal,
@@ -79,12 +47,12 @@ for (const lightObjects of [false, true]) {
       assert.equal(body.id, id);
       assert.deepEqual(body.payload, { text: "héllo" });
 
-      const slow = fetch(`${base}/slow`);
-      await inside;
+      const inFlight = fetch(`${base}/slow`);
+      await slow.inside;
       controller.abort();
       assert.equal(closed, false);
-      release();
-      const last = await slow;
+      slow.release();
+      const last = await inFlight;
       assert.equal(await last.text(), "done");
       assert.equal(last.headers.get("connection"), "close");
       await server.finished;
