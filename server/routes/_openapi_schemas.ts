@@ -106,7 +106,14 @@ const adminFields: Record<string, Schema> = {
   claimed_by: nullable(str("Hash of the claimer's key")),
   worker_id: nullable(str("Worker id of the claim")),
   claim_token: nullable(str("Current claim token")),
+  lease_epoch: int("Fencing token: one more on every claim"),
+  backoff_base: num("Seconds; a failure waits base × 2^attempts plus jitter"),
+  updated_at: num("When it last changed, unix seconds"),
   result: ref("JsonValue"),
+  result_type: str("Absent until there is a result", {
+    enum: ["json", "text"],
+  }),
+  dead_reason: nullable(str("Why it is dead; null while it is not")),
 };
 
 const deadFields: Record<string, Schema> = {
@@ -267,8 +274,18 @@ export const SCHEMAS: Record<string, Schema> = {
     ok,
     expired_claims_requeued: int("Expired leases reopened"),
     expired_claims_dead: int("Expired leases on their last attempt"),
-    deleted: int("Rows pruned"),
-  }),
+    deleted: obj(
+      {
+        intents: int("Fulfilled intents past retention"),
+        dead: int("Dead intents past retention"),
+        nonces: int("Expired signing nonces"),
+        idempotency_keys: int("Idempotency keys past retention"),
+        kv: int("Expired stored values"),
+      },
+      ["intents", "dead", "nonces", "idempotency_keys", "kv"],
+      "Rows pruned",
+    ),
+  }, ["ok", "expired_claims_requeued", "expired_claims_dead", "deleted"]),
   AdminIntent: obj(adminFields, ["id", "status"]),
   DeadIntent: obj(deadFields, ["id", "created_at", "died_at"]),
   DeadIntentDetail: obj(

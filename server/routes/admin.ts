@@ -161,12 +161,19 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
 
   app.post("/admin/cleanup", async (c) => {
     await readJsonBody(c, s);
-    const run = await s.maintenance.runOnce();
+    const { reap, pruned } = await s.maintenance.runOnce();
     return c.json({
       ok: true,
-      expired_claims_requeued: run.reap.retried,
-      expired_claims_dead: run.reap.dead,
-      deleted: run.pruned,
+      expired_claims_requeued: reap.retried,
+      expired_claims_dead: reap.dead,
+      // Spelled out: the store's result is camelCase, the API snake_case.
+      deleted: {
+        intents: pruned.intents,
+        dead: pruned.dead,
+        nonces: pruned.nonces,
+        idempotency_keys: pruned.idempotencyKeys,
+        kv: pruned.kv,
+      },
     });
   });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "../config.ts";
-import { makeTestApp } from "../testing.ts";
+import { ADMIN, makeTestApp } from "../testing.ts";
 import { openApiDocument } from "./openapi.ts";
 
 /** `METHOD /path/{param}` for every route the Hono app registered. */
@@ -114,4 +114,183 @@ Deno.test("the extensions are marked, and left out when they are off", () => {
       .parameters.map((p) => p.name);
   assert.ok(claimQuery(on).includes("wait"));
   assert.ok(!claimQuery(off).includes("wait"));
+});
+
+type Schema = Record<string, unknown>;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function typeIs(type: unknown, v: unknown): boolean {
+  switch (type) {
+    case "null":
+      return v === null;
+    case "integer":
+      return Number.isInteger(v);
+    case "array":
+      return Array.isArray(v);
+    case "object":
+      return isObject(v);
+    case "number":
+      return typeof v === "number";
+    case "string":
+      return typeof v === "string";
+    case "boolean":
+      return typeof v === "boolean";
+    default:
+      throw new TypeError(`Unknown schema type: ${JSON.stringify(type)}`);
+  }
+}
+
+/** The node a `{"$ref"}` points at, or the node itself. */
+function resolve(doc: Schema, node: Schema): Schema {
+  if (typeof node.$ref !== "string") return node;
+  let out: unknown = doc;
+  for (const part of node.$ref.replace(/^#\//, "").split("/")) {
+    out = (out as Schema)[part];
+  }
+  return out as Schema;
+}
+
+/**
+ * The ways `value` breaks `schema`, for the part of JSON Schema the document
+ * uses (`$ref`, `type`, `const`, `enum`, `pattern`, `oneOf`, `items`,
+ * `properties`, `required`), plus one rule of ours: an object's every field
+ * is declared, so the reference names all that an answer holds.
+ */
+function violations(
+  doc: Schema,
+  schema: Schema,
+  value: unknown,
+  at = "$",
+): string[] {
+  if (typeof schema.$ref === "string") {
+    return violations(doc, resolve(doc, schema), value, at);
+  }
+  const out: string[] = [];
+  const shown = JSON.stringify(value);
+  if ("const" in schema && value !== schema.const) {
+    out.push(`${at}: ${shown} is not ${JSON.stringify(schema.const)}`);
+  }
+  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) {
+    out.push(`${at}: ${shown} is not one of ${schema.enum.join(", ")}`);
+  }
+  if (
+    schema.type !== undefined &&
+    ![schema.type].flat().some((t) => typeIs(t, value))
+  ) {
+    out.push(`${at}: ${shown} is not ${[schema.type].flat().join(" or ")}`);
+  }
+  if (
+    typeof schema.pattern === "string" && typeof value === "string" &&
+    !new RegExp(schema.pattern, "u").test(value)
+  ) out.push(`${at}: ${shown} does not match ${schema.pattern}`);
+  if (Array.isArray(schema.oneOf)) {
+    const fits = schema.oneOf.filter((s) =>
+      violations(doc, s, value, at).length === 0
+    );
+    if (fits.length !== 1) out.push(`${at}: fits ${fits.length} of oneOf`);
+  }
+  if (Array.isArray(value) && isObject(schema.items)) {
+    const items = schema.items;
+    value.forEach((v, i) =>
+      out.push(...violations(doc, items, v, `${at}[${i}]`))
+    );
+  }
+  if (isObject(value) && isObject(schema.properties)) {
+    const props = schema.properties as Record<string, Schema>;
+    for (const name of (schema.required ?? []) as string[]) {
+      if (!(name in value)) out.push(`${at}.${name}: missing`);
+    }
+    for (const [name, v] of Object.entries(value)) {
+      if (name in props) {
+        out.push(...violations(doc, props[name], v, `${at}.${name}`));
+      } else out.push(`${at}.${name}: not declared`);
+    }
+  }
+  return out;
+}
+
+Deno.test("the schema checker used below finds what it should", () => {
+  const doc = openApiDocument({ extensions: true, version: "x" });
+  const revoked = { $ref: "#/components/schemas/Revoked" };
+  assert.deepEqual(violations(doc, revoked, { ok: true, revoked: true }), []);
+  assert.deepEqual(violations(doc, revoked, { ok: 1, extra: null }), [
+    "$.revoked: missing",
+    "$.ok: 1 is not true",
+    "$.ok: 1 is not boolean",
+    "$.extra: not declared",
+  ]);
+  const list = { $ref: "#/components/schemas/DeadList" };
+  assert.deepEqual(violations(doc, list, [{ id: "x", attempts: 1.5 }]), [
+    "$[0].created_at: missing",
+    "$[0].died_at: missing",
+    '$[0].id: "x" does not match ^[0-9a-f]{32}$',
+    "$[0].attempts: 1.5 is not integer",
+  ]);
+});
+
+Deno.test("admin answers match their OpenAPI schemas", async () => {
+  await using t = await makeTestApp({ config: { extensions: true } });
+  const doc = openApiDocument({ extensions: true, version: "x" });
+  const headers = { "X-Admin-Token": ADMIN };
+  const checked = new Set<string>();
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await t.call(method, path, { key: null, headers, body });
+    const route = `${method} ${path.replace(/[0-9a-f]{32}/, "{id}")}`;
+    const [m, template] = route.split(" ");
+    const op = doc.paths[template][m.toLowerCase()] as {
+      responses: Record<string, Schema>;
+    };
+    const answer = op.responses[res.status];
+    assert.ok(answer, `${route}: ${res.status} is not documented`);
+    const { content } = resolve(doc, answer) as {
+      content: Record<string, { schema: Schema }>;
+    };
+    assert.deepEqual(
+      violations(doc, content["application/json"].schema, res.body),
+      [],
+      `${route}: ${res.text}`,
+    );
+    checked.add(route);
+    return res.body;
+  };
+  const publish = async (body: Record<string, unknown> = {}) =>
+    (await t.call("POST", "/intent", {
+      body: { goal: "g", payload: { n: 1 }, ...body },
+    })).body.id as string;
+
+  const { api_key } = await call("POST", "/admin/generate_key", { owner: "o" });
+  const done = await publish();
+  await call("GET", `/admin/intents/${done}`);
+  const { claim_token } = (await t.call("POST", "/claim?goal=g")).body;
+  await t.call("POST", `/fulfill/${done}`, {
+    body: { claim_token, result: "r", result_type: "text" },
+  });
+  await call("GET", `/admin/intents/${done}`);
+  await publish({ goal: "lost", max_attempts: 1 });
+  await publish({ goal: "lost" });
+  await t.call("POST", "/claim?goal=lost&max=2");
+  t.clock.advance(3 * 86_400_000);
+  await call("POST", "/admin/cleanup");
+  const dead = await publish();
+  await call("POST", `/admin/intents/${dead}/cancel`);
+  await call("GET", `/admin/intents/${dead}`);
+  await call("GET", "/admin/dead");
+  await call("GET", `/admin/dead/${dead}`);
+  await call("POST", `/admin/intents/${dead}/retry`);
+  await call("POST", `/admin/intents/${dead}/cancel`);
+  await call("POST", "/admin/dead/redrive", {});
+  await call("POST", "/admin/pause", { goal: "g" });
+  await call("POST", "/admin/resume", { goal: "g" });
+  await call("POST", "/admin/purge", { confirm: true });
+  await call("POST", "/admin/purge", {});
+  await call("POST", "/admin/revoke_key", { api_key });
+  const adminJson = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    path.startsWith("/admin/")
+      ? Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)
+      : []
+  ).filter((r) => r !== "GET /admin/dashboard");
+  assert.deepEqual(adminJson.filter((r) => !checked.has(r)), []);
 });
