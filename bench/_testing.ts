@@ -21,3 +21,28 @@ export function assertExactlyOnce(r: ProfileResult, n: number): void {
   assert.equal(r.timedOut, false);
   assert.deepEqual(r.errors, {});
 }
+
+/**
+ * Runs a bench script as its own process, as a person would.
+ *
+ * @param script The file's name in `bench/`, such as `sql_floor.ts`.
+ * @param args Its arguments.
+ * @returns Its exit code and what it printed.
+ */
+export async function runScript(
+  script: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: text.decode(out.stdout),
+    stderr: text.decode(out.stderr),
+  };
+}

@@ -31,6 +31,7 @@ import {
 } from "./scenarios.ts";
 import { createDatabase, startCluster } from "../storage/postgres/_cluster.ts";
 import { usePostgres, withBusServer } from "./server_process.ts";
+import { runMain } from "./_cli.ts";
 
 const HELP = `Intent Bus profile runner
 
@@ -308,11 +309,4 @@ async function main(args: string[]): Promise<number> {
   return report.profiles.every(cleanRun) ? 0 : 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}`);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runMain(main);

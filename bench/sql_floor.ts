@@ -27,6 +27,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { MIGRATIONS } from "../storage/sqlite/migrations.ts";
 import * as SQL from "../storage/sqlite/sql.ts";
+import { countFlag, runMain } from "./_cli.ts";
 
 /** Options of {@linkcode sqlFloor}. */
 export interface FloorOptions {
@@ -59,6 +60,7 @@ const cpu = () => {
  *
  * @param o See {@linkcode FloorOptions}.
  * @returns CPU µs per intent.
+ * @throws {RangeError} for an index to drop that the intents table lacks.
  */
 export function sqlFloor(o: FloorOptions): Floor {
   const dir = Deno.makeTempDirSync({ prefix: "bench_sql_floor_" });
@@ -66,7 +68,19 @@ export function sqlFloor(o: FloorOptions): Floor {
   try {
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
     for (const m of MIGRATIONS) db.exec(m.sql);
-    for (const name of o.drop) db.exec(`DROP INDEX ${name}`);
+    const indexes = db.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'intents' AND sql IS NOT NULL ORDER BY name",
+    ).all().map((r) => String(r.name));
+    for (const name of o.drop) {
+      if (!indexes.includes(name)) {
+        throw new RangeError(
+          `Unknown index to drop: "${name}" (the intents table has ${
+            indexes.join(", ")
+          })`,
+        );
+      }
+      db.exec(`DROP INDEX ${name}`);
+    }
     const cache = new Map<string, StatementSync>();
     const q = (sql: string) => {
       let s = cache.get(sql);
@@ -143,24 +157,41 @@ export function sqlFloor(o: FloorOptions): Floor {
   }
 }
 
-if (import.meta.main) {
+const HELP =
+  `SQL floor: CPU per intent of the store's own SQL, run with node:sqlite
+directly on the real schema, with no store, HTTP or JSON code around it
+
+Usage: deno run -A bench/sql_floor.ts [flags]
+
+  --k <n>           intents per transaction (default 30: one commit per 10
+                    intents, as Heavy's group commits)
+  --intents <n>     intents measured, after a quarter as many to warm up
+                    (default 20000)
+  --group <n>       claims per peek and UPDATE … LIMIT (default 8; 1 claims
+                    one at a time, 50 is batch mode's ?max=50)
+  --drop <names>    indexes of the intents table to drop first, comma-
+                    separated, such as intents_publisher,intents_expiry
+  --help            this text`;
+
+function main(args: string[]): number {
   const { values } = parseArgs({
-    args: Deno.args,
+    args,
     options: {
       k: { type: "string", default: "30" },
       intents: { type: "string", default: "20000" },
       group: { type: "string", default: "8" },
       drop: { type: "string", default: "" },
+      help: { type: "boolean", default: false },
     },
   });
-  const group = Number(values.group);
-  if (!Number.isInteger(group) || group < 1) {
-    throw new RangeError(`Invalid --group: "${values.group}"`);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
   }
   const o: FloorOptions = {
-    k: Number(values.k),
-    intents: Number(values.intents),
-    group,
+    k: countFlag("k", values.k),
+    intents: countFlag("intents", values.intents),
+    group: countFlag("group", values.group),
     drop: values.drop ? values.drop.split(",") : [],
   };
   const f = sqlFloor(o);
@@ -172,4 +203,7 @@ if (import.meta.main) {
       `fulfil ${x(f.fulfil)}; lifecycle ${x(f.lifecycle)} ` +
       `(${f.fulfilled} fulfilled)`,
   );
+  return 0;
 }
+
+if (import.meta.main) await runMain(main);
