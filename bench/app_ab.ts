@@ -22,6 +22,7 @@
 import { parseArgs } from "node:util";
 import type { FetchApp } from "../server/runtime/deno.ts";
 import { type AppCpu, lifecycles } from "./app_cpu.ts";
+import { countFlag, runMain } from "./_cli.ts";
 
 /** A build to measure: where its files are, and how to drop them. */
 interface Build {
@@ -35,6 +36,15 @@ const root = new URL("../", import.meta.url).pathname;
 /** The tree of `rev`: the working tree for `.`, else a `git archive`. */
 async function tree(rev: string): Promise<{ dir: string; temp: boolean }> {
   if (rev === ".") return { dir: root, temp: false };
+  const known = await new Deno.Command("git", {
+    args: ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`],
+    cwd: root,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!known.success) {
+    throw new RangeError(`Not a commit of this repository: "${rev}"`);
+  }
   const dir = await Deno.makeTempDir({ prefix: "bench_ab_" });
   const archive = new Deno.Command("sh", {
     args: ["-c", `git archive "$1" | tar -x -C "$2"`, "sh", rev, dir],
@@ -45,7 +55,7 @@ async function tree(rev: string): Promise<{ dir: string; temp: boolean }> {
   if (!out.success) {
     await Deno.remove(dir, { recursive: true });
     throw new Error(
-      `git archive ${rev}: ${new TextDecoder().decode(out.stderr)}`,
+      `git archive ${rev}: ${new TextDecoder().decode(out.stderr).trim()}`,
     );
   }
   // Bare imports (`hono`) resolve through a node_modules beside the tree.
@@ -96,6 +106,7 @@ export interface AbResult {
  * @param perRound Intents per round.
  * @param concurrency Requests in flight.
  * @returns Each build's CPU µs per request.
+ * @throws {RangeError} for a revision that is not a commit.
  */
 export async function appAb(
   revA: string,
@@ -104,8 +115,10 @@ export async function appAb(
   perRound = 1000,
   concurrency = 20,
 ): Promise<AbResult> {
-  const builds = [await build(revA), await build(revB)];
+  const builds: Build[] = [];
   try {
+    builds.push(await build(revA));
+    builds.push(await build(revB));
     const sums = builds.map(() => ({ publish: 0, claim: 0, fulfil: 0 }));
     // Warm both up first, untimed.
     for (const b of builds) await lifecycles(b.app, perRound, concurrency, "k");
@@ -128,27 +141,46 @@ export async function appAb(
   }
 }
 
-if (import.meta.main) {
+const HELP =
+  `Two builds of the server in one process: CPU µs per request of publish,
+claim and fulfil, in alternating rounds, and their ratio B / A (a build
+against itself: within 4%, so trust differences beyond 5%)
+
+Usage: deno run -A bench/app_ab.ts <rev-a> <rev-b> [flags]
+
+  <rev-a> <rev-b>      git revisions, or . for the working tree (HEAD~1 .)
+  --rounds <n>         rounds per build, alternating which goes first (20)
+  --per-round <n>      intents per round (1000)
+  --concurrency <n>    requests in flight (20)
+  --help               this text`;
+
+async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: Deno.args,
+    args,
     allowPositionals: true,
     options: {
       rounds: { type: "string", default: "20" },
       "per-round": { type: "string", default: "1000" },
       concurrency: { type: "string", default: "20" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   if (positionals.length !== 2) {
-    console.error("Usage: deno run -A bench/app_ab.ts <rev-a> <rev-b>");
-    Deno.exit(2);
+    throw new RangeError(
+      `Two revisions wanted, A and B, not ${positionals.length}: see --help`,
+    );
   }
   const [revA, revB] = positionals;
   const r = await appAb(
     revA,
     revB,
-    Number(values.rounds),
-    Number(values["per-round"]),
-    Number(values.concurrency),
+    countFlag("rounds", values.rounds),
+    countFlag("per-round", values["per-round"]),
+    countFlag("concurrency", values.concurrency),
   );
   const line = (label: string, c: AppCpu) =>
     `${label.padEnd(12)} publish ${c.publish.toFixed(1)}, claim ${
@@ -161,4 +193,7 @@ if (import.meta.main) {
   const la = r.a.publish + r.a.claim + r.a.fulfil;
   const lb = r.b.publish + r.b.claim + r.b.fulfil;
   console.log(`B / A: ${(lb / la).toFixed(3)}`);
+  return 0;
 }
+
+if (import.meta.main) await runMain(main);
