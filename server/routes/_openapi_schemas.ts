@@ -258,7 +258,12 @@ export const SCHEMAS: Record<string, Schema> = {
       },
     },
   }, ["results"]),
-  KeyRequest: obj({ owner: str("Who the key is for, 1 to 100 characters") }),
+  KeyRequest: obj({
+    owner: str(
+      "Who the key is for, 1 to 100 characters (code points) without NUL " +
+        "or a lone surrogate; default `anonymous`",
+    ),
+  }),
   KeyIssued: obj({
     api_key: str("Shown only here"),
     owner: str("Owner"),
@@ -267,7 +272,9 @@ export const SCHEMAS: Record<string, Schema> = {
   Revoked: obj({ ok, revoked: { const: true } }, ["ok", "revoked"]),
   PurgeRequest: obj({
     confirm: { const: true },
-    namespace: str("Only this namespace"),
+    namespace: str("Only this namespace; omit it for all (empty is refused)", {
+      pattern: "^[A-Za-z0-9_.-]{1,64}$",
+    }),
   }, ["confirm"]),
   Purged: obj({ ok, deleted: int("Rows"), namespace: nullable(str("")) }),
   Cleaned: obj({

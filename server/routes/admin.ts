@@ -20,12 +20,20 @@ import {
   type Services,
   statusView,
 } from "../context.ts";
-import { namespaceValue, numberField } from "../validate.ts";
+import {
+  goalValue,
+  identifierText,
+  namespaceValue,
+  numberField,
+} from "../validate.ts";
 import { dashboardHtml } from "./dashboard.ts";
 import { goalKey } from "../waiters.ts";
 
 /** Rows of each table one purge write deletes at most. */
 const PURGE_CHUNK = 2000;
+
+/** Longest key owner, in characters (code points). */
+const OWNER_MAX = 100;
 
 /** Every field of an intent, for admins; times in unix float seconds. */
 function adminView(i: Intent): Record<string, unknown> {
@@ -119,9 +127,11 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
   app.post("/admin/generate_key", async (c) => {
     const body = await readJsonBody(c, s);
     const owner = body.owner ?? "anonymous";
-    if (typeof owner !== "string" || owner.length < 1 || owner.length > 100) {
-      throw new ValidationError("Invalid owner: 1 to 100 characters");
+    if (typeof owner !== "string") {
+      throw new ValidationError("Invalid owner: must be a string");
     }
+    // As a goal is: SQLite kept a NUL where PostgreSQL refused it.
+    identifierText(owner, "owner", OWNER_MAX);
     const key = await s.keys.issue(owner);
     s.log.info("api key issued", { owner });
     return c.json({ api_key: key, owner }, 201);
@@ -142,6 +152,13 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
     const body = await readJsonBody(c, s);
     if (body.confirm !== true) {
       throw new ValidationError('Confirmation required: send {"confirm":true}');
+    }
+    // Elsewhere "" means `default`; here it would purge `default` for a
+    // caller who meant no namespace at all, or forgot to fill one in.
+    if (body.namespace === "") {
+      throw new ValidationError(
+        "Invalid namespace: must not be empty; omit it to purge every namespace",
+      );
     }
     const namespace = body.namespace === undefined || body.namespace === null
       ? null
@@ -204,7 +221,7 @@ export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
       namespace: q.namespace === undefined
         ? undefined
         : namespaceValue(q.namespace),
-      goal: q.goal,
+      goal: q.goal === undefined ? undefined : goalValue(q.goal),
       limit: numberField(q, "limit", {
         min: 1,
         max: 1000,

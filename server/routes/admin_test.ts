@@ -76,6 +76,30 @@ Deno.test("generate_key issues a working key stored only as a hash; revoke ends 
   );
 });
 
+Deno.test("generate_key refuses an owner with NUL or a lone surrogate, on every store", async () => {
+  await using t = await makeTestApp();
+  for (
+    const [owner, message] of [
+      ["a\u0000b", /owner: must not contain NUL/],
+      ["g\ud83d", /owner: must not contain a lone surrogate/],
+      ["", /owner: must be 1 to 100 characters/],
+      ["x".repeat(101), /owner: must be 1 to 100 characters/],
+      [7, /owner: must be a string/],
+    ] as const
+  ) {
+    const res = await adminCall(t, "POST", "/admin/generate_key", { owner });
+    assert.equal(res.status, 400, JSON.stringify(owner));
+    assert.equal(res.body.error.code, "invalid_request");
+    assert.match(res.body.error.message, message);
+  }
+  assert.deepEqual(await t.sql("SELECT * FROM api_keys"), []);
+  const emoji = await adminCall(t, "POST", "/admin/generate_key", {
+    owner: "🦀".repeat(100),
+  });
+  assert.equal(emoji.status, 201);
+  assert.equal(emoji.body.owner, "🦀".repeat(100));
+});
+
 Deno.test("purge needs confirm true and can be limited to a namespace", async () => {
   await using t = await makeTestApp();
   await publish(t, { namespace: "a" });
@@ -95,6 +119,19 @@ Deno.test("purge needs confirm true and can be limited to a namespace", async ()
   const all = await adminCall(t, "POST", "/admin/purge", { confirm: true });
   assert.equal(all.body.deleted, 1);
   assert.equal((await t.counts()).intents, 0);
+});
+
+Deno.test("purge refuses an empty namespace instead of purging default", async () => {
+  await using t = await makeTestApp();
+  await publish(t);
+  const res = await adminCall(t, "POST", "/admin/purge", {
+    confirm: true,
+    namespace: "",
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error.code, "invalid_request");
+  assert.match(res.body.error.message, /namespace: must not be empty/);
+  assert.equal((await t.counts()).intents, 1);
 });
 
 Deno.test("purge deletes in chunks of 2,000 rows, each its own write", async () => {
@@ -205,6 +242,20 @@ Deno.test("the dead letters list and detail show dead intents only", async () =>
   assert.equal(detail.status, 200);
   assert.equal(detail.body.payload, 1);
   assert.equal((await adminCall(t, "GET", `/admin/dead/${alive}`)).status, 404);
+});
+
+Deno.test("the dead letters list refuses an empty goal, as redrive does", async () => {
+  await using t = await makeTestApp();
+  for (const goal of ["", "%20%20"]) {
+    const list = await adminCall(t, "GET", `/admin/dead?goal=${goal}`);
+    assert.equal(list.status, 400);
+    assert.equal(list.body.error.code, "invalid_request");
+    const redrive = await adminCall(t, "POST", "/admin/dead/redrive", {
+      goal: decodeURIComponent(goal),
+    });
+    assert.equal(redrive.status, 400);
+    assert.equal(list.body.error.message, redrive.body.error.message);
+  }
 });
 
 Deno.test("the dead letters list and detail show when it was created and when it died, alike", async () => {

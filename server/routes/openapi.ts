@@ -113,7 +113,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: "post", path: "/admin/intents/:id/retry", summary: "Bring a dead intent back", auth: "admin", ok: [200, "Acted"], errors: [...ADMIN, "NotFound", "Conflict"] },
   {
     method: "get", path: "/admin/dead", summary: "List dead intents, newest first", auth: "admin",
-    query: [["namespace", "Only this namespace"], ["goal", "Only this goal"], ["limit", "1 to 1000, default 100"], ["before", "Only those that died before this unix time, in seconds to the millisecond (paging)"], ["before_id", "With before: also those that died in that very millisecond with a lower id. The page after an entry is before=<its died_at>&before_id=<its id>; before alone skips the rest of that millisecond"]],
+    query: [["namespace", "Only this namespace"], ["goal", "Only this goal (not empty)"], ["limit", "1 to 1000, default 100"], ["before", "Only those that died before this unix time, in seconds to the millisecond (paging)"], ["before_id", "With before: also those that died in that very millisecond with a lower id. The page after an entry is before=<its died_at>&before_id=<its id>; before alone skips the rest of that millisecond"]],
     ok: [200, "DeadList"], errors: ADMIN,
   },
   { method: "get", path: "/admin/dead/:id", summary: "One dead intent", auth: "admin", ok: [200, "DeadIntentDetail"], errors: [...ADMIN, "NotFound"] },
