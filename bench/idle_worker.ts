@@ -26,6 +26,7 @@ import { parseArgs } from "node:util";
 import { IntentClient, Worker } from "../sdk/mod.ts";
 import { sleep } from "../sdk/_abort.ts";
 import { type ServerProcess, withBusServer } from "./server_process.ts";
+import { runMain } from "./_cli.ts";
 
 /** The three ways of waiting for work. */
 export const IDLE_MODES = ["longpoll", "fallback", "original"] as const;
@@ -131,16 +132,48 @@ export async function measureIdle(
   return { mode, seconds, requests: sent.length, ...hourlyRate(sent) };
 }
 
-if (import.meta.main) {
+/**
+ * The shortest run that times two claims of the long-poll worker, the
+ * fewest its rate per hour needs: its second claim goes out about 31 s in
+ * (a 30 s hold, then `Retry-After: 1`).
+ */
+export const MIN_SECONDS = 35;
+
+const HELP =
+  `Requests an hour of an idle worker, in three modes, each against our
+server spawned on a fresh database:
+  longpoll   an SDK Worker with its defaults
+  fallback   the same Worker against a server with --no-extensions, which
+             answers like the original server
+  original   the original SDK's loop, POST /claim then a 1 s sleep
+
+Usage: deno run -A bench/idle_worker.ts [flags]
+
+  --seconds <s>    how long each mode stays idle (default 95, three 30 s
+                   long-polls; at least ${MIN_SECONDS}, for two claims of the
+                   long-poll worker to time)
+  --out <file>     also write the results as JSON (bench/targets.ts reads it)
+  --help           this text`;
+
+async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args,
     options: {
       seconds: { type: "string", default: "95" },
       out: { type: "string" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   const seconds = Number(values.seconds);
-  if (!(seconds > 0)) throw new RangeError(`Invalid --seconds: ${seconds}`);
+  if (!(seconds >= MIN_SECONDS) || !Number.isFinite(seconds)) {
+    throw new RangeError(
+      `Invalid --seconds: "${values.seconds}" (at least ${MIN_SECONDS}, for two claims of the long-poll worker)`,
+    );
+  }
   console.log("mode      requests  claims  seconds  claim every s  per hour");
   const results: IdleResult[] = [];
   for (const mode of IDLE_MODES) {
@@ -151,7 +184,7 @@ if (import.meta.main) {
       `${mode.padEnd(8)}  ${pad(r.requests, 8)}  ${pad(r.claims, 6)}  ${
         pad(r.seconds, 7)
       }  ${pad(r.claimInterval?.toFixed(2) ?? "-", 13)}  ${
-        pad(Math.round(r.perHour), 8)
+        pad(Number.isNaN(r.perHour) ? "-" : Math.round(r.perHour), 8)
       }`,
     );
   }
@@ -161,4 +194,7 @@ if (import.meta.main) {
       JSON.stringify(results, null, 2) + "\n",
     );
   }
+  return 0;
 }
+
+if (import.meta.main) await runMain(main);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { hourlyRate, measureIdle } from "./idle_worker.ts";
+import { hourlyRate, measureIdle, MIN_SECONDS } from "./idle_worker.ts";
+import { runScript } from "./_testing.ts";
 
 Deno.test("the hourly rate counts start-up requests once and claims at their steady interval", () => {
   const r = hourlyRate([
@@ -27,4 +28,24 @@ Deno.test("an idle SDK worker holds one long-poll where the original SDK's loop 
   const original = await measureIdle("original", 5);
   assert.ok(original.claims >= 3, `${original.claims}`);
   assert.ok(original.perHour > 120, `${original.perHour}`);
+});
+
+Deno.test("idle_worker.ts --help prints its usage, and a run too short to time two long-polls is refused", async () => {
+  const help = await runScript("idle_worker.ts", ["--help"]);
+  assert.equal(help.code, 0);
+  for (const flag of ["--seconds", "--out", "--help"]) {
+    assert.ok(help.stdout.includes(flag), flag);
+  }
+  for (const seconds of ["4", String(MIN_SECONDS - 1), "abc", "Infinity"]) {
+    const r = await runScript("idle_worker.ts", ["--seconds", seconds]);
+    assert.equal(r.code, 2, seconds);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      `error: Invalid --seconds: "${seconds}" (at least ${MIN_SECONDS}, for two claims of the long-poll worker)\n`,
+    );
+  }
+  const r = await runScript("idle_worker.ts", ["--nope"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "error: Unknown option '--nope'\n");
 });
