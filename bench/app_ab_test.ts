@@ -13,7 +13,8 @@ Deno.test("two builds, one from git, run whole lifecycles in one process and lea
   const r = await appAb("HEAD", ".", 2, 40, 4);
   for (const c of [r.a, r.b]) {
     for (const v of [c.publish, c.claim, c.fulfil]) {
-      assert.ok(Number.isFinite(v) && v >= 0);
+      // Every request costs some CPU, and none a second of it.
+      assert.ok(v > 0 && v < 1e6, `${v} µs`);
     }
   }
   assert.equal(tempDirs(), before);
