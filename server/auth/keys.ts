@@ -1,8 +1,10 @@
 /**
  * API keys: the master key from `BUS_SECRET`, and issued keys stored only as
- * their SHA-256 hex hash. Lookups are cached in memory for a minute, so the
- * hot path reads the database once per key per minute; a revoke through this
- * server drops the entry at once.
+ * their SHA-256 hex hash. Lookups are cached in memory for
+ * {@linkcode KEY_CACHE_MS} (5 s), so the hot path reads the database once per
+ * key per 5 s instead of once per request. A revoke takes effect at once on
+ * the server that revoked the key (it drops its entry), and within those 5 s
+ * on the other servers sharing the database, whose entries run out.
  *
  * @example
  * ```ts
@@ -59,13 +61,21 @@ export function generateApiKey(): string {
     btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/**
+ * How long a looked-up key is trusted without asking the store, by default.
+ * It is the longest a revoked key keeps working on the other servers of one
+ * database, so it is kept short; a busy key still costs one query per 5 s
+ * rather than one per request.
+ */
+export const KEY_CACHE_MS = 5_000;
+
 /** Options of {@linkcode ApiKeys}. */
 export interface ApiKeysOptions {
   store: Storage;
   clock: Clock;
   /** `BUS_SECRET`; empty means no master key. */
   masterKey: string;
-  /** How long a looked-up key is trusted without asking the store; default 60 s. */
+  /** How long a looked-up key is trusted without asking the store; default {@linkcode KEY_CACHE_MS}. */
   cacheMs?: number;
   /** Most cached keys; the cache is emptied when full. Default 10,000. */
   maxEntries?: number;
@@ -79,7 +89,7 @@ export class ApiKeys {
 
   /** @param options The store, clock, master key and cache settings. */
   constructor(options: ApiKeysOptions) {
-    this.#o = { cacheMs: 60_000, maxEntries: 10_000, ...options };
+    this.#o = { cacheMs: KEY_CACHE_MS, maxEntries: 10_000, ...options };
   }
 
   /**
@@ -126,7 +136,8 @@ export class ApiKeys {
   }
 
   /**
-   * Revokes an issued key and forgets it at once.
+   * Revokes an issued key and forgets it at once; other servers of the same
+   * database stop accepting it within {@linkcode KEY_CACHE_MS}.
    *
    * @param key The raw key.
    * @returns False when no live issued key matched.

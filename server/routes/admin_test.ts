@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ADMIN, makeTestApp, type TestApp } from "../testing.ts";
+import { createApp } from "../app.ts";
+import { KEY_CACHE_MS } from "../auth/keys.ts";
+import { DEFAULT_CONFIG } from "../config.ts";
+import { ADMIN, makeTestApp, MASTER, type TestApp } from "../testing.ts";
 
 const admin = { key: null, headers: { "X-Admin-Token": ADMIN } };
 
@@ -119,6 +122,30 @@ Deno.test("purge needs confirm true and can be limited to a namespace", async ()
   const all = await adminCall(t, "POST", "/admin/purge", { confirm: true });
   assert.equal(all.body.deleted, 1);
   assert.equal((await t.counts()).intents, 0);
+});
+
+Deno.test("a key revoked through one server stops working on another of the same database within 5 s", async () => {
+  await using t = await makeTestApp();
+  const other = createApp({
+    store: t.store,
+    clock: t.clock,
+    config: { ...DEFAULT_CONFIG, masterKey: MASTER, adminSecret: ADMIN },
+  });
+  assert.equal(KEY_CACHE_MS, 5_000, "the delay the README states");
+  const key = await t.issueKey();
+  const claim = async (app: typeof other) =>
+    (await app.request("http://localhost/claim?goal=g", {
+      method: "POST",
+      headers: { "X-API-KEY": key },
+    })).status;
+  assert.equal(await claim(other), 204);
+  const res = await adminCall(t, "POST", "/admin/revoke_key", { api_key: key });
+  assert.equal(res.status, 200);
+  assert.equal(await claim(t.app), 401);
+  t.clock.advance(KEY_CACHE_MS - 1);
+  assert.equal(await claim(other), 204, "the cache's stated delay");
+  t.clock.advance(1);
+  assert.equal(await claim(other), 401);
 });
 
 Deno.test("purge refuses an empty namespace instead of purging default", async () => {
