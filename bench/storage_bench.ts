@@ -13,14 +13,22 @@
 import { openSqliteStore } from "../storage/sqlite/open.ts";
 import type { SqliteStore } from "../storage/sqlite/store.ts";
 import type { ClaimedIntent } from "../core/intent.ts";
-import type { IntentInsertParams } from "../storage/storage.ts";
+// The conformance suite's builders, so these rows are the ones the store's
+// tests write (`storage/testing/mod.ts` re-exports only `claim` of them).
+import {
+  claim as claimOf,
+  fulfilOf,
+  publish,
+  T0,
+} from "../storage/testing/_fixtures.ts";
 
 const N = 4000;
 const WARMUP = 200;
 const BATCH = 100;
 const BATCH_N = 100;
-const T0 = Date.UTC(2026, 0, 1);
 const DRIVERS = ["node:sqlite", "ffi"];
+/** Later than every intent's run_at (T0 plus its sequence number). */
+const LATER = T0 + 10_000_000;
 
 const dir = Deno.makeTempDirSync({ prefix: "intentbus_storage_bench_" });
 globalThis.addEventListener("unload", () => {
@@ -28,60 +36,30 @@ globalThis.addEventListener("unload", () => {
 });
 
 let seq = 0;
-function intent(goal: string): IntentInsertParams {
+/** An intent published a millisecond after the one before, due at once. */
+function intent(goal: string) {
   seq++;
-  return {
-    id: seq.toString(16).padStart(32, "0"),
+  return publish({
     namespace: "bench",
     goal,
     payload: { seq, text: "a payload of a realistic, small size" },
-    priority: 100,
-    visibility: "public",
-    targetWorker: null,
-    requiredCapability: null,
-    maxAttempts: 3,
-    backoffBase: 5,
-    publisher: "pub",
-    quota: 2000,
-    idempotencyKey: null,
-    requestHash: null,
-    runAt: T0,
-    expiresAt: T0 + 86_400_000,
     now: T0 + seq,
-  };
+  });
 }
 
 function claim(goal: string, max = 1) {
-  return {
-    namespace: "bench",
-    goal,
-    caller: "w",
-    master: false,
-    publisher: null,
-    workerId: null,
-    capabilities: [],
-    leaseMs: 60_000,
-    max,
-    now: T0 + 10_000_000,
-  };
+  return claimOf({ namespace: "bench", goal, max, now: LATER });
 }
 
 function fulfil(c: ClaimedIntent) {
-  return {
-    id: c.id,
-    token: c.claimToken,
-    caller: "w",
-    now: T0 + 10_000_000,
-    result: { ok: true },
-    resultType: "json" as const,
-  };
+  return fulfilOf(c, { now: LATER, result: { ok: true } });
 }
 
 async function fill(store: SqliteStore, goal: string, n: number) {
   for (let i = 0; i < n; i += 1000) {
     const items = Array.from(
       { length: Math.min(1000, n - i) },
-      () => ({ ...intent(goal), quota: null }),
+      () => intent(goal),
     );
     await store.intentInsertMany({ items, atomic: true });
   }
@@ -110,7 +88,7 @@ for (const driver of DRIVERS) {
     group: "insert",
     ...common,
   }, async () => {
-    await store.intentInsert({ ...intent("insert"), quota: null });
+    await store.intentInsert(intent("insert"));
   });
 
   Deno.bench(`claim one, one per transaction [${driver}]`, {
@@ -140,7 +118,7 @@ for (const driver of DRIVERS) {
     group: "lifecycle",
     ...common,
   }, async () => {
-    await store.intentInsert({ ...intent("life"), quota: null });
+    await store.intentInsert(intent("life"));
     const [c] = await store.intentClaim(claim("life"));
     await store.intentFulfil(fulfil(c));
   });
@@ -152,7 +130,7 @@ for (const driver of DRIVERS) {
     await Promise.all(
       Array.from(
         { length: BATCH },
-        () => store.intentInsert({ ...intent("insert"), quota: null }),
+        () => store.intentInsert(intent("insert")),
       ),
     );
   });
@@ -167,7 +145,7 @@ for (const driver of DRIVERS) {
       await Promise.all(
         Array.from(
           { length: BATCH },
-          () => store.intentInsert({ ...intent("life100"), quota: null }),
+          () => store.intentInsert(intent("life100")),
         ),
       );
       const claimed = await store.intentClaim(claim("life100", BATCH));
