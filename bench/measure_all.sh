@@ -1,19 +1,68 @@
 #!/bin/sh
 # Every run behind bench/RESULTS.md, one after another, on a clean snapshot
 # of a commit (other engineers edit the working tree while we measure).
-# Usage: sh bench/measure_all.sh [commit] [prefix]: HEAD and s3_ by default.
-# Writes bench/results/<prefix>*.json and .txt in this checkout, then the
-# chart (session 2's figures, s2_*, against these). Profiles run warm
-# (10,000 intents first, unmeasured) except the *_cold runs.
+usage="Usage: sh bench/measure_all.sh [--force] [commit] [prefix]
+
+Runs every measurement behind bench/RESULTS.md on a git archive snapshot of
+commit (default HEAD) and writes bench/results/<prefix><name>.json and .txt
+for each, then the chart bench/results/<prefix>results.svg (session 2's
+s2_single against this run). Profiles run warm (10,000 intents first,
+unmeasured) except the *_cold runs.
+
+The prefix defaults to run_<UTC date and time>_, which no committed file
+uses. If any file bench/results/<prefix>* exists already (the committed s3_
+results, say), nothing runs unless --force is given, which overwrites them.
+To make a run the published one, commit its files and copy its chart over
+bench/results.svg."
+fail() { # message
+  echo "error: $1" >&2
+  exit 2
+}
+force=
+commit=
+prefix=
+for arg in "$@"; do
+  case $arg in
+  --force) force=1 ;;
+  -h | --help)
+    echo "$usage"
+    exit 0
+    ;;
+  -*) fail "unknown option: $arg (see --help)" ;;
+  *)
+    if [ -z "$commit" ]; then
+      commit=$arg
+    elif [ -z "$prefix" ]; then
+      prefix=$arg
+    else
+      fail "one commit and one prefix, not also: $arg (see --help)"
+    fi
+    ;;
+  esac
+done
 set -e
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-commit=$(git rev-parse --short "${1:-HEAD}")
-prefix=${2:-s3_}
+rev=${commit:-HEAD}
+commit=$(git rev-parse --short --verify --quiet "$rev^{commit}") ||
+  fail "not a commit of this repository: $rev"
+prefix=${prefix:-run_$(date -u +%Y%m%d_%H%M%S)_}
+case $prefix in
+*[!A-Za-z0-9._-]*) fail "a prefix is letters, digits, '.', '_' and '-': $prefix" ;;
+esac
+out="$repo/bench/results"
+if [ -z "$force" ]; then
+  for f in "$out/$prefix"*; do
+    if [ -e "$f" ]; then
+      fail "${f#"$repo"/} exists: choose a new prefix, or --force to overwrite"
+    fi
+  done
+fi
+echo "Measuring $commit into bench/results/$prefix*"
 snap=$(mktemp -d /tmp/bench_snap_XXXXXX)
+trap 'rm -rf "$snap"' EXIT
 git archive "$commit" | tar -x -C "$snap"
 ln -s "$repo/node_modules" "$snap/node_modules"
-out="$repo/bench/results"
 cd "$snap"
 export BENCH_COMMIT="$commit"
 run() { # name, flags...
@@ -52,9 +101,9 @@ for key in master issued; do
   done
 done > "$out/${prefix}app_cpu.txt" 2>&1 || true
 cd "$repo"
-node_modules/.bin/deno run -A bench/chart.ts --chart bench/results.svg \
+node_modules/.bin/deno run -A bench/chart.ts \
+  --chart "bench/results/${prefix}results.svg" \
   bench/results/s2_single.json "bench/results/${prefix}single.json" \
   "bench/results/${prefix}batch.json" "bench/results/${prefix}longpoll.json" \
   --label "session 2 (559b494), single, cold" --label "now, single, warm" \
   --label "now, batch" --label "now, longpoll"
-rm -rf "$snap"
