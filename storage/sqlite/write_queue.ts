@@ -89,6 +89,11 @@ export class WriteQueue implements WriteGate {
   #busyWaitMs: number;
   /** Consecutive busy tries, for the back-off; 0 when not waiting. */
   #busyTries = 0;
+  /**
+   * The next try for the lock, while one is planned: until it runs, writes
+   * queue up behind it. A pause may keep it from running them (its flush
+   * returns at once); `resume()` then schedules them as usual.
+   */
   #busyTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -133,7 +138,7 @@ export class WriteQueue implements WriteGate {
   /** Runs the queued writes in a coming batch, unless paused or planned. */
   #schedule(): void {
     if (
-      this.#scheduled || this.#paused || this.#busyTries > 0 ||
+      this.#scheduled || this.#paused || this.#busyTimer !== undefined ||
       this.#pending.length === 0
     ) return;
     this.#scheduled = true;

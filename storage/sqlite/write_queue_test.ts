@@ -165,6 +165,30 @@ Deno.test("with busyWaitMs, a write that waited that long is refused as busy; a 
   });
 });
 
+Deno.test("a write waiting for the lock runs after a pause that began meanwhile ends (it waited for ever)", async () => {
+  await withDb(async (db, path) => {
+    db.exec("PRAGMA busy_timeout = 0");
+    const other = openNodeSqlite({ path });
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      const queue = new WriteQueue(db, identity, { busyWaitMs: 10_000 });
+      const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
+      const first = queue.run(() => insert.run(1));
+      await new Promise((r) => setTimeout(r, 5));
+      // The checkpoint thread pauses writes; a try for the lock comes due.
+      queue.pause();
+      await new Promise((r) => setTimeout(r, 60));
+      other.exec("ROLLBACK");
+      queue.resume();
+      await first;
+      await queue.run(() => insert.run(2));
+      assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()?.n, 2);
+    } finally {
+      other.close();
+    }
+  });
+});
+
 Deno.test("a closed queue refuses writes after flushing what it had", async () => {
   await withDb(async (db) => {
     const queue = new WriteQueue(db, identity);
