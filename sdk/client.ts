@@ -608,17 +608,20 @@ export class IntentClient {
   }
 
   /**
-   * Lists dead intents (admin), optionally filtered.
+   * Lists dead intents (admin), optionally filtered, a page at a time.
    *
-   * @param filter `namespace`, `goal`, `limit`.
+   * @param filter `namespace`, `goal`, `limit`; for the next page, `before`
+   *   and `beforeId`: the last entry's `died_at` (unix seconds) and `id`.
    * @param opts Signal and timeout.
    * @returns The dead intents, newest first, as the server lists them.
    */
   async adminDeadList(
-    filter: AdminFilter = {},
+    filter: AdminFilter & { before?: number; beforeId?: string } = {},
     opts: CallOptions = {},
   ): Promise<Record<string, unknown>[]> {
-    const r = await this.#admin("GET", "/admin/dead", opts, undefined, filter);
+    const { beforeId, ...rest } = filter;
+    const query = { ...rest, before_id: beforeId };
+    const r = await this.#admin("GET", "/admin/dead", opts, undefined, query);
     const body = r.body as { dead?: unknown } | unknown[];
     return (Array.isArray(body) ? body : body?.dead ?? []) as Record<
       string,
@@ -684,13 +687,13 @@ export class IntentClient {
     path: string,
     opts: CallOptions,
     body?: unknown,
-    query?: AdminFilter,
+    query?: RequestSpec["query"],
   ): Promise<Reply> {
     return this.#http.request({
       method,
       path,
       body,
-      query: query as RequestSpec["query"],
+      query,
       admin: true,
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,

@@ -408,6 +408,41 @@ Deno.test("admin helpers: keys, pause and resume, dead list and redrive", async 
   );
 });
 
+Deno.test("adminDeadList pages through intents that died in the same millisecond, each once", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({
+    url: bus.url,
+    apiKey: bus.masterKey,
+    adminToken: bus.adminToken,
+  });
+  const ids = new Set<string>();
+  for (let i = 0; i < 5; i++) {
+    ids.add((await c.publish("e2e.page", { i }, { maxAttempts: 1 })).id);
+  }
+  const jobs = await c.claimMany("e2e.page", 5);
+  // One /ack: the five die together.
+  await c.ack(jobs.map((j) => ({
+    id: j.id,
+    claimToken: j.claimToken,
+    status: "failed" as const,
+    error: "no",
+  })));
+  const seen: string[] = [];
+  let page = await c.adminDeadList({ goal: "e2e.page", limit: 2 });
+  while (page.length > 0) {
+    seen.push(...page.map((d) => String(d.id)));
+    const last = page.at(-1)!;
+    page = await c.adminDeadList({
+      goal: "e2e.page",
+      limit: 2,
+      before: Number(last.died_at),
+      beforeId: String(last.id),
+    });
+  }
+  assert.equal(seen.length, 5);
+  assert.deepEqual(new Set(seen), ids);
+});
+
 Deno.test("publishMany of 1,000 payloads of 6 KiB, far over one request's 1 MiB, publishes them all", async () => {
   await using bus = await startBusServer();
   const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
