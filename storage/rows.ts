@@ -191,43 +191,6 @@ export function rowToIntent(row: Row): Intent {
 }
 
 /**
- * The values of a live intent's row, in `INTENT_COLUMNS` order.
- *
- * @param i The intent.
- * @returns Values to bind to an insert over every intent column.
- */
-export function intentValues(i: Intent): (string | number | null)[] {
-  return [
-    i.id,
-    i.namespace,
-    i.goal,
-    JSON.stringify(i.payload),
-    i.state,
-    i.priority,
-    i.visibility,
-    i.targetWorker,
-    i.requiredCapability,
-    i.publisher,
-    i.claimAttempts,
-    i.maxAttempts,
-    i.backoffBase,
-    i.runAt,
-    i.expiresAt,
-    i.createdAt,
-    i.updatedAt,
-    i.claimedBy,
-    i.workerId,
-    i.claimToken,
-    i.leaseEpoch,
-    i.leaseExpiresAt,
-    i.lastError,
-    jsonText(i.result),
-    i.resultType,
-    i.completedAt,
-  ];
-}
-
-/**
  * Maps a freshly claimed row to what a worker receives.
  *
  * @param row A row returned by the claim `UPDATE`.

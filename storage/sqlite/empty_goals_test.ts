@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { claim, publish, T0 } from "../testing/_fixtures.ts";
 import { openTempStore } from "./_temp.ts";
 import { openSqliteStore } from "./open.ts";
-import { INTENT_INSERT } from "./sql.ts";
-import { intentValues, newIntent } from "../rows.ts";
+import { INTENT_PUBLISH } from "./sql.ts";
 
 Deno.test("a publish right after an empty claim is claimable at once", async () => {
   const { store } = await openTempStore();
@@ -91,8 +90,12 @@ Deno.test("an empty goal is answered from memory until the store writes to it", 
     // A row written behind the store's back, on its own connection: neither
     // a store write nor another connection's commit, so nothing says look.
     const hidden = publish();
-    const row = newIntent(hidden);
-    store.db.prepare(INTENT_INSERT).run(...intentValues(row));
+    const h = hidden;
+    store.db.prepare(INTENT_PUBLISH).run(
+      ...[h.id, h.namespace, h.goal, JSON.stringify(h.payload), h.priority],
+      ...[h.visibility, h.targetWorker, h.requiredCapability, h.publisher],
+      ...[h.maxAttempts, h.backoffBase, h.runAt, h.expiresAt, h.now],
+    );
     assert.deepEqual(await store.intentClaim(claim()), []);
     // Another goal's write leaves the memory of this one alone.
     await store.intentInsert(publish({ goal: "other" }));

@@ -105,7 +105,7 @@ export function claimPeekVersion(max: number): string {
  * sets: ?1 id, ?2 namespace, ?3 goal, ?4 payload, ?5 priority,
  * ?6 visibility, ?7 target worker, ?8 capability, ?9 publisher,
  * ?10 max attempts, ?11 backoff base, ?12 run_at, ?13 expires_at, ?14 now.
- * Half the parameters of {@linkcode INTENT_INSERT}.
+ * The other columns take their defaults or stay NULL until a claim.
  */
 export const INTENT_PUBLISH = `INSERT INTO intents (id, namespace, goal,
   payload, state, priority, visibility, target_worker, required_capability,
@@ -166,11 +166,6 @@ export function claimUpdate(max: number): string {
 export const INTENT_GET = `SELECT * FROM intents WHERE id = ?1`;
 /** One dead intent. */
 export const DEAD_GET = `SELECT * FROM dead_intents WHERE id = ?1`;
-
-/** Inserts a live intent; ?1…?26 follow INTENT_COLUMNS. */
-export const INTENT_INSERT = `INSERT INTO intents (${cols}) VALUES (${
-  INTENT_COLUMNS.map((_, i) => `?${i + 1}`).join(", ")
-})`;
 
 /** Copies one live intent to the dead-letter table: ?1 id, ?2 now, ?3 reason. */
 export const DEAD_MOVE_ONE = `
