@@ -112,6 +112,33 @@ Deno.test("dead list shows a dead intent and dead redrive brings it back", async
   assert.equal(dead[0].last_error, "broken");
   const none = await runCli(["dead", "list", "--goal", "other"], env);
   assert.deepEqual(JSON.parse(none.stdout), []);
+  // The next page after the only one: empty.
+  const after = await runCli([
+    "dead",
+    "list",
+    "--goal",
+    "cli.dead",
+    "--before",
+    String(dead[0].died_at),
+    "--before-id",
+    id,
+  ], env);
+  assert.equal(after.code, 0, after.stderr);
+  assert.deepEqual(JSON.parse(after.stdout), []);
+  for (
+    const args of [
+      ["--before", "1"],
+      ["--before-id", id],
+      ["--before", "x", "--before-id", id],
+    ]
+  ) {
+    assert.equal((await runCli(["dead", "list", ...args], env)).code, 2);
+  }
+  assert.equal(
+    (await runCli(["dead", "redrive", "--before", "1", "--before-id", id], env))
+      .code,
+    2,
+  );
   const redrive = await runCli(["dead", "redrive", "--id", id], env);
   assert.equal(redrive.code, 0, redrive.stderr);
   assert.deepEqual(JSON.parse(redrive.stdout).ids, [id]);

@@ -30,6 +30,9 @@ ${ADMIN_HELP}
   --namespace <ns>     only this namespace
   --id <id>            only this intent (repeat for more; redrive only)
   --limit <n>          at most n, 1 to 1000, default 100
+  --before <t>         list only: the next page, before the last entry's
+                       died_at (unix seconds) …
+  --before-id <id>     … and id; give both
 
 Example: intentbus dead redrive --goal resize
 
@@ -47,6 +50,8 @@ export async function deadCommand(args: string[]): Promise<number> {
     namespace: { type: "string" },
     id: { type: "string", multiple: true },
     limit: { type: "string" },
+    before: { type: "string" },
+    "before-id": { type: "string" },
   });
   if (values.help) {
     process.stdout.write(DEAD_HELP + "\n");
@@ -66,8 +71,16 @@ export async function deadCommand(args: string[]): Promise<number> {
     if (values.id !== undefined) {
       throw new UsageError("--id is for redrive; list filters by goal");
     }
-    printJson(await client.adminDeadList(filter));
+    const before = numberFlag(values.before, "before", 0, 1e12);
+    const beforeId = values["before-id"];
+    if ((before === undefined) !== (beforeId === undefined)) {
+      throw new UsageError("--before and --before-id go together");
+    }
+    printJson(await client.adminDeadList({ ...filter, before, beforeId }));
   } else {
+    if (values.before !== undefined || values["before-id"] !== undefined) {
+      throw new UsageError("--before and --before-id are for list");
+    }
     printJson(await client.adminRedrive({ ...filter, ids: values.id }));
   }
   return EXIT.ok;
