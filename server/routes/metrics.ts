@@ -11,7 +11,7 @@ import type { Hono } from "hono";
 import { timingSafeEqual } from "../../core/signing.ts";
 import { isAdmin } from "../auth/admin.ts";
 import type { AppEnv, Services } from "../context.ts";
-import { HttpError } from "../errors.ts";
+import { AuthError } from "../../core/errors.ts";
 
 function label(v: string): string {
   return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll(
@@ -34,7 +34,7 @@ export function metricsRoutes(app: Hono<AppEnv>, s: Services): void {
       timingSafeEqual(bearer, s.config.metricsToken)) ||
       isAdmin(c.req.raw.headers, s.config);
     if (!ok) {
-      throw new HttpError(401, "unauthorized", "Metrics access denied");
+      throw new AuthError("Metrics access denied");
     }
     const stats = await s.store.statsGet({ now: s.clock.now() });
     const lines = [
