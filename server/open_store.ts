@@ -38,9 +38,13 @@ export interface OpenStoreOptions {
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
+/** Query parameters of a PostgreSQL URL that `pg` reads as secrets. */
+const SECRET_PARAMS = ["password", "sslpassword", "sslkey"];
+
 /**
  * A store location fit for logs: a file path as it is, a PostgreSQL URL
- * with its password replaced by `***`.
+ * with its password replaced by `***`, in the user part or the query
+ * (`?password=`, which `pg` reads too).
  *
  * @param location A SQLite path or a `postgres://` URL.
  * @returns The location, safe to print.
@@ -50,6 +54,11 @@ export function redactLocation(location: string): string {
   try {
     const u = new URL(location);
     if (u.password) u.password = "***";
+    for (const [name] of [...u.searchParams]) {
+      if (SECRET_PARAMS.includes(name.toLowerCase())) {
+        u.searchParams.set(name, "***");
+      }
+    }
     return u.toString();
   } catch {
     return "postgres://…";
