@@ -29,6 +29,15 @@ import {
   UsageError,
 } from "./_common.ts";
 
+/** Variables a `work` command never gets: secrets of the server and of admins. */
+const SERVER_SECRETS = [
+  "BUS_SECRET",
+  "BUS_ADMIN_SECRET",
+  "DASHBOARD_PASSWORD",
+  "BUS_METRICS_TOKEN",
+  "INTENT_ADMIN_TOKEN",
+] as const;
+
 /** The help of `work`. */
 export const WORK_HELP: string =
   `Usage: intentbus work GOAL [flags] -- COMMAND [ARGS...]
@@ -130,6 +139,11 @@ export async function workCommand(args: string[]): Promise<number> {
   // Why a command failed (its exit code or signal, `timed out`, `not
   // started`), kept until its intent's acknowledgement is answered.
   const why = new Map<string, string>();
+  // The command works on payloads from anyone who may publish: it gets the
+  // worker's own key (to publish follow-ups) but none of the server's or
+  // admin secrets, which a run script may have exported beside it.
+  const commandEnv: Record<string, string | undefined> = { ...process.env };
+  for (const name of SERVER_SECRETS) delete commandEnv[name];
   const worker: Worker = new Worker(client, {
     goal: positionals[0],
     namespace: values.namespace,
@@ -161,7 +175,7 @@ export async function workCommand(args: string[]): Promise<number> {
       const out = await runChild(command, {
         input: JSON.stringify(intent.payload),
         env: {
-          ...process.env,
+          ...commandEnv,
           INTENT_PAYLOAD: JSON.stringify(intent.payload),
           INTENT_ID: intent.id,
           INTENT_GOAL: intent.goal,

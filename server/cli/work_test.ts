@@ -254,3 +254,37 @@ Deno.test("a lost lease kills the running command and acknowledges nothing", asy
   assert.equal((await admin.status(id)).status, "dead");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("work gives the command its own key but none of the server's or admins' secrets", async () => {
+  await using bus = await startBusServer();
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.env", {});
+  const child = spawnCli(
+    ["work", "cli.env", "--", "sh", "-c", "env | sort"],
+    {
+      INTENT_BUS_URL: bus.url,
+      INTENT_API_KEY: bus.masterKey,
+      // What a Termux run script exports beside the worker's own settings.
+      BUS_SECRET: "server-secret",
+      BUS_ADMIN_SECRET: "admin-secret",
+      INTENT_ADMIN_TOKEN: "admin-token",
+      DASHBOARD_PASSWORD: "dash",
+      BUS_METRICS_TOKEN: "metrics",
+    },
+  );
+  await until(
+    async () => (await client.result(id)).status === "fulfilled",
+    "fulfilled",
+  );
+  await stopped(child);
+  const env = String((await client.result(id)).result);
+  assert.match(env, new RegExp(`^INTENT_API_KEY=${bus.masterKey}$`, "m"));
+  assert.match(env, /^INTENT_ID=/m);
+  for (const secret of ["server-secret", "admin-secret", "admin-token"]) {
+    assert.doesNotMatch(env, new RegExp(secret));
+  }
+  assert.doesNotMatch(
+    env,
+    /^(BUS_SECRET|DASHBOARD_PASSWORD|BUS_METRICS_TOKEN)=/m,
+  );
+});
