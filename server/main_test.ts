@@ -109,6 +109,65 @@ Deno.test("main --no-extensions warns of goals left paused, which it cannot resu
   }
 });
 
+Deno.test({
+  name:
+    "a server out of file descriptors (idle connections held open) listens again once they are gone, instead of exiting",
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'ulimit -n 64 && exec "$0" run -A --config "$1" "$2" --port 0 --db "$3"',
+      Deno.execPath(),
+      CONFIG,
+      MAIN,
+      `${dir}/fd.db`,
+    ],
+    env: { BUS_SECRET: "k" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const held: Deno.Conn[] = [];
+  try {
+    const { port } = await addressLine(child);
+    // Each sends half a request head and waits: Deno never times them out.
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      try {
+        const c = await Deno.connect({ port });
+        await c.write(new TextEncoder().encode("GET /health HTTP/1.1\r\n"));
+        held.push(c);
+      } catch {
+        refused = true;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(refused, "the descriptors ran out");
+    for (const c of held.splice(0)) c.close();
+    let status = 0;
+    for (const end = Date.now() + 15_000; status !== 200;) {
+      assert.ok(Date.now() < end, "not listening again within 15 s");
+      await new Promise((r) => setTimeout(r, 200));
+      status = await fetch(`http://127.0.0.1:${port}/health`)
+        .then(async (r) => (await r.body?.cancel(), r.status), () => 0);
+    }
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    const log = await new Response(child.stderr).text();
+    assert.match(log, /listener failed; listening again/);
+  } finally {
+    for (const c of held) c.close();
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("main --help names the command that started it", async () => {
   const { main } = await import("./main.ts");
   const shown: string[] = [];

@@ -64,12 +64,31 @@ export interface RunningServer {
 export function serveDeno(app: FetchApp, options: ServeOptions): RunningServer {
   const host = options.host ?? "127.0.0.1";
   let bound: { hostname: string; port: number } = { hostname: host, port: 0 };
-  const server = Deno.serve(
-    {
+  let closing: Promise<void> | null = null;
+  let printed = false;
+  const handler = (req: Request, info: Deno.ServeHandlerInfo) =>
+    app.fetch(req, info);
+  const onError = (err: unknown) => {
+    options.log?.error("unhandled", { err });
+    return new Response(
+      '{"error":{"code":"internal_error","message":"An internal error occurred"}}',
+      { status: 500, headers: { "Content-Type": "application/json" } },
+    );
+  };
+  let stopped!: () => void;
+  const listenerDone = new Promise<void>((r) => stopped = r);
+  let failures = 0;
+  const listen = (port: number): Deno.HttpServer => {
+    const s = Deno.serve({
       hostname: host,
-      port: options.port,
+      port,
       onListen: (addr) => {
         bound = addr as { hostname: string; port: number };
+        if (printed) {
+          options.log?.warn("listening again", { port: bound.port });
+          return;
+        }
+        printed = true;
         console.log(JSON.stringify({
           ts: new Date().toISOString(),
           level: "info",
@@ -83,18 +102,32 @@ export function serveDeno(app: FetchApp, options: ServeOptions): RunningServer {
           }:${bound.port}`,
         }));
       },
-      onError: (err) => {
-        options.log?.error("unhandled", { err });
-        return new Response(
-          '{"error":{"code":"internal_error","message":"An internal error occurred"}}',
-          { status: 500, headers: { "Content-Type": "application/json" } },
-        );
-      },
-    },
-    (req, info) => app.fetch(req, info),
-  );
+      onError,
+    }, handler);
+    s.finished.then(stopped, (err) => relisten(err));
+    return s;
+  };
+  // Deno's listener stops for good when accepting fails, as it does when
+  // the process runs out of file descriptors (clients holding idle
+  // connections: Deno.serve has no header timeout). Listen again on the
+  // same port after a pause, so the server serves once they are gone,
+  // instead of dying with an unhandled rejection.
+  const relisten = (err: unknown) => {
+    if (closing !== null) return stopped();
+    const ms = Math.min(100 * 2 ** failures++, 5_000);
+    options.log?.error("listener failed; listening again", { err, ms });
+    setTimeout(() => {
+      if (closing !== null) return stopped();
+      try {
+        server = listen(bound.port);
+        failures = 0;
+      } catch (again) {
+        relisten(again);
+      }
+    }, ms);
+  };
+  let server = listen(options.port);
 
-  let closing: Promise<void> | null = null;
   const signals: Deno.Signal[] = options.handleSignals === false
     ? []
     : ["SIGINT", "SIGTERM"];
@@ -103,7 +136,7 @@ export function serveDeno(app: FetchApp, options: ServeOptions): RunningServer {
       for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
       options.log?.info("shutting down");
       options.onShutdown?.();
-      await server.shutdown();
+      await server.shutdown().catch(() => {}); // a failed listener is closed
       await options.onClose?.();
       options.log?.info("stopped");
     })();
@@ -120,7 +153,7 @@ export function serveDeno(app: FetchApp, options: ServeOptions): RunningServer {
     get port() {
       return bound.port;
     },
-    finished: server.finished.then(() => closing ?? shutdown()),
+    finished: listenerDone.then(() => closing ?? shutdown()),
     shutdown,
   };
 }
