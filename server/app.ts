@@ -31,11 +31,17 @@
 import { Hono } from "hono";
 import type { Clock } from "../core/clock.ts";
 import type { Storage } from "../storage/storage.ts";
+import { AdminGuard } from "./auth/admin.ts";
 import { SignatureChecker } from "./auth/hmac.ts";
 import { ApiKeys } from "./auth/keys.ts";
 import { RateLimiter } from "./auth/rate_limit.ts";
 import type { ServerConfig } from "./config.ts";
-import { apiKeyAuth, type AppEnv, type Services } from "./context.ts";
+import {
+  apiKeyAuth,
+  type AppEnv,
+  remoteAddress,
+  type Services,
+} from "./context.ts";
 import { HttpError, jsonError, toHttp } from "./errors.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
@@ -108,9 +114,7 @@ function isSecure(req: Request, env: unknown, trustProxy: boolean): boolean {
       return last.trim().toLowerCase() === "https";
     }
   }
-  const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)
-    ?.remoteAddr?.hostname;
-  return addr !== undefined && LOOPBACK.test(addr);
+  return LOOPBACK.test(remoteAddress(env));
 }
 
 /**
@@ -137,6 +141,7 @@ export function createApp(deps: AppDeps): IntentBusApp {
       required: config.requireSignatures,
     }),
     limiter: new RateLimiter({ perMinute: config.rateLimitPerMinute, clock }),
+    admin: new AdminGuard(config, clock),
     metrics: new RequestMetrics(),
     maintenance: deps.maintenance ??
       new Maintenance({

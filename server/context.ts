@@ -12,6 +12,7 @@ import { AuthError, NotFoundError } from "../core/errors.ts";
 import type { Intent } from "../core/intent.ts";
 import { ID_PATTERN } from "../core/limits.ts";
 import type { Storage } from "../storage/storage.ts";
+import type { AdminGuard } from "./auth/admin.ts";
 import type { ApiKeys, Principal } from "./auth/keys.ts";
 import type { SignatureChecker } from "./auth/hmac.ts";
 import type { RateLimiter } from "./auth/rate_limit.ts";
@@ -43,10 +44,24 @@ export interface Services {
   keys: ApiKeys;
   signatures: SignatureChecker;
   limiter: RateLimiter;
+  /** Checks admin credentials, slowing down guesses. */
+  admin: AdminGuard;
   metrics: RequestMetrics;
   maintenance: Maintenance;
   /** Long-poll wake-ups. */
   waiters: Waiters;
+}
+
+/**
+ * The client's address, as the runtime's listener passes it to the app
+ * (`info.remoteAddr` of `Deno.serve`, the same shape from the Node one).
+ *
+ * @param env The app's second `fetch` argument (Hono's `c.env`).
+ * @returns The address, or "" when unknown (a test calling the app).
+ */
+export function remoteAddress(env: unknown): string {
+  return (env as { remoteAddr?: { hostname?: string } } | undefined)
+    ?.remoteAddr?.hostname ?? "";
 }
 
 /**

@@ -13,6 +13,8 @@
  * @module
  */
 
+import type { Clock } from "../../core/clock.ts";
+import { RateLimitedError } from "../../core/errors.ts";
 import { timingSafeEqual } from "../../core/signing.ts";
 import { HttpError } from "../errors.ts";
 
@@ -63,12 +65,101 @@ export function isAdmin(headers: Headers, secrets: AdminSecrets): boolean {
  * @throws {HttpError} 401 `unauthorized` with a Basic challenge.
  */
 export function requireAdmin(headers: Headers, secrets: AdminSecrets): void {
-  if (!isAdmin(headers, secrets)) {
-    throw new HttpError(
-      401,
-      "unauthorized",
-      "Admin credential required: X-Admin-Token or HTTP Basic",
-      { "WWW-Authenticate": 'Basic realm="Intent Bus admin"' },
-    );
+  if (!isAdmin(headers, secrets)) throw challenge();
+}
+
+/** The 401 of a missing or wrong admin credential, with a Basic challenge. */
+function challenge(): HttpError {
+  return new HttpError(
+    401,
+    "unauthorized",
+    "Admin credential required: X-Admin-Token or HTTP Basic",
+    { "WWW-Authenticate": 'Basic realm="Intent Bus admin"' },
+  );
+}
+
+/** Wrong admin credentials a client address may send in one minute. */
+export const ADMIN_FAILURES_PER_MINUTE = 10;
+
+/** Addresses remembered at most; past it, every count is dropped. */
+const MAX_ADDRESSES = 10_000;
+
+/**
+ * Slows down guessing of the admin credentials (a person picks the
+ * dashboard password): past {@linkcode ADMIN_FAILURES_PER_MINUTE} wrong ones
+ * from an address in a minute, that address gets 429 until the minute ends,
+ * right credentials included. Requests that send no credential at all (a
+ * browser's first visit) are not counted.
+ *
+ * @example
+ * ```ts
+ * import { ManualClock } from "../../core/clock.ts";
+ * import { AdminGuard } from "./admin.ts";
+ *
+ * const guard = new AdminGuard({ adminSecret: "t0ken", dashboardPassword: "" }, new ManualClock(0));
+ * const wrong = new Headers({ "X-Admin-Token": "guess" });
+ * for (let i = 0; i < 10; i++) guard.check(wrong, "10.0.0.9");
+ * try {
+ *   guard.check(wrong, "10.0.0.9");
+ * } catch (err) {
+ *   console.log((err as Error).name); // "RateLimitedError"
+ * }
+ * ```
+ */
+export class AdminGuard {
+  readonly #secrets: AdminSecrets;
+  readonly #clock: Clock;
+  #minute = -1;
+  #failures = new Map<string, number>();
+
+  /**
+   * @param secrets The configured secrets.
+   * @param clock Sets the minutes.
+   */
+  constructor(secrets: AdminSecrets, clock: Clock) {
+    this.#secrets = secrets;
+    this.#clock = clock;
+  }
+
+  /**
+   * Whether the request carries a valid admin credential, counting a wrong
+   * one against its address.
+   *
+   * @param headers The request headers.
+   * @param addr The client's address.
+   * @returns True for an admin.
+   * @throws {RateLimitedError} when the address sent too many wrong ones
+   *   this minute.
+   */
+  check(headers: Headers, addr: string): boolean {
+    const now = this.#clock.now();
+    const minute = Math.floor(now / 60_000);
+    if (minute !== this.#minute || this.#failures.size > MAX_ADDRESSES) {
+      this.#minute = minute;
+      this.#failures.clear();
+    }
+    const failed = this.#failures.get(addr) ?? 0;
+    if (failed >= ADMIN_FAILURES_PER_MINUTE) {
+      throw new RateLimitedError(
+        "Too many wrong admin credentials from this address: wait a minute",
+        Math.ceil(((minute + 1) * 60_000 - now) / 1000),
+      );
+    }
+    const ok = isAdmin(headers, this.#secrets);
+    const sent = headers.has("x-admin-token") || headers.has("authorization");
+    if (!ok && sent) this.#failures.set(addr, failed + 1);
+    return ok;
+  }
+
+  /**
+   * Throws unless the request is an admin's; see {@linkcode requireAdmin}.
+   *
+   * @param headers The request headers.
+   * @param addr The client's address.
+   * @throws {HttpError} 401 with a Basic challenge.
+   * @throws {RateLimitedError} after too many wrong credentials.
+   */
+  require(headers: Headers, addr: string): void {
+    if (!this.check(headers, addr)) throw challenge();
   }
 }

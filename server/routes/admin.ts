@@ -11,11 +11,12 @@ import type { Hono } from "hono";
 import { NotFoundError, ValidationError } from "../../core/errors.ts";
 import type { Intent } from "../../core/intent.ts";
 import { ID_PATTERN } from "../../core/limits.ts";
-import { requireAdmin } from "../auth/admin.ts";
+
 import {
   type AppEnv,
   idParam,
   readJsonBody,
+  remoteAddress,
   seconds,
   type Services,
   statusView,
@@ -113,7 +114,7 @@ function deadCursor(
  */
 export function adminRoutes(app: Hono<AppEnv>, s: Services): void {
   app.use("/admin/*", async (c, next) => {
-    requireAdmin(c.req.raw.headers, s.config);
+    s.admin.require(c.req.raw.headers, remoteAddress(c.env));
     await next();
   });
 

@@ -435,3 +435,36 @@ Deno.test("pause stops claims of one goal and resume restarts them", async () =>
   assert.equal((await t.call("POST", "/claim?goal=g")).body.id, id);
   assert.equal((await adminCall(t, "POST", "/admin/pause", {})).status, 400);
 });
+
+Deno.test("ten wrong admin credentials from an address in a minute: 429 for it until the minute ends, others unaffected", async () => {
+  await using t = await makeTestApp();
+  const from = (hostname: string, headers: Record<string, string>) =>
+    t.app.fetch(new Request("http://localhost/admin/dead", { headers }), {
+      remoteAddr: { transport: "tcp", hostname, port: 1 },
+    });
+  const wrong = { "X-Admin-Token": "guess" };
+  const basic = { Authorization: `Basic ${btoa("admin:guess")}` };
+  // No credential at all (a browser's first visit) is not a guess.
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await from("10.0.0.9", {})).status, 401);
+  }
+  for (let i = 0; i < 10; i++) {
+    const res = await from("10.0.0.9", i % 2 ? wrong : basic);
+    assert.equal(res.status, 401);
+    await res.body?.cancel();
+  }
+  const held = await from("10.0.0.9", { "X-Admin-Token": ADMIN });
+  assert.equal(held.status, 429);
+  assert.equal((await held.json()).error.code, "rate_limited");
+  assert.ok(Number(held.headers.get("retry-after")) >= 1);
+  // Another address is not held; the next minute frees this one.
+  assert.equal(
+    (await from("10.0.0.7", { "X-Admin-Token": ADMIN })).status,
+    200,
+  );
+  t.clock.advance(60_000);
+  assert.equal(
+    (await from("10.0.0.9", { "X-Admin-Token": ADMIN })).status,
+    200,
+  );
+});

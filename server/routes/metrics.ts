@@ -9,8 +9,8 @@
 
 import type { Hono } from "hono";
 import { timingSafeEqual } from "../../core/signing.ts";
-import { isAdmin } from "../auth/admin.ts";
-import type { AppEnv, Services } from "../context.ts";
+
+import { type AppEnv, remoteAddress, type Services } from "../context.ts";
 import { AuthError } from "../../core/errors.ts";
 
 function label(v: string): string {
@@ -32,7 +32,7 @@ export function metricsRoutes(app: Hono<AppEnv>, s: Services): void {
     const bearer = /^bearer /i.test(auth) ? auth.slice(7).trim() : null;
     const ok = (bearer !== null && s.config.metricsToken !== "" &&
       timingSafeEqual(bearer, s.config.metricsToken)) ||
-      isAdmin(c.req.raw.headers, s.config);
+      s.admin.check(c.req.raw.headers, remoteAddress(c.env));
     if (!ok) {
       throw new AuthError("Metrics access denied");
     }
