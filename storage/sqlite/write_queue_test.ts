@@ -116,76 +116,78 @@ Deno.test("when the write lock is held elsewhere, the whole batch is refused", a
   });
 });
 
-Deno.test("with busyWaitMs, writes wait for a lock held elsewhere on timers, and those queued meanwhile join them", async () => {
+/**
+ * A queue over `db` waiting up to `busyWaitMs` for the write lock, which
+ * another connection (`release()` ends its transaction) holds as `fn` runs.
+ */
+async function withLockHeld(
+  busyWaitMs: number,
+  fn: (t: {
+    db: Connection;
+    queue: WriteQueue;
+    insert: (x: number) => Promise<unknown>;
+    release: () => void;
+  }) => Promise<void>,
+): Promise<void> {
   await withDb(async (db, path) => {
     db.exec("PRAGMA busy_timeout = 0");
     const other = openNodeSqlite({ path });
     try {
       other.exec("BEGIN IMMEDIATE");
-      const queue = new WriteQueue(db, identity, { busyWaitMs: 10_000 });
-      const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
-      const first = queue.run(() => insert.run(1));
-      await new Promise((r) => setTimeout(r, 30));
-      const second = queue.run(() => insert.run(2));
-      // Released from a timer on this same thread: a wait inside SQLite
-      // would never see it.
-      setTimeout(() => other.exec("ROLLBACK"), 50);
-      await Promise.all([first, second]);
-      assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()?.n, 2);
+      const queue = new WriteQueue(db, identity, { busyWaitMs });
+      const stmt = db.prepare("INSERT INTO t (x) VALUES (?)");
+      await fn({
+        db,
+        queue,
+        insert: (x) => queue.run(() => stmt.run(x)),
+        release: () => other.exec("ROLLBACK"),
+      });
     } finally {
       other.close();
     }
+  });
+}
+
+Deno.test("with busyWaitMs, writes wait for a lock held elsewhere on timers, and those queued meanwhile join them", async () => {
+  await withLockHeld(10_000, async ({ db, insert, release }) => {
+    const first = insert(1);
+    await new Promise((r) => setTimeout(r, 30));
+    const second = insert(2);
+    // Released from a timer on this same thread: a wait inside SQLite
+    // would never see it.
+    setTimeout(release, 50);
+    await Promise.all([first, second]);
+    assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()?.n, 2);
   });
 });
 
 Deno.test("with busyWaitMs, a write that waited that long is refused as busy; a later one still waits", async () => {
-  await withDb(async (db, path) => {
-    db.exec("PRAGMA busy_timeout = 0");
-    const other = openNodeSqlite({ path });
-    try {
-      other.exec("BEGIN IMMEDIATE");
-      const queue = new WriteQueue(db, identity, { busyWaitMs: 600 });
-      const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
-      const early = queue.run(() => insert.run(1));
-      await new Promise((r) => setTimeout(r, 300));
-      const late = queue.run(() => insert.run(2));
-      await assert.rejects(
-        early,
-        (e) => e instanceof SqliteError && e.code === 5,
-      );
-      other.exec("ROLLBACK");
-      await late;
-      assert.deepEqual(
-        db.prepare("SELECT x FROM t").all().map((r) => r.x),
-        [2],
-      );
-    } finally {
-      other.close();
-    }
+  await withLockHeld(600, async ({ db, insert, release }) => {
+    const early = insert(1);
+    await new Promise((r) => setTimeout(r, 300));
+    const late = insert(2);
+    await assert.rejects(
+      early,
+      (e) => e instanceof SqliteError && e.code === 5,
+    );
+    release();
+    await late;
+    assert.deepEqual(db.prepare("SELECT x FROM t").all().map((r) => r.x), [2]);
   });
 });
 
 Deno.test("a write waiting for the lock runs after a pause that began meanwhile ends (it waited for ever)", async () => {
-  await withDb(async (db, path) => {
-    db.exec("PRAGMA busy_timeout = 0");
-    const other = openNodeSqlite({ path });
-    try {
-      other.exec("BEGIN IMMEDIATE");
-      const queue = new WriteQueue(db, identity, { busyWaitMs: 10_000 });
-      const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
-      const first = queue.run(() => insert.run(1));
-      await new Promise((r) => setTimeout(r, 5));
-      // The checkpoint thread pauses writes; a try for the lock comes due.
-      queue.pause();
-      await new Promise((r) => setTimeout(r, 60));
-      other.exec("ROLLBACK");
-      queue.resume();
-      await first;
-      await queue.run(() => insert.run(2));
-      assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()?.n, 2);
-    } finally {
-      other.close();
-    }
+  await withLockHeld(10_000, async ({ db, queue, insert, release }) => {
+    const first = insert(1);
+    await new Promise((r) => setTimeout(r, 5));
+    // The checkpoint thread pauses writes; a try for the lock comes due.
+    queue.pause();
+    await new Promise((r) => setTimeout(r, 60));
+    release();
+    queue.resume();
+    await first;
+    await insert(2);
+    assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()?.n, 2);
   });
 });
 
