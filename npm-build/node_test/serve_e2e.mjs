@@ -48,6 +48,26 @@ async function startServer(db, extraArgs = []) {
   return { child, url, lines, exited };
 }
 
+/**
+ * Runs `fn` with a fresh `intentbus serve` on a temporary database and a
+ * client with its master key; then SIGTERM, which must exit 0.
+ */
+async function withServer(fn) {
+  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
+  const server = await startServer(join(dir, "bus.db"));
+  try {
+    const client = new IntentClient({
+      url: server.url,
+      apiKey: "e2e-master-key",
+    });
+    await fn(server, client);
+  } finally {
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    rmSync(dir, { recursive: true });
+  }
+}
+
 test("intentbus serve under Node: publish, claim and fulfil with the SDK, then SIGTERM", async () => {
   const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
   const server = await startServer(join(dir, "bus.db"));
@@ -124,13 +144,7 @@ test("an SDK Worker under Node drains a batch from the Node server", async () =>
 });
 
 test("a Worker stopped during its long poll leaves the next intent open, under Node", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
-  const server = await startServer(join(dir, "bus.db"));
-  try {
-    const client = new IntentClient({
-      url: server.url,
-      apiKey: "e2e-master-key",
-    });
+  await withServer(async (_server, client) => {
     const worker = new Worker(client, {
       goal: "later",
       signals: false,
@@ -149,17 +163,11 @@ test("a Worker stopped during its long poll leaves the next intent open, under N
     const leased = await client.claim("later");
     assert.equal(leased.id, id);
     assert.equal(leased.claimAttempts, 1);
-  } finally {
-    server.child.kill("SIGTERM");
-    assert.equal(await server.exited, 0);
-    rmSync(dir, { recursive: true });
-  }
+  });
 });
 
 test("under Node, a client that hangs up mid-body is no error, and the server serves on", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
-  const server = await startServer(join(dir, "bus.db"));
-  try {
+  await withServer(async (server, client) => {
     const { port } = new URL(server.url);
     const socket = connect(Number(port), "127.0.0.1");
     await new Promise((r) => socket.once("connect", r));
@@ -171,10 +179,6 @@ test("under Node, a client that hangs up mid-body is no error, and the server se
     await new Promise((r) => setTimeout(r, 100));
     socket.destroy();
     await new Promise((r) => setTimeout(r, 200));
-    const client = new IntentClient({
-      url: server.url,
-      apiKey: "e2e-master-key",
-    });
     assert.equal((await client.health()).ok, true);
     assert.deepEqual(
       server.lines.filter((l) => l.level === "error" || l.level === "warn")
@@ -182,11 +186,7 @@ test("under Node, a client that hangs up mid-body is no error, and the server se
         .filter((m) => !m.startsWith("admin routes disabled")),
       [],
     );
-  } finally {
-    server.child.kill("SIGTERM");
-    assert.equal(await server.exited, 0);
-    rmSync(dir, { recursive: true });
-  }
+  });
 });
 
 test("intentbus serve under Node on PostgreSQL: two servers share one queue", {
