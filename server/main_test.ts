@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { openNodeSqlite } from "../storage/sqlite/drivers/node_sqlite.ts";
 import { openSqliteStore } from "../storage/sqlite/mod.ts";
+import { SECOND_SIGNAL } from "./runtime/signals.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -164,6 +166,39 @@ Deno.test({
     } catch {
       // Already exited.
     }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a second SIGTERM during a graceful shutdown says so in one line and exits at once with 143", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/two.db`;
+  const child = spawn(["--port", "0", "--db", path], { BUS_SECRET: "k" });
+  const other = openNodeSqlite({ path });
+  try {
+    const { port } = await addressLine(child);
+    await (await fetch(`http://127.0.0.1:${port}/health`)).body?.cancel();
+    // A publish waits for the lock held here: the shutdown waits for it.
+    other.exec("PRAGMA busy_timeout = 0; BEGIN IMMEDIATE");
+    const publish = fetch(`http://127.0.0.1:${port}/intent`, {
+      method: "POST",
+      headers: { "X-API-KEY": "k" },
+      body: '{"goal":"g","payload":1}',
+    }).then(async (r) => (await r.body?.cancel(), r.status), () => 0);
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 143);
+    assert.equal(await publish, 0, "cut, not answered");
+    const lines = (await new Response(child.stderr).text()).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    const last = lines.at(-1);
+    assert.equal(last.msg, SECOND_SIGNAL);
+    assert.equal(last.signal, "SIGTERM");
+  } finally {
+    other.exec("ROLLBACK");
+    other.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

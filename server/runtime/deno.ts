@@ -17,6 +17,7 @@
  */
 
 import type { Logger } from "../log.ts";
+import { SECOND_SIGNAL, type ServerSignal, signalExitCode } from "./signals.ts";
 
 /** Anything with a web-standard `fetch` handler, such as a Hono app. */
 export interface FetchApp {
@@ -128,23 +129,30 @@ export function serveDeno(app: FetchApp, options: ServeOptions): RunningServer {
   };
   let server = listen(options.port);
 
-  const signals: Deno.Signal[] = options.handleSignals === false
+  const signals: ServerSignal[] = options.handleSignals === false
     ? []
     : ["SIGINT", "SIGTERM"];
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
-      for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
       options.log?.info("shutting down");
       options.onShutdown?.();
       await server.shutdown().catch(() => {}); // a failed listener is closed
       await options.onClose?.();
+      for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
       options.log?.info("stopped");
     })();
     return closing;
   };
-  const onSignal = () => void shutdown();
-  for (const sig of signals) Deno.addSignalListener(sig, onSignal);
-  options.signal?.addEventListener("abort", onSignal, { once: true });
+  const handlers = signals.map((sig) => [sig, () => onSignal(sig)] as const);
+  const onSignal = (sig: ServerSignal) => {
+    if (closing === null) return void shutdown();
+    options.log?.warn(SECOND_SIGNAL, { signal: sig });
+    Deno.exit(signalExitCode(sig));
+  };
+  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  options.signal?.addEventListener("abort", () => void shutdown(), {
+    once: true,
+  });
 
   return {
     get host() {

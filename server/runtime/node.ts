@@ -37,6 +37,7 @@ import {
 } from "./_node_web.ts";
 import { concatBytes } from "../body.ts";
 import type { FetchApp, RunningServer, ServeOptions } from "./deno.ts";
+import { SECOND_SIGNAL, type ServerSignal, signalExitCode } from "./signals.ts";
 
 export type { FetchApp, RunningServer, ServeOptions };
 
@@ -246,7 +247,6 @@ export async function serveNode(
     : ["SIGINT", "SIGTERM"] as const;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
-      for (const sig of signals) process.off(sig, onSignal);
       options.log?.info("shutting down");
       options.onShutdown?.();
       const closed = new Promise<void>((r) => server.close(() => r()));
@@ -254,14 +254,22 @@ export async function serveNode(
       server.closeIdleConnections();
       await closed;
       await options.onClose?.();
+      for (const [sig, fn] of handlers) process.off(sig, fn);
       options.log?.info("stopped");
       done();
     })();
     return closing;
   };
-  const onSignal = () => void shutdown();
-  for (const sig of signals) process.on(sig, onSignal);
-  options.signal?.addEventListener("abort", onSignal, { once: true });
+  const handlers = signals.map((sig) => [sig, () => onSignal(sig)] as const);
+  const onSignal = (sig: ServerSignal) => {
+    if (closing === null) return void shutdown();
+    options.log?.warn(SECOND_SIGNAL, { signal: sig });
+    process.exit(signalExitCode(sig));
+  };
+  for (const [sig, fn] of handlers) process.on(sig, fn);
+  options.signal?.addEventListener("abort", () => void shutdown(), {
+    once: true,
+  });
 
   return {
     host: bound.address,
