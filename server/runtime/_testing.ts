@@ -93,10 +93,13 @@ async function goneClaimClaimsNothing(
     signal: client.signal,
   }).catch((err) => err);
   // Let the claim find nothing and start waiting, then hang up.
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 150));
   client.abort();
   assert.equal((await polling).name, "AbortError");
-  await new Promise((r) => setTimeout(r, 300));
+  // Time for the server to see the connection close (a held claim waits up
+  // to 1 s, so all this stays well inside it), then one round trip more.
+  await new Promise((r) => setTimeout(r, 500));
+  await (await fetch(`${base}/health`)).body?.cancel();
   const published = await fetch(`${base}/intent`, {
     method: "POST",
     headers,
