@@ -57,17 +57,6 @@ export function isAdmin(headers: Headers, secrets: AdminSecrets): boolean {
     timingSafeEqual(password, secrets.dashboardPassword);
 }
 
-/**
- * Throws unless the request is an admin's.
- *
- * @param headers The request headers.
- * @param secrets The configured secrets.
- * @throws {HttpError} 401 `unauthorized` with a Basic challenge.
- */
-export function requireAdmin(headers: Headers, secrets: AdminSecrets): void {
-  if (!isAdmin(headers, secrets)) throw challenge();
-}
-
 /** The 401 of a missing or wrong admin credential, with a Basic challenge. */
 function challenge(): HttpError {
   return new HttpError(
@@ -152,7 +141,7 @@ export class AdminGuard {
   }
 
   /**
-   * Throws unless the request is an admin's; see {@linkcode requireAdmin}.
+   * Throws unless the request is an admin's.
    *
    * @param headers The request headers.
    * @param addr The client's address.
