@@ -33,6 +33,8 @@ export const LIMITS = {
   kvTtlMax: 86400,
   kvTtlDefault: 600,
   kvKeyMax: 256,
+  /** Longest idempotency key, the header's or a batch item's. */
+  idempotencyKeyMax: 256,
   /** Open plus claimed intents one issued key may have. */
   openQuota: 2000,
   /** Requests per minute for an issued key. */

@@ -29,9 +29,6 @@ import { checkJsonValue } from "./body.ts";
 
 type Body = Record<string, unknown>;
 
-/** Longest idempotency key, as the header's (`routes/intents.ts`). */
-const IDEMPOTENCY_KEY_MAX = 256;
-
 function bad(message: string): never {
   throw new ValidationError(message);
 }
@@ -223,7 +220,7 @@ export function idempotencyKeyField(body: Body): string | null {
   const raw = body.idempotency_key;
   if (raw === undefined || raw === null) return null;
   if (typeof raw !== "string") bad("Invalid idempotency_key: must be a string");
-  return identifierText(raw, "idempotency_key", IDEMPOTENCY_KEY_MAX);
+  return identifierText(raw, "idempotency_key", LIMITS.idempotencyKeyMax);
 }
 
 /** A checked publish request; times are relative (`delayMs`). */

@@ -58,8 +58,11 @@ function requestHash(f: PublishFields): Promise<string> {
  */
 export function idempotencyKey(raw: unknown): string | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw !== "string" || raw.length === 0 || raw.length > 256) {
-    throw new ValidationError("Invalid Idempotency-Key: 1 to 256 characters");
+  const max = LIMITS.idempotencyKeyMax;
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > max) {
+    throw new ValidationError(
+      `Invalid Idempotency-Key: 1 to ${max} characters`,
+    );
   }
   return raw;
 }
