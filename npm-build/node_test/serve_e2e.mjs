@@ -98,13 +98,7 @@ test("intentbus serve under Node: publish, claim and fulfil with the SDK, then S
 });
 
 test("an SDK Worker under Node drains a batch from the Node server", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
-  const server = await startServer(join(dir, "bus.db"));
-  try {
-    const client = new IntentClient({
-      url: server.url,
-      apiKey: "e2e-master-key",
-    });
+  await withServer(async (_server, client) => {
     const ids = [];
     for (let n = 0; n < 20; n++) {
       ids.push((await client.publish("square", { n })).id);
@@ -136,11 +130,7 @@ test("an SDK Worker under Node drains a batch from the Node server", async () =>
       ids.map((_, n) => n * n),
     );
     assert.equal(seen.size, 20);
-  } finally {
-    server.child.kill("SIGTERM");
-    assert.equal(await server.exited, 0);
-    rmSync(dir, { recursive: true });
-  }
+  });
 });
 
 test("a Worker stopped during its long poll leaves the next intent open, under Node", async () => {
