@@ -23,6 +23,7 @@ import type {
 } from "../storage.ts";
 import type { Db, PgConnection } from "./connection.ts";
 import * as SQL from "./sql.ts";
+import { deadListSql } from "../dead_list_sql.ts";
 
 /** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
 export function purge(conn: PgConnection, p: PurgeParams): Promise<number> {
@@ -48,14 +49,8 @@ export function deadListOn(
   db: Db,
   p: DeadListParams,
 ): Promise<Intent[]> {
-  return conn.q(db, SQL.DEAD_LIST, [
-    p.namespace ?? null,
-    p.goal ?? null,
-    p.ids ?? null,
-    p.before ?? null,
-    p.beforeId ?? null,
-    p.limit,
-  ]).then((r) => r.rows.map(rowToIntent));
+  const { sql, args } = deadListSql("postgres", p);
+  return conn.q(db, sql, args).then((r) => r.rows.map(rowToIntent));
 }
 
 /** Reopens dead intents; see {@linkcode Storage.deadRedrive}. */

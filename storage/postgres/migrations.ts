@@ -112,6 +112,18 @@ CREATE TABLE paused_goals (
 );
 `,
   },
+  {
+    // As the SQLite store's migration 2: the dead list's whole sort key
+    // (died_at, id) in each index, and one index for each filter it takes.
+    version: 2,
+    sql: `
+DROP INDEX dead_intents_died;
+DROP INDEX dead_intents_goal;
+CREATE INDEX dead_intents_died ON dead_intents (died_at, id);
+CREATE INDEX dead_intents_namespace ON dead_intents (namespace, died_at, id);
+CREATE INDEX dead_intents_goal ON dead_intents (goal, namespace, died_at, id);
+`,
+  },
 ];
 
 /** The advisory lock key migrations hold: "intentbus" in ASCII, as a number. */

@@ -226,21 +226,6 @@ export const REAP_RETRY = `
     last_error = 'Lease expired'
   WHERE state = 'claimed' AND lease_expires_at <= $1`;
 
-/**
- * A page of dead intents, newest first: $1 namespace, $2 goal, $3 ids
- * (text[]), $4 before, $5 before id (each may be null), $6 limit. The
- * cursor ($4, $5) is compared with the whole sort key (died_at, id):
- * `died_at < $4` alone skipped the rest of a millisecond in which more
- * intents died than a page holds.
- */
-export const DEAD_LIST = `SELECT * FROM dead_intents
-  WHERE ($1::text IS NULL OR namespace = $1)
-    AND ($2::text IS NULL OR goal = $2)
-    AND ($3::text[] IS NULL OR id = ANY($3::text[]))
-    AND ($4::bigint IS NULL OR died_at < $4
-      OR (died_at = $4 AND $5::text IS NOT NULL AND id < $5))
-  ORDER BY died_at DESC, id DESC LIMIT $6`;
-
 // Retention, in bounded chunks: each deletes at most $2 rows (NULL: all) of
 // what is due at $1, found through the table's time index.
 

@@ -18,6 +18,7 @@ import type {
 } from "../storage.ts";
 import { parseJson, rowToApiKey, rowToIntent, statsOf } from "../rows.ts";
 import * as SQL from "./sql.ts";
+import { deadListSql } from "../dead_list_sql.ts";
 
 /** Reaps expired leases and expired intents; see `Storage.leaseReap`. */
 export function reap(
@@ -51,14 +52,9 @@ export function maintenance(
 
 /** Lists dead intents newest first; see `Storage.deadList`. */
 export function deadList(q: SQL.Prepare, p: DeadListParams): Intent[] {
-  return q(SQL.DEAD_LIST).all(
-    p.namespace ?? null,
-    p.goal ?? null,
-    p.ids ? JSON.stringify(p.ids) : null,
-    p.before ?? null,
-    p.beforeId ?? null,
-    p.limit,
-  ).map(rowToIntent);
+  const { sql, args } = deadListSql("sqlite", p);
+  // The sqlite dialect passes ids as JSON text, never as an array.
+  return q(sql).all(...(args as (string | number)[])).map(rowToIntent);
 }
 
 /** Deletes live and dead intents of a namespace, or all; returns how many. */

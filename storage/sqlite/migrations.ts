@@ -56,6 +56,14 @@ const intentColumns = `
   result_type TEXT,
   completed_at INTEGER`;
 
+const DEAD_INDEXES_V2 = `
+DROP INDEX dead_intents_died;
+DROP INDEX dead_intents_goal;
+CREATE INDEX dead_intents_died ON dead_intents (died_at, id);
+CREATE INDEX dead_intents_namespace ON dead_intents (namespace, died_at, id);
+CREATE INDEX dead_intents_goal ON dead_intents (goal, namespace, died_at, id);
+`;
+
 /** Every migration, oldest first. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -123,6 +131,13 @@ CREATE TABLE paused_goals (
   PRIMARY KEY (namespace, goal)
 ) WITHOUT ROWID;
 `,
+  },
+  {
+    // The dead list's whole sort key (died_at, id) in each index, and one
+    // index for each filter it takes, so a page is an index seek: with
+    // (died_at) alone a goal with a few dead among many scanned them all.
+    version: 2,
+    sql: DEAD_INDEXES_V2,
   },
 ];
 

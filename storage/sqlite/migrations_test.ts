@@ -15,6 +15,37 @@ Deno.test("migrate brings a new database to the latest version, once", () => {
   }
 });
 
+Deno.test("a version 1 database with dead intents is migrated to the latest, keeping them", () => {
+  const db = openNodeSqlite({ path: ":memory:" });
+  try {
+    db.exec(`${MIGRATIONS[0].sql}; PRAGMA user_version = 1`);
+    db.exec(
+      `INSERT INTO dead_intents (id, namespace, goal, payload, state, priority,
+         visibility, publisher, max_attempts, backoff_base, run_at,
+         expires_at, created_at, updated_at, died_at, dead_reason)
+       VALUES ('${"1".padStart(32, "0")}', 'default', 'g', '{}', 'open', 100,
+         'public', 'p', 3, 5, 0, 0, 0, 1000, 1000, 'failed')`,
+    );
+    assert.equal(migrate(db), MIGRATIONS.length);
+    const indexes = db.prepare(
+      `SELECT name FROM sqlite_schema
+       WHERE type = 'index' AND tbl_name = 'dead_intents' AND sql IS NOT NULL
+       ORDER BY name`,
+    ).all().map((r) => r.name);
+    assert.deepEqual(indexes, [
+      "dead_intents_died",
+      "dead_intents_goal",
+      "dead_intents_namespace",
+    ]);
+    assert.equal(
+      db.prepare("SELECT goal FROM dead_intents").get()?.goal,
+      "g",
+    );
+  } finally {
+    db.close();
+  }
+});
+
 Deno.test("migrations are numbered 1, 2, 3… without gaps", () => {
   assert.deepEqual(
     MIGRATIONS.map((m) => m.version),

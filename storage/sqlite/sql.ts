@@ -256,22 +256,6 @@ export const REAP_RETRY = `
     last_error = 'Lease expired'
   WHERE state = 'claimed' AND lease_expires_at <= ?1`;
 
-/**
- * Dead filter: ?1 namespace, ?2 goal, ?3 ids JSON, ?4 before, ?5 before id
- * (each may be null). The cursor (?4, ?5) is compared with the whole sort
- * key (died_at, id): `died_at < ?4` alone skipped the rest of a millisecond
- * in which more intents died than a page holds.
- */
-export const DEAD_FILTER = `
-  (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR goal = ?2)
-  AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))
-  AND (?4 IS NULL OR died_at < ?4
-    OR (died_at = ?4 AND ?5 IS NOT NULL AND id < ?5))`;
-
-/** A page of dead intents, newest first; ?6 limit. */
-export const DEAD_LIST = `SELECT * FROM dead_intents WHERE ${DEAD_FILTER}
-  ORDER BY died_at DESC, id DESC LIMIT ?6`;
-
 // Retention, in bounded chunks: each deletes at most ?2 rows (-1: all) of
 // what is due at ?1, found through the table's time index.
 
