@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { IntentClient } from "../../sdk/client.ts";
 import { startBusServer } from "../../sdk/testing/bus_server.ts";
-import { runCli, spawnCli } from "./_testing.ts";
+import { runCli, spawnCli, until } from "./_testing.ts";
 
 Deno.test("publish prints the id and status prints the intent; exit codes 0, 2, 3 and 4", async () => {
   await using bus = await startBusServer();
@@ -96,6 +96,56 @@ Deno.test("keys create prints a working key and keys revoke refuses it from then
     INTENT_ADMIN_TOKEN: "wrong",
   });
   assert.equal(badToken.code, 4);
+});
+
+Deno.test("keys create --db issues a key offline that a server on the same SQLite file accepts, and keys revoke --db stops it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "intentbus-keys-" });
+  const db = `${dir}/bus.db`;
+  // The last --db wins: always this SQLite file, also under
+  // INTENTBUS_TEST_STORE=postgres.
+  await using bus = await startBusServer({ args: ["--db", db] });
+  const publish = async (key: string) => {
+    const res = await fetch(`${bus.url}/intent`, {
+      method: "POST",
+      headers: { "X-API-KEY": key, "Content-Type": "application/json" },
+      body: JSON.stringify({ goal: "cli.offline", payload: 1 }),
+    });
+    await res.body?.cancel();
+    return res.status;
+  };
+  // No server URL, no admin token: only the store.
+  const created = await runCli(["keys", "create", "phone", "--db", db]);
+  assert.equal(created.code, 0, created.stderr);
+  const key = created.stdout.trim();
+  assert.match(key, /^ib_[A-Za-z0-9_-]{43}$/);
+  assert.equal(await publish(key), 201, "accepted at once by the server");
+
+  const revoked = await runCli(["keys", "revoke", key, "--db", db]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.equal(revoked.stdout, "revoked\n");
+  // The server trusts a looked-up key for up to 5 s.
+  await until(async () => await publish(key) === 401, "revoked key refused");
+  const again = await runCli(["keys", "revoke", key, "--db", db]);
+  assert.equal(again.code, 3, again.stderr);
+
+  for (
+    const args of [
+      ["keys", "create", "", "--db", db],
+      ["keys", "create", "x".repeat(101), "--db", db],
+      ["keys", "revoke", "", "--db", db],
+      ["keys", "create", "x", "--db", db, "--url", bus.url],
+      ["keys", "create", "x", "--db", db, "--admin-token", "t"],
+      ["keys", "create", "x", "--driver", "node:sqlite"],
+      ["keys", "create", "x", "--db"],
+    ]
+  ) {
+    const r = await runCli(args, { INTENT_BUS_URL: bus.url });
+    assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stderr}`);
+  }
+  const longest = await runCli(["keys", "create", "é".repeat(100), "--db", db]);
+  assert.equal(longest.code, 0, "100 code points, as the route allows");
+  await bus.close();
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("dead list shows a dead intent and dead redrive brings it back", async () => {
