@@ -124,8 +124,13 @@ export const ROOT = new URL("..", import.meta.url).pathname;
 export const INSTALL = join(ROOT, "termux", "install.sh");
 /** The uninstaller under test. */
 export const UNINSTALL = join(ROOT, "termux", "uninstall.sh");
-/** Where `deno task build:npm` puts the tarballs. */
-export const DIST = join(ROOT, "npm-build", "dist");
+/**
+ * Where `deno task build:npm` puts the tarballs, or `INTENTBUS_NPM_DIST`: the
+ * `npm-build/dist` of another checkout, built there so this one's is left
+ * alone while other tests use it.
+ */
+export const DIST = Deno.env.get("INTENTBUS_NPM_DIST") ??
+  join(ROOT, "npm-build", "dist");
 
 /**
  * The packed server tarball: the one whose package has an intentbus bin;

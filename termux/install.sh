@@ -176,10 +176,19 @@ refuse_shared_storage "$BUS_DB_PATH"
 # The option as given is kept apart from the driver it chose, so "auto"
 # chooses again after Node is upgraded.
 INTENTBUS_DRIVER_OPTION="${INTENTBUS_DRIVER_OPTION:-auto}"
+# The workers beside the server get an API key issued for them (after the
+# npm install, straight in the database), never the master key: on the first
+# run, and on an upgrade from an install that gave them BUS_SECRET. A later
+# run keeps it; --api-key gives them that key instead.
+issue_worker_key=0
 if [ "$no_server" = 0 ]; then
   BUS_SECRET="${BUS_SECRET:-$(random_key)}"
   BUS_ADMIN_SECRET="${BUS_ADMIN_SECRET:-$(random_key)}"
-  INTENT_API_KEY="${INTENT_API_KEY:-$BUS_SECRET}"
+  if [ -z "$api_key" ] && { [ -z "${INTENT_API_KEY:-}" ] ||
+    [ "$INTENT_API_KEY" = "$BUS_SECRET" ]; }; then
+    issue_worker_key=1
+    INTENT_API_KEY=""
+  fi
 fi
 [ -z "$url" ] || INTENT_BUS_URL="$url"
 [ -z "$api_key" ] || INTENT_API_KEY="$api_key"
@@ -189,7 +198,8 @@ case "$INTENTBUS_HOST" in
   *) local_host="$INTENTBUS_HOST" ;;
 esac
 INTENT_BUS_URL="${INTENT_BUS_URL:-http://$local_host:$INTENTBUS_PORT}"
-[ -n "${INTENT_API_KEY:-}" ] || die "no API key for the workers"
+[ "$issue_worker_key" = 1 ] || [ -n "${INTENT_API_KEY:-}" ] ||
+  die "no API key for the workers"
 
 # auto: node:sqlite when this Node has it (22.13+), else build better-sqlite3.
 use_driver="$INTENTBUS_DRIVER_OPTION"
@@ -248,6 +258,16 @@ say "installing $INTENTBUS_PACKAGE into $APP (driver $use_driver)"
 BIN="$APP/node_modules/.bin/intentbus"
 [ -e "$BIN" ] || die "the package installed no intentbus command: $BIN"
 umask "$old"
+if [ "$issue_worker_key" = 1 ]; then
+  # Offline, in the database: a server running on it accepts the key at once.
+  INTENT_API_KEY="$("$BIN" keys create termux-workers --db "$BUS_DB_PATH" \
+    --driver "$use_driver")" || die "could not issue the workers' API key"
+  case "$INTENT_API_KEY" in
+    ib_*) ;;
+    *) die "intentbus keys create printed no API key" ;;
+  esac
+  say "the workers have an API key of their own (owner termux-workers), not the master key"
+fi
 
 # --- the env file: secrets and settings, mode 600 ---------------------------
 tmp="$ENV_FILE.tmp.$$"

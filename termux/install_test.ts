@@ -15,6 +15,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { sha256Hex } from "../server/auth/keys.ts";
 import { makeFakeTermux } from "./_fake_termux.ts";
 import {
   call,
@@ -57,6 +58,8 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
   const boot = join(fake.home, ".termux", "boot", "intentbus");
   const db = join(base, "data", "intentbus.db");
   let key = "";
+  let workerKey = "";
+  let adminToken = "";
   let id = "";
   try {
     await t.step(
@@ -84,7 +87,11 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
         key = shown[1];
         const env = envValues(await Deno.readTextFile(envFile));
         assert.equal(env.BUS_SECRET, key);
-        assert.equal(env.INTENT_API_KEY, key);
+        // The workers' key is one issued for them, not the master key.
+        workerKey = env.INTENT_API_KEY;
+        assert.match(workerKey, /^ib_[A-Za-z0-9_-]{43}$/);
+        assert.notEqual(workerKey, key);
+        assert.match(run.stdout, /workers have an API key of their own/);
         assert.equal(env.INTENT_BUS_URL, url);
         assert.equal(env.BUS_DB_PATH, db);
         // Node 20 has no node:sqlite: the better-sqlite3 path was taken.
@@ -143,6 +150,19 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
             result: { ok: true },
           });
           assert.equal(done.status, 200);
+          // The workers' key, issued before the server ever ran, works.
+          const theirs = await call("POST", `${url}/intent`, workerKey, {
+            goal: "termux.test",
+            payload: { n: 2 },
+          });
+          assert.equal(theirs.status, 201, JSON.stringify(theirs.json));
+          assert.equal(
+            (await call("POST", `${url}/intent`, "ib_wrong", {
+              goal: "termux.test",
+              payload: { n: 3 },
+            })).status,
+            401,
+          );
         } finally {
           const status = await server.stop();
           assert.equal(status.code, 0, server.output());
@@ -173,6 +193,9 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
         ]);
         assert.deepEqual(after, before);
         for (const [file, text] of after) assertNoDuplicateLines(file, text);
+        const env = envValues(await Deno.readTextFile(envFile));
+        assert.equal(env.INTENT_API_KEY, workerKey, "no new key each run");
+        adminToken = env.BUS_ADMIN_SECRET;
         assert.deepEqual((await fake.calls()).slice(callsBefore), [
           "start-services.sh",
           "sv restart intentbus",
@@ -224,16 +247,40 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
         const work = startService(fake, worker);
         try {
           await waitHealthy(url, server);
-          const published = await call("POST", `${url}/intent`, key, {
-            goal: "termux.echo",
-            payload: { echo: "hi" },
-          });
-          assert.equal(published.status, 201);
-          const result = await pollResult(
-            `${url}/result/${published.json?.id}`,
-            key,
-          );
-          assert.deepEqual(result, { echo: "hi" });
+          // The worker's process holds its own key, not the master key.
+          const environ = (await Deno.readTextFile(
+            `/proc/${work.child.pid}/environ`,
+          )).split("\0");
+          assert.ok(environ.includes(`INTENT_API_KEY=${workerKey}`));
+          // Intents are private to their publisher's key by default: the
+          // worker claims those published with its own key, and public ones.
+          for (
+            const [publisher, visibility] of [
+              [workerKey, "private"],
+              [key, "public"],
+            ]
+          ) {
+            const published = await call("POST", `${url}/intent`, publisher, {
+              goal: "termux.echo",
+              payload: { echo: visibility },
+              visibility,
+            });
+            assert.equal(published.status, 201);
+            const result = await pollResult(
+              `${url}/result/${published.json?.id}`,
+              publisher,
+            );
+            assert.deepEqual(result, { echo: visibility });
+            // It claimed and fulfilled the intent with that key.
+            const seen = await fetch(
+              `${url}/admin/intents/${published.json?.id}`,
+              { headers: { "X-Admin-Token": adminToken } },
+            );
+            assert.equal(seen.status, 200);
+            const intent = await seen.json();
+            assert.equal(intent.status, "fulfilled");
+            assert.equal(intent.claimed_by, await sha256Hex(workerKey));
+          }
         } finally {
           const status = await work.stop();
           await server.stop();
