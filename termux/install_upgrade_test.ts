@@ -12,11 +12,16 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { type FakeTermux, makeFakeTermux } from "./_fake_termux.ts";
 import {
+  call,
   envValues,
+  freePort,
   INSTALL,
+  pollResult,
   serverTarball,
   snapshot,
+  startService,
   UNINSTALL,
+  waitHealthy,
 } from "./_service.ts";
 
 /** The server tarball again, as version `version`: a new release. */
@@ -141,6 +146,85 @@ Deno.test("an upgrade rewrites and restarts the server and every worker earlier 
         "intentbus-worker-other",
       ],
     );
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("an upgrade from an install that gave the workers the master key issues them a key of their own, which the running server accepts at once", async () => {
+  const fake = await makeFakeTermux();
+  const envFile = join(fake.home, ".intentbus", "env");
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const readEnv = async () => envValues(await Deno.readTextFile(envFile));
+  try {
+    const tarball = join(fake.root, "intentbus-server.tgz");
+    await Deno.copyFile(await serverTarball(), tarball);
+    await install(fake, [
+      "--package",
+      tarball,
+      "--port",
+      String(port),
+      "--worker",
+      "upper",
+      "--command",
+      "tr a-z A-Z",
+    ]);
+    const first = await readEnv();
+    assert.match(first.INTENT_API_KEY, /^ib_/);
+    // The env file as an older install.sh wrote it: the master key twice.
+    const text = await Deno.readTextFile(envFile);
+    await Deno.writeTextFile(
+      envFile,
+      text.replace(
+        `INTENT_API_KEY='${first.INTENT_API_KEY}'`,
+        `INTENT_API_KEY='${first.BUS_SECRET}'`,
+      ),
+    );
+    assert.equal((await readEnv()).INTENT_API_KEY, first.BUS_SECRET);
+
+    // Upgraded while the server runs, as on a phone.
+    const server = startService(fake, "intentbus");
+    let work: ReturnType<typeof startService> | undefined;
+    try {
+      await waitHealthy(url, server);
+      const run = await fake.sh(INSTALL, []);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /workers have an API key of their own/);
+      const env = await readEnv();
+      const key = env.INTENT_API_KEY;
+      assert.match(key, /^ib_[A-Za-z0-9_-]{43}$/);
+      assert.notEqual(key, env.BUS_SECRET);
+      assert.notEqual(key, first.INTENT_API_KEY, "a fresh one");
+      assert.equal(env.BUS_SECRET, first.BUS_SECRET);
+      assert.equal(env.BUS_ADMIN_SECRET, first.BUS_ADMIN_SECRET);
+      // The server, not restarted (sv is a fake here), takes it at once.
+      const published = await call("POST", `${url}/intent`, key, {
+        goal: "upper",
+        payload: "shout",
+      });
+      assert.equal(published.status, 201, JSON.stringify(published.json));
+      work = startService(fake, "intentbus-worker-upper");
+      const result = await pollResult(
+        `${url}/result/${published.json?.id}`,
+        key,
+      );
+      assert.equal(result, "SHOUT");
+
+      // A later run keeps it.
+      await install(fake, []);
+      assert.equal((await readEnv()).INTENT_API_KEY, key);
+    } finally {
+      const status: Deno.CommandStatus | undefined = await work?.stop();
+      await server.stop();
+      assert.equal(status?.code ?? 0, 0, work?.output());
+    }
+
+    // --api-key gives the workers that key instead, and is kept too.
+    await install(fake, ["--api-key", "MINE"]);
+    assert.equal((await readEnv()).INTENT_API_KEY, "MINE");
+    await install(fake, []);
+    assert.equal((await readEnv()).INTENT_API_KEY, "MINE");
   } finally {
     await Deno.remove(fake.root, { recursive: true });
   }
