@@ -214,6 +214,35 @@ Deno.test("an upgrade from an install that gave the workers the master key issue
       // A later run keeps it.
       await install(fake, []);
       assert.equal((await readEnv()).INTENT_API_KEY, key);
+
+      // termux/README.md's way to a new workers' key, revoking the old one.
+      const recipe = join(fake.root, "new_key.sh");
+      await Deno.writeTextFile(
+        recipe,
+        `set -eu
+. ~/.intentbus/env
+old=$INTENT_API_KEY
+sed -i '/^INTENT_API_KEY=/d' ~/.intentbus/env
+sh "$1"
+~/.intentbus/app/node_modules/.bin/intentbus keys revoke "$old" --db "$BUS_DB_PATH"
+`,
+      );
+      const renewed = await fake.sh(recipe, [INSTALL]);
+      assert.equal(renewed.code, 0, renewed.stdout + renewed.stderr);
+      assert.match(renewed.stdout, /revoked\n$/);
+      const fresh = (await readEnv()).INTENT_API_KEY;
+      assert.match(fresh, /^ib_/);
+      assert.notEqual(fresh, key);
+      const publish = async (k: string) =>
+        (await call("POST", `${url}/intent`, k, { goal: "x", payload: 1 }))
+          .status;
+      assert.equal(await publish(fresh), 201);
+      // The server trusts a looked-up key for up to 5 s.
+      const deadline = Date.now() + 20_000;
+      while (await publish(key) !== 401) {
+        assert.ok(Date.now() < deadline, "the revoked key still works");
+        await new Promise((r) => setTimeout(r, 100));
+      }
     } finally {
       const status: Deno.CommandStatus | undefined = await work?.stop();
       await server.stop();
