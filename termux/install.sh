@@ -261,7 +261,8 @@ umask "$old"
 if [ "$issue_worker_key" = 1 ]; then
   # Offline, in the database: a server running on it accepts the key at once.
   INTENT_API_KEY="$("$BIN" keys create termux-workers --db "$BUS_DB_PATH" \
-    --driver "$use_driver")" || die "could not issue the workers' API key"
+    --driver "$use_driver")" ||
+    die "could not issue the workers' API key (a package older than intentbus keys create --db? give the workers a key with --api-key KEY)"
   case "$INTENT_API_KEY" in
     ib_*) ;;
     *) die "intentbus keys create printed no API key" ;;

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { startServer } from "../tests/_server.ts";
 import { makeFakeTermux } from "./_fake_termux.ts";
@@ -180,6 +181,47 @@ Deno.test("install.sh still finishes and prints the key when runsv has not picke
     const service = join(fake.prefix, "var", "service", "intentbus");
     await assert.rejects(Deno.stat(join(service, "down")));
     assert.ok((await Deno.stat(join(service, "run"))).isFile);
+  } finally {
+    await Deno.remove(fake.root, { recursive: true });
+  }
+});
+
+Deno.test("install.sh stops before writing settings or services when the package cannot issue the workers' key, and --api-key gets past it", async () => {
+  const fake = await makeFakeTermux();
+  try {
+    // A package whose intentbus has no keys --db, as releases before it.
+    const dir = join(fake.root, "old");
+    await Deno.mkdir(dir);
+    execFileSync("tar", ["-xzf", await serverTarball(), "-C", dir]);
+    await Deno.writeTextFile(
+      join(dir, "package", "server", "cli", "keys.js"),
+      `export async function keysCommand() {
+  process.stderr.write("intentbus: Unknown option '--db'\\n");
+  return 2;
+}
+`,
+    );
+    const tarball = join(fake.root, "intentbus-server-old.tgz");
+    execFileSync("tar", ["-czf", tarball, "-C", dir, "package"]);
+    const run = await fake.sh(INSTALL, ["--package", tarball]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /Unknown option '--db'/);
+    assert.match(run.stderr, /could not issue the workers' API key/);
+    const base = join(fake.home, ".intentbus");
+    await assert.rejects(Deno.stat(join(base, "env")));
+    await assert.rejects(Deno.stat(join(fake.prefix, "var", "service")));
+    assert.ok(!(await fake.calls()).some((c) => /^sv/.test(c)));
+
+    const given = await fake.sh(INSTALL, [
+      "--package",
+      tarball,
+      "--api-key",
+      "ib_given",
+    ]);
+    assert.equal(given.code, 0, given.stdout + given.stderr);
+    const env = envValues(await Deno.readTextFile(join(base, "env")));
+    assert.equal(env.INTENT_API_KEY, "ib_given");
+    assert.notEqual(env.BUS_SECRET, "ib_given");
   } finally {
     await Deno.remove(fake.root, { recursive: true });
   }
