@@ -133,8 +133,26 @@ export const DIST = Deno.env.get("INTENTBUS_NPM_DIST") ??
   join(ROOT, "npm-build", "dist");
 
 /**
+ * Whether a packed server's `intentbus` can issue a key offline
+ * (`keys create --db`), as install.sh needs: a tarball built before that
+ * cannot install a server.
+ */
+function issuesKeysOffline(tarball: string): boolean {
+  try {
+    return execFileSync("tar", [
+      "-xzOf",
+      tarball,
+      "package/server/cli/keys.js",
+    ], { encoding: "utf8" }).includes("open_store");
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The packed server tarball: the one whose package has an intentbus bin;
- * `deno task build:npm` makes it first when `npm-build/dist/` has none.
+ * `deno task build:npm` makes it first when `npm-build/dist/` has none, or
+ * only one too old for install.sh (no `keys create --db`).
  */
 export async function serverTarball(): Promise<string> {
   const find = async () => {
@@ -147,7 +165,7 @@ export async function serverTarball(): Promise<string> {
           file,
           "package/package.json",
         ], { encoding: "utf8" }));
-        if (pkg.bin?.intentbus) return file;
+        if (pkg.bin?.intentbus && issuesKeysOffline(file)) return file;
       }
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
@@ -172,7 +190,10 @@ export async function serverTarball(): Promise<string> {
     }).output();
     assert.equal(build.code, 0, "deno task build:npm failed");
     const built = await find();
-    assert.ok(built, `no tarball with bin "intentbus" in ${DIST}`);
+    assert.ok(
+      built,
+      `no tarball with bin "intentbus" and keys create --db in ${DIST}`,
+    );
     return built;
   } finally {
     lock.close();
