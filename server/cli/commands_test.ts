@@ -98,14 +98,14 @@ Deno.test("keys create prints a working key and keys revoke refuses it from then
   assert.equal(badToken.code, 4);
 });
 
-Deno.test("keys create --db issues a key offline that a server on the same SQLite file accepts, and keys revoke --db stops it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "intentbus-keys-" });
-  const db = `${dir}/bus.db`;
-  // The last --db wins: always this SQLite file, also under
-  // INTENTBUS_TEST_STORE=postgres.
-  await using bus = await startBusServer({ args: ["--db", db] });
+/**
+ * Issues a key with `keys create --db` while a server runs on that store,
+ * checks the server takes it at once, revokes it the same way and waits for
+ * the server to refuse it (it trusts a looked-up key for up to 5 s).
+ */
+async function offlineKeyRoundTrip(url: string, db: string): Promise<void> {
   const publish = async (key: string) => {
-    const res = await fetch(`${bus.url}/intent`, {
+    const res = await fetch(`${url}/intent`, {
       method: "POST",
       headers: { "X-API-KEY": key, "Content-Type": "application/json" },
       body: JSON.stringify({ goal: "cli.offline", payload: 1 }),
@@ -123,10 +123,18 @@ Deno.test("keys create --db issues a key offline that a server on the same SQLit
   const revoked = await runCli(["keys", "revoke", key, "--db", db]);
   assert.equal(revoked.code, 0, revoked.stderr);
   assert.equal(revoked.stdout, "revoked\n");
-  // The server trusts a looked-up key for up to 5 s.
   await until(async () => await publish(key) === 401, "revoked key refused");
   const again = await runCli(["keys", "revoke", key, "--db", db]);
   assert.equal(again.code, 3, again.stderr);
+}
+
+Deno.test("keys create --db issues a key offline that a server on the same SQLite file accepts, and keys revoke --db stops it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "intentbus-keys-" });
+  const db = `${dir}/bus.db`;
+  // The last --db wins: always this SQLite file, also under
+  // INTENTBUS_TEST_STORE=postgres.
+  await using bus = await startBusServer({ args: ["--db", db] });
+  await offlineKeyRoundTrip(bus.url, db);
 
   for (
     const args of [
@@ -146,6 +154,24 @@ Deno.test("keys create --db issues a key offline that a server on the same SQLit
   assert.equal(longest.code, 0, "100 code points, as the route allows");
   await bus.close();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test({
+  name:
+    "keys create --db and keys revoke --db work the same on a PostgreSQL store a server runs on",
+  ignore: !Deno.env.get("INTENTBUS_PG_URL"),
+  async fn() {
+    const { createDatabase } = await import(
+      "../../storage/postgres/_cluster.ts"
+    );
+    const pg = await createDatabase(Deno.env.get("INTENTBUS_PG_URL")!);
+    try {
+      await using bus = await startBusServer({ args: ["--db", pg.url] });
+      await offlineKeyRoundTrip(bus.url, pg.url);
+    } finally {
+      await pg.drop();
+    }
+  },
 });
 
 Deno.test("dead list shows a dead intent and dead redrive brings it back", async () => {
