@@ -48,6 +48,35 @@ export function backoffMs(
   );
 }
 
+/**
+ * What a lease's token becomes on the row when fail or release ends it:
+ * `failed:<token>` or `released:<token>`. It stays on the row, live or dead,
+ * until the next claim gives a fresh token, so a replay of the same call
+ * (its first answer lost on the way) is recognised and answered as before
+ * instead of with `lease_lost`. Real tokens are hex, so it never matches
+ * one: a fulfil or extend with the old token still loses.
+ *
+ * @param how The call that ended the lease.
+ * @param token The lease's token.
+ * @returns The marker stored in `claim_token`.
+ */
+export function endedToken(how: "failed" | "released", token: string): string {
+  return `${how}:${token}`;
+}
+
+/**
+ * A stored `claim_token` as callers see it: null once fail or release has
+ * ended the lease (see {@linkcode endedToken}).
+ *
+ * @param value The column's value.
+ * @returns The live token, or null.
+ */
+export function liveToken(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const token = String(value);
+  return token.includes(":") ? null : token;
+}
+
 /** What a lease operation accepts besides a live claim. */
 export interface LeaseAllow {
   /** An open intent whose token still matches (fulfil after a reaped lease). */

@@ -18,6 +18,7 @@ import type {
   Visibility,
 } from "../core/intent.ts";
 import { ConflictError } from "../core/errors.ts";
+import { liveToken } from "./lease_rules.ts";
 import type {
   ApiKey,
   GoalStats,
@@ -177,7 +178,7 @@ export function rowToIntent(row: Row): Intent {
     updatedAt: num(row.updated_at),
     claimedBy: strOrNull(row.claimed_by),
     workerId: strOrNull(row.worker_id),
-    claimToken: strOrNull(row.claim_token),
+    claimToken: liveToken(row.claim_token),
     leaseEpoch: num(row.lease_epoch),
     leaseExpiresAt: numOrNull(row.lease_expires_at),
     lastError: strOrNull(row.last_error),

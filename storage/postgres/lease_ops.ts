@@ -8,12 +8,13 @@
 
 import type pg from "pg";
 import type { Intent } from "../../core/intent.ts";
-import { ConflictError } from "../../core/errors.ts";
+import { ConflictError, LeaseLostError } from "../../core/errors.ts";
 import {
   backoffMs,
   checkCancel,
   checkLease,
   checkRestore,
+  endedToken,
   type LeaseAllow,
   REDRIVE_TTL_MS,
 } from "../lease_rules.ts";
@@ -96,20 +97,55 @@ export async function fulfilOne(
   return db === conn.pool ? conn.tx(slow) : slow(db as pg.PoolClient);
 }
 
+/**
+ * The locked live row fail or release `how` may act on; when its lease is
+ * lost, the intent as this same call left it if `p` replays it (its first
+ * answer lost on the way; see {@linkcode endedToken}), else the lease error.
+ */
+async function endingRow(
+  conn: PgConnection,
+  c: pg.PoolClient,
+  p: LeaseParams,
+  how: "failed" | "released",
+): Promise<{ row: Row } | { replay: Intent }> {
+  try {
+    return { row: await leasedRow(conn, c, p, { allowOpen: false }) };
+  } catch (err) {
+    if (!(err instanceof LeaseLostError) || p.token === null) throw err;
+    const ended = endedToken(how, p.token);
+    for (const table of ["intents", "dead_intents"]) {
+      const { rows } = await conn.q(
+        c,
+        `SELECT * FROM ${table} WHERE id = $1 AND claim_token = $2`,
+        [p.id, ended],
+      );
+      if (rows.length > 0) return { replay: rowToIntent(rows[0]) };
+    }
+    throw err;
+  }
+}
+
 /** Fails one intent in `c`'s transaction: open again after backoff, or dead. */
 export async function failOne(
   conn: PgConnection,
   c: pg.PoolClient,
   p: IntentFailParams,
 ): Promise<Intent> {
-  const row = await leasedRow(conn, c, p, { allowOpen: false });
+  const ending = await endingRow(conn, c, p, "failed");
+  if ("replay" in ending) return ending.replay;
+  const { row } = ending;
   const attempts = Number(row.claim_attempts);
   // A worker's error text is kept, not refused: PostgreSQL text cannot
   // hold U+0000, so it becomes U+FFFD.
-  await conn.q(c, `UPDATE intents SET last_error = $2 WHERE id = $1`, [
-    p.id,
-    p.error.replaceAll("\u0000", "\uFFFD"),
-  ]);
+  await conn.q(
+    c,
+    `UPDATE intents SET last_error = $2, claim_token = $3 WHERE id = $1`,
+    [
+      p.id,
+      p.error.replaceAll("\u0000", "\uFFFD"),
+      endedToken("failed", String(row.claim_token)),
+    ],
+  );
   if (attempts >= Number(row.max_attempts)) {
     return killOne(conn, c, p.id, p.now, "attempts_exhausted");
   }
@@ -118,7 +154,7 @@ export async function failOne(
   const { rows } = await conn.q(
     c,
     `UPDATE intents SET state = 'open', run_at = $2, updated_at = $3,
-       claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
+       claimed_by = NULL, lease_expires_at = NULL
      WHERE id = $1 RETURNING *`,
     [p.id, runAt, p.now],
   );
@@ -278,14 +314,15 @@ export function releaseOne(
   p: LeaseParams,
 ): Promise<Intent> {
   return conn.tx(async (c) => {
-    await leasedRow(conn, c, p, { allowOpen: false });
+    const ending = await endingRow(conn, c, p, "released");
+    if ("replay" in ending) return ending.replay;
     const { rows } = await conn.q(
       c,
       `UPDATE intents SET state = 'open', run_at = $2, updated_at = $2,
          claim_attempts = greatest(claim_attempts - 1, 0), claimed_by = NULL,
-         claim_token = NULL, lease_expires_at = NULL
+         claim_token = $3, lease_expires_at = NULL
        WHERE id = $1 RETURNING *`,
-      [p.id, p.now],
+      [p.id, p.now, endedToken("released", String(ending.row.claim_token))],
     );
     const intent = rowToIntent(rows[0]);
     await conn.notify(c, intent.namespace, intent.goal);

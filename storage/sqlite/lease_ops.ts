@@ -6,13 +6,14 @@
  * @module
  */
 
-import { StorageFullError } from "../../core/errors.ts";
+import { LeaseLostError, StorageFullError } from "../../core/errors.ts";
 import type { Intent } from "../../core/intent.ts";
 import {
   backoffMs,
   checkCancel,
   checkLease,
   checkRestore,
+  endedToken,
   type LeaseAllow,
   REDRIVE_TTL_MS,
 } from "../lease_rules.ts";
@@ -103,11 +104,39 @@ export function fulfilOne(q: Prepare, p: IntentFulfilParams): Intent {
   return rowToIntent(row!);
 }
 
+/**
+ * The live row fail or release `how` may act on; when its lease is lost,
+ * the intent as this same call left it if `p` replays it (its first answer
+ * lost on the way; see {@linkcode endedToken}), else the lease error.
+ */
+function endingRow(
+  q: Prepare,
+  p: LeaseParams,
+  how: "failed" | "released",
+): { row: Row } | { replay: Intent } {
+  try {
+    return { row: leasedRow(q, p, { allowOpen: false }) };
+  } catch (err) {
+    if (!(err instanceof LeaseLostError) || p.token === null) throw err;
+    const ended = endedToken(how, p.token);
+    const replay = q(
+      `SELECT * FROM intents WHERE id = ?1 AND claim_token = ?2`,
+    ).get(p.id, ended) ??
+      q(`SELECT * FROM dead_intents WHERE id = ?1 AND claim_token = ?2`)
+        .get(p.id, ended);
+    if (replay === undefined) throw err;
+    return { replay: rowToIntent(replay) };
+  }
+}
+
 /** Fails: open again after backoff, or dead when attempts are used up. */
 export function failOne(q: Prepare, p: IntentFailParams): Intent {
-  const row = leasedRow(q, p, { allowOpen: false });
+  const ending = endingRow(q, p, "failed");
+  if ("replay" in ending) return ending.replay;
+  const { row } = ending;
   const attempts = Number(row.claim_attempts);
-  q(`UPDATE intents SET last_error = ?2 WHERE id = ?1`).run(p.id, p.error);
+  q(`UPDATE intents SET last_error = ?2, claim_token = ?3 WHERE id = ?1`)
+    .run(p.id, p.error, endedToken("failed", String(row.claim_token)));
   if (attempts >= Number(row.max_attempts)) {
     return killOne(q, p.id, p.now, "attempts_exhausted");
   }
@@ -115,7 +144,7 @@ export function failOne(q: Prepare, p: IntentFailParams): Intent {
     backoffMs(Number(row.backoff_base), attempts, p.jitter);
   const updated = q(
     `UPDATE intents SET state = 'open', run_at = ?2, updated_at = ?3,
-       claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
+       claimed_by = NULL, lease_expires_at = NULL
      WHERE id = ?1 RETURNING *`,
   ).get(p.id, runAt, p.now);
   return rowToIntent(updated!);
@@ -133,13 +162,14 @@ export function extendOne(q: Prepare, p: LeaseExtendParams): Intent {
 
 /** Releases: open and due now, the attempt given back. */
 export function releaseOne(q: Prepare, p: LeaseParams): Intent {
-  leasedRow(q, p, { allowOpen: false });
+  const ending = endingRow(q, p, "released");
+  if ("replay" in ending) return ending.replay;
   const row = q(
     `UPDATE intents SET state = 'open', run_at = ?2, updated_at = ?2,
        claim_attempts = max(claim_attempts - 1, 0), claimed_by = NULL,
-       claim_token = NULL, lease_expires_at = NULL
+       claim_token = ?3, lease_expires_at = NULL
      WHERE id = ?1 RETURNING *`,
-  ).get(p.id, p.now);
+  ).get(p.id, p.now, endedToken("released", String(ending.row.claim_token)));
   return rowToIntent(row!);
 }
 

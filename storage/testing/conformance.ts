@@ -22,6 +22,7 @@ import { deadCases } from "./_dead_cases.ts";
 import { insertCases } from "./_insert_cases.ts";
 import { leaseCases } from "./_lease_cases.ts";
 import { miscCases } from "./_misc_cases.ts";
+import { replayCases } from "./_replay_cases.ts";
 
 /**
  * Registers the conformance cases with `Deno.test`, each named
@@ -38,6 +39,7 @@ export function storageConformance(
   insertCases(test);
   claimCases(test);
   leaseCases(test);
+  replayCases(test);
   deadCases(test);
   miscCases(test);
 }
