@@ -177,18 +177,17 @@ refuse_shared_storage "$BUS_DB_PATH"
 # chooses again after Node is upgraded.
 INTENTBUS_DRIVER_OPTION="${INTENTBUS_DRIVER_OPTION:-auto}"
 # The workers beside the server get an API key issued for them (after the
-# npm install, straight in the database), never the master key: on the first
-# run, and on an upgrade from an install that gave them BUS_SECRET. A later
-# run keeps it; --api-key gives them that key instead.
+# npm install, straight in the database) when they have none: on the first
+# run, or after the INTENT_API_KEY line was deleted. Any key they have is
+# kept, the master key of an install older than that too: intents are private
+# to their publisher's key, so the user's scripts, publishing with the key
+# they were shown, must keep publishing with the workers' key. --api-key
+# gives them that key instead.
 issue_worker_key=0
 if [ "$no_server" = 0 ]; then
   BUS_SECRET="${BUS_SECRET:-$(random_key)}"
   BUS_ADMIN_SECRET="${BUS_ADMIN_SECRET:-$(random_key)}"
-  if [ -z "$api_key" ] && { [ -z "${INTENT_API_KEY:-}" ] ||
-    [ "$INTENT_API_KEY" = "$BUS_SECRET" ]; }; then
-    issue_worker_key=1
-    INTENT_API_KEY=""
-  fi
+  [ -n "$api_key" ] || [ -n "${INTENT_API_KEY:-}" ] || issue_worker_key=1
 fi
 [ -z "$url" ] || INTENT_BUS_URL="$url"
 [ -z "$api_key" ] || INTENT_API_KEY="$api_key"
@@ -267,7 +266,6 @@ if [ "$issue_worker_key" = 1 ]; then
     ib_*) ;;
     *) die "intentbus keys create printed no API key" ;;
   esac
-  say "the workers have an API key of their own (owner termux-workers), not the master key"
 fi
 
 # --- the env file: secrets and settings, mode 600 ---------------------------
@@ -411,7 +409,15 @@ say "services:$services; database $BUS_DB_PATH; logs in $PREFIX/var/log/sv/"
 say "server URL: $INTENT_BUS_URL (settings in $ENV_FILE)"
 [ -z "$later" ] ||
   say "starting within seconds:$later (sv status intentbus; if the service daemon is not running, open a new Termux session)"
+# The key to publish with is the workers' one: they claim only intents
+# published with their key (or public ones).
+if [ "$issue_worker_key" = 1 ]; then
+  say "API key for your scripts and the workers (shown once; INTENT_API_KEY in $ENV_FILE): $INTENT_API_KEY"
+fi
 if [ "$first_install" = 1 ] && [ "$no_server" = 0 ]; then
-  say "API key (shown once; also kept in $ENV_FILE): $BUS_SECRET"
+  say "the master key stays in $ENV_FILE as BUS_SECRET"
   say "admin token (X-Admin-Token): $BUS_ADMIN_SECRET"
+fi
+if [ "$no_server" = 0 ] && [ "$INTENT_API_KEY" = "$BUS_SECRET" ]; then
+  say "the workers use the master key; for a key of their own, delete the INTENT_API_KEY line of $ENV_FILE, run this installer again, then publish with the key it prints"
 fi

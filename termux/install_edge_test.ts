@@ -174,7 +174,10 @@ Deno.test("install.sh still finishes and prints the key when runsv has not picke
     }
     const run = await fake.sh(INSTALL, ["--package", tarball]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /API key \(shown once/);
+    assert.match(
+      run.stdout,
+      /API key for your scripts and the workers \(shown once[^)]*\): ib_/,
+    );
     assert.match(run.stdout, /starting within seconds: intentbus/);
     assert.deepEqual(await fake.calls(), ["sv-enable intentbus"]);
     // Without its down file, runsv starts the service as soon as it sees it.
@@ -222,6 +225,9 @@ Deno.test("install.sh stops before writing settings or services when the package
     const env = envValues(await Deno.readTextFile(join(base, "env")));
     assert.equal(env.INTENT_API_KEY, "ib_given");
     assert.notEqual(env.BUS_SECRET, "ib_given");
+    // No key was issued, so none is shown; the master key is not either.
+    assert.doesNotMatch(given.stdout, /API key for your scripts/);
+    assert.ok(!given.stdout.includes(env.BUS_SECRET), given.stdout);
   } finally {
     await Deno.remove(fake.root, { recursive: true });
   }

@@ -58,12 +58,12 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
   const boot = join(fake.home, ".termux", "boot", "intentbus");
   const db = join(base, "data", "intentbus.db");
   let key = "";
-  let workerKey = "";
+  let master = "";
   let adminToken = "";
   let id = "";
   try {
     await t.step(
-      "the first run installs, enables the service and prints the key",
+      "the first run installs, enables the service and prints the workers' issued key",
       async () => {
         const started = performance.now();
         const run = await fake.sh(INSTALL, [
@@ -82,16 +82,27 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
           })`,
         );
         assert.equal(run.code, 0, run.stdout + run.stderr);
-        const shown = run.stdout.match(/API key \(shown once[^)]*\): (\S+)/);
+        const shown = run.stdout.match(
+          /API key for your scripts and the workers \(shown once[^)]*\): (\S+)/,
+        );
         assert.ok(shown, run.stdout);
         key = shown[1];
         const env = envValues(await Deno.readTextFile(envFile));
-        assert.equal(env.BUS_SECRET, key);
-        // The workers' key is one issued for them, not the master key.
-        workerKey = env.INTENT_API_KEY;
-        assert.match(workerKey, /^ib_[A-Za-z0-9_-]{43}$/);
-        assert.notEqual(workerKey, key);
-        assert.match(run.stdout, /workers have an API key of their own/);
+        // The key to publish with is the one issued for the workers; the
+        // master key stays in the env file, unprinted.
+        assert.equal(env.INTENT_API_KEY, key);
+        assert.match(key, /^ib_[A-Za-z0-9_-]{43}$/);
+        master = env.BUS_SECRET;
+        assert.match(master, /^[0-9a-f]{64}$/);
+        assert.ok(!run.stdout.includes(master), run.stdout);
+        assert.match(run.stdout, /master key stays in .*env as BUS_SECRET/);
+        assert.match(
+          run.stdout,
+          new RegExp(
+            `admin token \\(X-Admin-Token\\): ${env.BUS_ADMIN_SECRET}`,
+          ),
+        );
+        assert.doesNotMatch(run.stdout, /workers use the master key/);
         assert.equal(env.INTENT_BUS_URL, url);
         assert.equal(env.BUS_DB_PATH, db);
         // Node 20 has no node:sqlite: the better-sqlite3 path was taken.
@@ -150,12 +161,12 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
             result: { ok: true },
           });
           assert.equal(done.status, 200);
-          // The workers' key, issued before the server ever ran, works.
-          const theirs = await call("POST", `${url}/intent`, workerKey, {
+          // The master key works too.
+          const byMaster = await call("POST", `${url}/intent`, master, {
             goal: "termux.test",
             payload: { n: 2 },
           });
-          assert.equal(theirs.status, 201, JSON.stringify(theirs.json));
+          assert.equal(byMaster.status, 201, JSON.stringify(byMaster.json));
           assert.equal(
             (await call("POST", `${url}/intent`, "ib_wrong", {
               goal: "termux.test",
@@ -194,7 +205,7 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
         assert.deepEqual(after, before);
         for (const [file, text] of after) assertNoDuplicateLines(file, text);
         const env = envValues(await Deno.readTextFile(envFile));
-        assert.equal(env.INTENT_API_KEY, workerKey, "no new key each run");
+        assert.equal(env.INTENT_API_KEY, key, "no new key each run");
         adminToken = env.BUS_ADMIN_SECRET;
         assert.deepEqual((await fake.calls()).slice(callsBefore), [
           "start-services.sh",
@@ -251,13 +262,14 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
           const environ = (await Deno.readTextFile(
             `/proc/${work.child.pid}/environ`,
           )).split("\0");
-          assert.ok(environ.includes(`INTENT_API_KEY=${workerKey}`));
+          assert.ok(environ.includes(`INTENT_API_KEY=${key}`));
           // Intents are private to their publisher's key by default: the
-          // worker claims those published with its own key, and public ones.
+          // worker claims those published with the printed key (its own),
+          // and public ones published with any key.
           for (
             const [publisher, visibility] of [
-              [workerKey, "private"],
-              [key, "public"],
+              [key, "private"],
+              [master, "public"],
             ]
           ) {
             const published = await call("POST", `${url}/intent`, publisher, {
@@ -279,7 +291,7 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
             assert.equal(seen.status, 200);
             const intent = await seen.json();
             assert.equal(intent.status, "fulfilled");
-            assert.equal(intent.claimed_by, await sha256Hex(workerKey));
+            assert.equal(intent.claimed_by, await sha256Hex(key));
           }
         } finally {
           const status = await work.stop();
@@ -330,7 +342,7 @@ Deno.test("install.sh installs a server that runit can run, and a second run kee
         assert.ok((await Deno.stat(db)).isFile);
         assert.equal(
           envValues(await Deno.readTextFile(envFile)).BUS_SECRET,
-          key,
+          master,
         );
         const purge = await fake.sh(UNINSTALL, ["--purge"]);
         assert.equal(purge.code, 0, purge.stdout + purge.stderr);

@@ -151,12 +151,14 @@ Deno.test("an upgrade rewrites and restarts the server and every worker earlier 
   }
 });
 
-Deno.test("an upgrade from an install that gave the workers the master key issues them a key of their own, which the running server accepts at once", async () => {
+Deno.test("an upgrade from an install that gave the workers the master key keeps it, so intents published with it are still fulfilled; deleting the INTENT_API_KEY line issues a key of their own, printed to publish with", async () => {
   const fake = await makeFakeTermux();
   const envFile = join(fake.home, ".intentbus", "env");
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
   const readEnv = async () => envValues(await Deno.readTextFile(envFile));
+  const shownKey =
+    /API key for your scripts and the workers \(shown once[^)]*\): (\S+)/;
   try {
     const tarball = join(fake.root, "intentbus-server.tgz");
     await Deno.copyFile(await serverTarball(), tarball);
@@ -172,47 +174,80 @@ Deno.test("an upgrade from an install that gave the workers the master key issue
     ]);
     const first = await readEnv();
     assert.match(first.INTENT_API_KEY, /^ib_/);
+    const master = first.BUS_SECRET;
     // The env file as an older install.sh wrote it: the master key twice.
     const text = await Deno.readTextFile(envFile);
     await Deno.writeTextFile(
       envFile,
       text.replace(
         `INTENT_API_KEY='${first.INTENT_API_KEY}'`,
-        `INTENT_API_KEY='${first.BUS_SECRET}'`,
+        `INTENT_API_KEY='${master}'`,
       ),
     );
-    assert.equal((await readEnv()).INTENT_API_KEY, first.BUS_SECRET);
+    assert.equal((await readEnv()).INTENT_API_KEY, master);
 
     // Upgraded while the server runs, as on a phone.
     const server = startService(fake, "intentbus");
     let work: ReturnType<typeof startService> | undefined;
-    try {
-      await waitHealthy(url, server);
-      const run = await fake.sh(INSTALL, []);
-      assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.match(run.stdout, /workers have an API key of their own/);
-      const env = await readEnv();
-      const key = env.INTENT_API_KEY;
-      assert.match(key, /^ib_[A-Za-z0-9_-]{43}$/);
-      assert.notEqual(key, env.BUS_SECRET);
-      assert.notEqual(key, first.INTENT_API_KEY, "a fresh one");
-      assert.equal(env.BUS_SECRET, first.BUS_SECRET);
-      assert.equal(env.BUS_ADMIN_SECRET, first.BUS_ADMIN_SECRET);
-      // The server, not restarted (sv is a fake here), takes it at once.
+    // The worker service as runsv restarts it (sv is a fake here).
+    const restartWorker = async () => {
+      const status = await work?.stop();
+      assert.equal(status?.code ?? 0, 0, work?.output());
+      work = startService(fake, "intentbus-worker-upper");
+    };
+    const upper = async (key: string, payload: string) => {
       const published = await call("POST", `${url}/intent`, key, {
         goal: "upper",
-        payload: "shout",
+        payload,
       });
       assert.equal(published.status, 201, JSON.stringify(published.json));
-      work = startService(fake, "intentbus-worker-upper");
-      const result = await pollResult(
-        `${url}/result/${published.json?.id}`,
-        key,
-      );
-      assert.equal(result, "SHOUT");
+      return await pollResult(`${url}/result/${published.json?.id}`, key);
+    };
+    try {
+      await waitHealthy(url, server);
+      const before = await Deno.readTextFile(envFile);
+      const run = await fake.sh(INSTALL, []);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      // The workers keep the master key: the user's scripts publish with it.
+      assert.equal(await Deno.readTextFile(envFile), before);
+      assert.doesNotMatch(run.stdout, /API key for your scripts/);
+      assert.ok(!run.stdout.includes(master), run.stdout);
+      const notice = run.stdout.split("\n").filter((l) => /master key/.test(l));
+      assert.deepEqual(notice, [
+        `intentbus: the workers use the master key; for a key of their own, delete the INTENT_API_KEY line of ${envFile}, run this installer again, then publish with the key it prints`,
+      ]);
+      await restartWorker();
+      assert.equal(await upper(master, "still"), "STILL");
 
-      // A later run keeps it.
-      await install(fake, []);
+      // The README's way to a key of their own: delete the line, run again.
+      const own = join(fake.root, "own_key.sh");
+      await Deno.writeTextFile(
+        own,
+        `set -eu
+sed -i '/^INTENT_API_KEY=/d' ~/.intentbus/env
+sh "$1"
+`,
+      );
+      const issued = await fake.sh(own, [INSTALL]);
+      assert.equal(issued.code, 0, issued.stdout + issued.stderr);
+      const key = issued.stdout.match(shownKey)?.[1];
+      assert.ok(key, issued.stdout);
+      assert.match(key, /^ib_[A-Za-z0-9_-]{43}$/);
+      assert.notEqual(key, first.INTENT_API_KEY, "a fresh one");
+      assert.doesNotMatch(issued.stdout, /workers use the master key/);
+      const env = await readEnv();
+      assert.equal(env.INTENT_API_KEY, key);
+      assert.equal(env.BUS_SECRET, master);
+      assert.equal(env.BUS_ADMIN_SECRET, first.BUS_ADMIN_SECRET);
+      // The server, not restarted, takes it at once; the restarted worker
+      // claims what is published with it.
+      await restartWorker();
+      assert.equal(await upper(key, "shout"), "SHOUT");
+
+      // A later run keeps it, and shows no key.
+      const later = await fake.sh(INSTALL, []);
+      assert.equal(later.code, 0, later.stdout + later.stderr);
+      assert.doesNotMatch(later.stdout, /API key|master key/);
       assert.equal((await readEnv()).INTENT_API_KEY, key);
 
       // termux/README.md's way to a new workers' key, revoking the old one.
@@ -231,14 +266,15 @@ sh "$1"
       assert.equal(renewed.code, 0, renewed.stdout + renewed.stderr);
       assert.match(renewed.stdout, /revoked\n$/);
       const fresh = (await readEnv()).INTENT_API_KEY;
-      assert.match(fresh, /^ib_/);
+      assert.equal(renewed.stdout.match(shownKey)?.[1], fresh);
       assert.notEqual(fresh, key);
+      await restartWorker();
+      assert.equal(await upper(fresh, "again"), "AGAIN");
+      // The server trusts a looked-up key for up to 5 s.
+      const deadline = Date.now() + 20_000;
       const publish = async (k: string) =>
         (await call("POST", `${url}/intent`, k, { goal: "x", payload: 1 }))
           .status;
-      assert.equal(await publish(fresh), 201);
-      // The server trusts a looked-up key for up to 5 s.
-      const deadline = Date.now() + 20_000;
       while (await publish(key) !== 401) {
         assert.ok(Date.now() < deadline, "the revoked key still works");
         await new Promise((r) => setTimeout(r, 100));

@@ -104,7 +104,9 @@ Deno.test({
         String(port),
       ]);
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      const key = run.stdout.match(/API key \(shown once[^)]*\): (\S+)/)?.[1];
+      const key = run.stdout.match(
+        /API key for your scripts and the workers \(shown once[^)]*\): (\S+)/,
+      )?.[1];
       assert.ok(key, run.stdout);
 
       // runsvdir looks for new services every 5 s; no down file: it starts.
