@@ -310,3 +310,66 @@ for (const [flags, message] of BAD_FLAGS) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+/**
+ * Runs main.ts to its end as an unprivileged user: as the user itself, or,
+ * under root (whom no file mode stops), as `nobody` with a cache of its own.
+ * Killed after 60 s, so a server that wrongly starts fails the test.
+ */
+async function runUnprivileged(dir: string, args: string[]) {
+  const root = Deno.uid() === 0;
+  const env: Record<string, string> = { BUS_SECRET: "k" };
+  if (root) {
+    env.DENO_DIR = `${dir}/deno_dir`;
+    await Deno.mkdir(env.DENO_DIR, { recursive: true });
+    await Deno.chmod(env.DENO_DIR, 0o777);
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
+    env,
+    clearEnv: true,
+    ...(root ? { uid: 65534, gid: 65534 } : {}),
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr).trim(),
+  };
+}
+
+Deno.test({
+  name:
+    "main refuses at startup, in one line with exit 2, a database it may read but not write: a 0444 file, or -wal and -shm files of another user",
+  ignore: Deno.build.os === "windows",
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(dir, 0o777);
+    const path = `${dir}/ro.db`;
+    await (await openSqliteStore({ path })).close();
+    await Deno.chmod(path, 0o444);
+    const ro = await runUnprivileged(dir, ["--port", "0", "--db", path]);
+    assert.equal(ro.code, 2, ro.stderr);
+    assert.doesNotMatch(ro.stdout, /listening/);
+    assert.equal(ro.stderr.split("\n").length, 1, ro.stderr);
+    assert.match(JSON.parse(ro.stderr).msg, /readonly database.*-wal/);
+
+    if (Deno.uid() !== 0) return;
+    // Root's server was killed: the file is nobody's, its -wal and -shm
+    // (held open here, as the killed server left them) stay root's.
+    const held = await openSqliteStore({ path: `${dir}/rw.db` });
+    try {
+      await Deno.chown(`${dir}/rw.db`, 65534, 65534);
+      const rw = await runUnprivileged(dir, ["--db", `${dir}/rw.db`]);
+      assert.equal(rw.code, 2, rw.stderr);
+      assert.match(JSON.parse(rw.stderr).msg, /readonly database/);
+    } finally {
+      await held.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

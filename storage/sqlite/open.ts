@@ -15,8 +15,51 @@
 
 import { Checkpointer } from "./checkpointer.ts";
 import { defaultDriver, loadDriver } from "./drivers/mod.ts";
+import {
+  type Connection,
+  SQLITE_BUSY,
+  SQLITE_LOCKED,
+  SqliteError,
+} from "./connection.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteStore } from "./store.ts";
+
+/** Primary result code: the file (or its `-wal`/`-shm`) is not writable. */
+const SQLITE_READONLY = 8;
+
+/**
+ * Refuses a database this process can read but not write (a `0444` file, or
+ * `-wal`/`-shm` files left by another user): such a server would start, say
+ * healthy, and fail every write. A delete of no row proves the write path
+ * without writing anything (an empty `BEGIN IMMEDIATE` does not: it passes
+ * on a read-only file); SQLite checks read-only before it takes the lock.
+ * Another process holding the write lock (a busy answer) is
+ * not a refusal: that process writes, so can we once it is done.
+ */
+function probeWritable(db: Connection, busyMs: number): void {
+  db.exec("PRAGMA busy_timeout = 0");
+  try {
+    db.exec("DELETE FROM kv WHERE 0");
+  } catch (err) {
+    if (
+      err instanceof SqliteError &&
+      (err.code === SQLITE_BUSY || err.code === SQLITE_LOCKED)
+    ) {
+      return;
+    }
+    if (err instanceof SqliteError && err.code === SQLITE_READONLY) {
+      throw new SqliteError(
+        SQLITE_READONLY,
+        `${err.message}: this process may read the file but not write it ` +
+          "(check the owner and permissions of the file and of its -wal " +
+          "and -shm files beside it)",
+      );
+    }
+    throw err;
+  } finally {
+    db.exec(`PRAGMA busy_timeout = ${busyMs}`);
+  }
+}
 
 /** How to open a SQLite store. */
 export interface SqliteStoreOptions {
@@ -52,7 +95,8 @@ export interface SqliteStoreOptions {
  * @param options See {@linkcode SqliteStoreOptions}.
  * @returns The open store.
  * @throws {RangeError} for an unknown driver or a too-new schema.
- * @throws {SqliteError} when the file cannot be opened.
+ * @throws {SqliteError} when the file cannot be opened, or is read-only
+ *   for this process (code 8, `SQLITE_READONLY`).
  */
 export async function openSqliteStore(
   options: SqliteStoreOptions,
@@ -72,6 +116,7 @@ export async function openSqliteStore(
     db.exec(`PRAGMA synchronous = ${sync}`);
     db.exec("PRAGMA foreign_keys = OFF");
     migrate(db);
+    probeWritable(db, busy);
     const memory = options.path === ":memory:" || options.path === "";
     if (options.checkpoint === "thread" && !memory) {
       checkpointer = await Checkpointer.start({
