@@ -18,15 +18,23 @@ import {
 import type { Row } from "../rows.ts";
 import type { GoalWatch } from "./goal_watch.ts";
 
-/** SQLSTATEs that mean "try again": serialization, deadlock, lock, overload, restart. */
-const RETRYABLE = new Set([
-  "40001",
-  "40P01",
+/** SQLSTATEs that mean "try again": serialization, deadlock, overload. */
+const RETRYABLE = new Set(["40001", "40P01", "53300"]);
+
+/**
+ * SQLSTATEs after which the transaction cannot go on: the statement was
+ * cancelled (`statement_timeout`, `lock_timeout`), the session was ended
+ * (shutdown, restart, `pg_terminate_backend`, idle-in-transaction timeout),
+ * or the connection failed (class 08).
+ */
+const ENDS_TRANSACTION = new Set([
+  "57014",
   "55P03",
-  "53300",
   "57P01",
   "57P02",
   "57P03",
+  "57P05",
+  "25P03",
 ]);
 
 /** Socket errors that mean the database cannot be reached right now. */
@@ -38,13 +46,36 @@ const UNREACHABLE = new Set([
   "EHOSTUNREACH",
 ]);
 
+/** pg's own errors (no SQLSTATE) for a connection that failed or timed out. */
+const CONNECTION_LOST =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Connection ended/;
+
+/**
+ * A {@linkcode BusyError} after which the transaction it happened in
+ * cannot go on: the connection was lost, or PostgreSQL cancelled the
+ * statement (a timeout). Nothing of that transaction is written; a batch
+ * stops at it and fails whole, instead of trying each remaining item.
+ * `cause` is the driver's error.
+ */
+export class TransactionLostError extends BusyError {
+  /**
+   * @param message What happened.
+   * @param cause The driver's error.
+   */
+  constructor(message: string, cause: unknown) {
+    super(message);
+    this.name = "BusyError";
+    this.cause = cause;
+  }
+}
+
 /**
  * Turns PostgreSQL and socket errors into the named errors callers catch:
  * a unique violation is a {@linkcode ConflictError}; text with a NUL
- * character a {@linkcode ValidationError}; a deadlock, a
- * serialization failure, overload, an unreachable server, or a statement
- * or connection that timed out a {@linkcode BusyError} (503 with
- * `Retry-After`).
+ * character a {@linkcode ValidationError}; a deadlock, a serialization
+ * failure or overload a {@linkcode BusyError} (503 with `Retry-After`);
+ * an unreachable server, a lost connection, or a statement or connection
+ * that timed out a {@linkcode TransactionLostError} (also 503).
  *
  * @param err Anything thrown.
  * @returns The error to surface.
@@ -53,9 +84,11 @@ export function mapPgError(err: unknown): unknown {
   if (err instanceof IntentBusError || !(err instanceof Error)) return err;
   const code = (err as { code?: unknown }).code;
   if (typeof code !== "string") {
-    return /Connection terminated|timeout exceeded when trying to connect|Query read timeout/
-        .test(err.message)
-      ? new BusyError(`Database unavailable: ${err.message}`)
+    return CONNECTION_LOST.test(err.message)
+      ? new TransactionLostError(
+        `Database unavailable: ${err.message}`,
+        err,
+      )
       : err;
   }
   if (code === "23505") {
@@ -75,14 +108,75 @@ export function mapPgError(err: unknown): unknown {
   if (RETRYABLE.has(code)) {
     return new BusyError(`Database is busy: ${err.message}`);
   }
+  if (ENDS_TRANSACTION.has(code) || code.startsWith("08")) {
+    return new TransactionLostError(`Database is busy: ${err.message}`, err);
+  }
   if (UNREACHABLE.has(code)) {
-    return new BusyError(`Database unavailable: ${err.message}`);
+    return new TransactionLostError(
+      `Database unavailable: ${err.message}`,
+      err,
+    );
   }
   return err;
 }
 
+/** Whether `err` (mapped or not) ends the transaction it happened in. */
+export function endsTransaction(err: unknown): boolean {
+  return mapPgError(err) instanceof TransactionLostError;
+}
+
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && err.message === "Query read timeout";
+}
+
+/** A connection checked out of the pool by {@linkcode checkOut}. */
+export interface CheckedOut {
+  /** The connection. */
+  readonly client: pg.PoolClient;
+  /** The error the connection emitted while out (it is then unusable), or null. */
+  readonly lost: Error | null;
+  /**
+   * Gives the connection back, or ends it when `drop` or when it was lost.
+   *
+   * @param drop End it even if not lost (a statement timed out on it).
+   */
+  release(drop?: boolean): void;
+}
+
+/**
+ * Checks a connection out of `pool` with an "error" listener for as long
+ * as it is out. `pg` emits "error" on a connection that fails (the server
+ * ends the session: a restart, `pg_terminate_backend`; a reset socket),
+ * also between the statements of a transaction, and the pool listens only
+ * to idle ones: with no listener of ours, the emit would throw and end the
+ * process. A lost connection is released with its error, so that the pool
+ * ends it instead of handing it out again.
+ *
+ * @param pool The pool.
+ * @returns The checked-out connection; release it once, in a `finally`.
+ */
+export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw mapPgError(err);
+  }
+  let lost: Error | null = null;
+  const onError = (err: Error) => void (lost ??= err);
+  client.on("error", onError);
+  return {
+    client,
+    get lost() {
+      return lost;
+    },
+    release(drop = false) {
+      // The pool puts its own listener back in `release`, before anything
+      // else can be emitted.
+      client.removeListener("error", onError);
+      client.release(lost ?? drop);
+    },
+  };
 }
 
 /** What a statement returns (typed here: the npm build packs without `@types/pg`). */
@@ -125,50 +219,84 @@ export class PgConnection {
     }
   }
 
+  /**
+   * Runs `fn` on one connection of the pool, checked out with an "error"
+   * listener ({@linkcode checkOut}); a statement that fails because the
+   * connection was lost throws the error that ended it.
+   */
+  async client<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const out = await checkOut(this.pool);
+    let drop = false;
+    try {
+      return await fn(out.client);
+    } catch (err) {
+      drop = isTimeout(err);
+      throw mapPgError(out.lost ?? err);
+    } finally {
+      out.release(drop);
+    }
+  }
+
   /** Runs `fn` in one transaction on one pooled connection. */
   async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    let c: pg.PoolClient;
-    try {
-      c = await this.pool.connect();
-    } catch (err) {
-      throw mapPgError(err);
-    }
-    let broken = false;
+    const out = await checkOut(this.pool);
+    const c = out.client;
+    let drop = false;
     try {
       await c.query("BEGIN");
       const result = await fn(c);
       await c.query("COMMIT");
       return result;
     } catch (err) {
-      // A statement that timed out leaves the connection waiting for its
-      // answer: drop it rather than queue a ROLLBACK behind that.
-      broken = isTimeout(err);
-      if (!broken) {
+      // A statement that timed out on the client leaves the connection
+      // waiting for its answer, and a lost one takes nothing: drop it
+      // rather than queue a ROLLBACK (PostgreSQL rolls back what it ends).
+      drop = out.lost !== null || isTimeout(err);
+      if (!drop) {
         try {
           await c.query("ROLLBACK");
         } catch {
-          broken = true;
+          drop = true;
         }
       }
-      throw mapPgError(err);
+      throw mapPgError(out.lost ?? err);
     } finally {
-      c.release(broken);
+      out.release(drop);
     }
   }
 
-  /** Runs `fn` in a savepoint of the transaction on `c`; a throw undoes only it. */
+  /**
+   * Runs `fn` in a savepoint of the transaction on `c`; a throw undoes
+   * only it, unless it ends the whole transaction (a
+   * {@linkcode TransactionLostError}: a lost connection, a timeout), which
+   * is thrown as is for the transaction to fail.
+   */
   async savepoint<T>(c: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
-    await c.query("SAVEPOINT item");
+    try {
+      await c.query("SAVEPOINT item");
+    } catch (err) {
+      throw mapPgError(err);
+    }
     try {
       const result = await fn();
       await c.query("RELEASE item");
       return result;
     } catch (err) {
-      if (!isTimeout(err)) { // else the transaction's catch drops the connection
+      const mapped = mapPgError(err);
+      if (mapped instanceof TransactionLostError) throw mapped;
+      try {
         await c.query("ROLLBACK TO item");
         await c.query("RELEASE item");
+      } catch (undo) {
+        // The transaction cannot go on: it fails whole.
+        throw new TransactionLostError(
+          `Database unavailable: ${
+            (undo as Error)?.message
+          }, undoing an item that failed with: ${(err as Error)?.message}`,
+          undo,
+        );
       }
-      throw mapPgError(err);
+      throw mapped;
     }
   }
 

@@ -5,7 +5,7 @@ import {
   StorageFullError,
   ValidationError,
 } from "../../core/errors.ts";
-import { mapPgError } from "./connection.ts";
+import { mapPgError, TransactionLostError } from "./connection.ts";
 
 /** An error as `pg` raises it: PostgreSQL's SQLSTATE in `code`. */
 function pgError(code: string | undefined, message: string): Error {
@@ -34,6 +34,31 @@ Deno.test("mapPgError turns PostgreSQL's and pg's errors into the named errors",
     assert.ok(mapped instanceof type, `${err.message} is ${type.name}`);
     assert.equal(mapped.code, code);
   }
+  // Errors after which the transaction cannot go on: a batch stops at them.
+  for (
+    const err of [
+      pgError(undefined, "Query read timeout"),
+      pgError(
+        undefined,
+        "Client has encountered a connection error and is not queryable",
+      ),
+      pgError(undefined, "Connection terminated unexpectedly"),
+      pgError("57P01", "terminating connection due to administrator command"),
+      pgError("57014", "canceling statement due to statement timeout"),
+      pgError("08006", "connection failure"),
+      pgError("ECONNRESET", "read ECONNRESET"),
+    ]
+  ) {
+    const mapped = mapPgError(err);
+    assert.ok(mapped instanceof TransactionLostError, err.message);
+    assert.ok(mapped instanceof BusyError);
+    assert.equal(mapped.code, "database_busy");
+    assert.equal(mapped.cause, err);
+  }
+  assert.ok(
+    !(mapPgError(pgError("40P01", "deadlock")) instanceof
+      TransactionLostError),
+  );
   // Anything else passes through unchanged, to be a 500 with its detail logged.
   const other = pgError("42P01", "relation does not exist");
   assert.equal(mapPgError(other), other);

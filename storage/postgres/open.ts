@@ -8,7 +8,7 @@
 import pg from "pg";
 import { migratePg } from "./migrations.ts";
 import type { Storage } from "../storage.ts";
-import { mapPgError } from "./connection.ts";
+import { checkOut, mapPgError } from "./connection.ts";
 import { PostgresStore } from "./store.ts";
 
 /** Where and how to connect. */
@@ -114,11 +114,13 @@ export async function openPostgresStore(
   // the process.
   pool.on("error", () => {});
   try {
-    const client = await pool.connect();
+    const out = await checkOut(pool);
     try {
-      await migratePg(client, schema);
+      await migratePg(out.client, schema);
+    } catch (err) {
+      throw out.lost ?? err;
     } finally {
-      client.release();
+      out.release();
     }
   } catch (err) {
     await pool.end();
