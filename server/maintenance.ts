@@ -50,6 +50,8 @@ export interface MaintenanceOptions {
    * them, and no statement nears PostgreSQL's timeout.
    */
   pruneChunk?: number;
+  /** Rows of each reap step per store call, default 2,000, as `pruneChunk`. */
+  reapChunk?: number;
 }
 
 /** What one full run did. */
@@ -90,12 +92,23 @@ export class Maintenance {
    * @returns How many went back to open and how many died.
    */
   reap(): Promise<LeaseReapResult> {
-    return this.#serial(() =>
-      this.#o.store.leaseReap({
-        now: this.#o.clock.now(),
-        jitter: (this.#o.random ?? Math.random)(),
-      })
-    );
+    return this.#serial(async () => {
+      // In chunks, each its own write: a backlog that expired at once (a
+      // day-old burst nobody claimed, a fleet of workers gone) would
+      // otherwise be one transaction holding the store for seconds.
+      const limit = this.#o.reapChunk ?? 2000;
+      const total: LeaseReapResult = { retried: 0, dead: 0 };
+      for (;;) {
+        const r = await this.#o.store.leaseReap({
+          now: this.#o.clock.now(),
+          jitter: (this.#o.random ?? Math.random)(),
+          limit,
+        });
+        total.retried += r.retried;
+        total.dead += r.dead;
+        if (r.retried < limit && r.dead < limit) return total;
+      }
+    });
   }
 
   /**

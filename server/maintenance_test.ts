@@ -107,3 +107,24 @@ Deno.test("a prune deletes what retention allows in chunks, as many as it takes"
   assert.equal(calls, 3); // 3 + 3 + 1
   assert.equal((await t.counts()).intents, 0);
 });
+
+Deno.test("a reap of a backlog goes in chunks, each its own store call, until nothing is due", async () => {
+  await using t = await makeTestApp();
+  for (let i = 0; i < 7; i++) {
+    await t.call("POST", "/intent", {
+      body: { goal: "g", payload: i, max_attempts: 1 },
+    });
+    assert.equal((await t.call("POST", "/claim?goal=g&lease=10")).status, 200);
+  }
+  t.clock.advance(11_000);
+  const limits: (number | undefined)[] = [];
+  const m = over(t, {
+    leaseReap: (p) => {
+      limits.push(p.limit);
+      return t.store.leaseReap(p);
+    },
+  }, { reapChunk: 3 });
+  assert.deepEqual(await m.reap(), { retried: 0, dead: 7 });
+  assert.deepEqual(limits, [3, 3, 3]); // 3 + 3 + 1
+  assert.equal((await t.counts()).intents, 0);
+});

@@ -174,6 +174,21 @@ export interface DeadListParams extends DeadFilter {
   beforeId?: string;
 }
 
+/** What {@linkcode Storage.leaseReap} takes. */
+export interface LeaseReapParams {
+  /** The current time, unix ms. */
+  now: number;
+  /** In [0, 1): the backoff's jitter for the leases put back. */
+  jitter: number;
+  /**
+   * Moves at most this many rows in each of the reap's three steps (dead
+   * leases, expired intents, leases put back), so that one call stays
+   * short; call again while a count reaches it. All that is due when
+   * omitted.
+   */
+  limit?: number;
+}
+
 /** What a reap did. */
 export interface LeaseReapResult {
   /** Expired leases put back to open, after backoff. */
@@ -385,7 +400,7 @@ export interface Storage {
    * Puts expired leases back to open after backoff (or dead when it was the
    * last attempt), and dead-letters intents past their expiry.
    */
-  leaseReap(params: { now: number; jitter: number }): Promise<LeaseReapResult>;
+  leaseReap(params: LeaseReapParams): Promise<LeaseReapResult>;
 
   /** Deletes what retention allows: old finished intents, nonces, idempotency keys, KV. */
   maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult>;

@@ -15,6 +15,7 @@ import type {
   DeadListParams,
   GoalParams,
   KvSetParams,
+  LeaseReapParams,
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
@@ -83,12 +84,17 @@ export function deadRedrive(
 /** Reaps expired leases and intents; see {@linkcode Storage.leaseReap}. */
 export function reap(
   conn: PgConnection,
-  params: { now: number; jitter: number },
+  params: LeaseReapParams,
 ): Promise<LeaseReapResult> {
+  const limit = params.limit ?? null; // PostgreSQL: LIMIT NULL is no limit
   return conn.tx(async (c) => {
-    const a = await conn.q(c, SQL.REAP_DEAD_LEASES, [params.now]);
-    const b = await conn.q(c, SQL.REAP_DEAD_EXPIRED, [params.now]);
-    const r = await conn.q(c, SQL.REAP_RETRY, [params.now, params.jitter]);
+    const a = await conn.q(c, SQL.REAP_DEAD_LEASES, [params.now, limit]);
+    const b = await conn.q(c, SQL.REAP_DEAD_EXPIRED, [params.now, limit]);
+    const r = await conn.q(c, SQL.REAP_RETRY, [
+      params.now,
+      params.jitter,
+      limit,
+    ]);
     return {
       dead: (a.rowCount ?? 0) + (b.rowCount ?? 0),
       retried: r.rowCount ?? 0,

@@ -188,10 +188,16 @@ export const DEAD_FULFIL_LATE = `
   SELECT ${lateFulfilledList("$2::text", "$3::text", "$4::bigint")} FROM d
   RETURNING *`;
 
-/** Reap step 1: last-attempt expired leases go dead (`lease_expired`); $1 now. */
+/**
+ * Reap step 1: last-attempt expired leases go dead (`lease_expired`); $1
+ * now, $2 most rows (NULL: all), earliest lease end first. Rows another
+ * server is reaping are skipped, not waited for.
+ */
 export const REAP_DEAD_LEASES = `
-  WITH d AS (DELETE FROM intents WHERE state = 'claimed'
-    AND lease_expires_at <= $1 AND claim_attempts >= max_attempts
+  WITH d AS (DELETE FROM intents WHERE id IN (
+      SELECT id FROM intents WHERE state = 'claimed'
+        AND lease_expires_at <= $1 AND claim_attempts >= max_attempts
+      ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
     RETURNING *)
   INSERT INTO dead_intents (${cols}, died_at, dead_reason)
   SELECT ${
@@ -204,9 +210,11 @@ export const REAP_DEAD_LEASES = `
   })
 }, $1, 'lease_expired' FROM d`;
 
-/** Reap step 2: open intents past their expiry go dead (`expired`). */
+/** Reap step 2: open intents past their expiry go dead (`expired`); $2 as step 1. */
 export const REAP_DEAD_EXPIRED = `
-  WITH d AS (DELETE FROM intents WHERE state = 'open' AND expires_at <= $1
+  WITH d AS (DELETE FROM intents WHERE id IN (
+      SELECT id FROM intents WHERE state = 'open' AND expires_at <= $1
+      ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
     RETURNING *)
   INSERT INTO dead_intents (${cols}, died_at, dead_reason)
   SELECT ${selectList({ state: "'dead'", updated_at: "$1" })}, $1, 'expired'
@@ -216,7 +224,8 @@ export const REAP_DEAD_EXPIRED = `
  * Reap step 3: other expired leases reopen after backoff
  * (`min(base × 2^attempts, 3600) + jitter × base` seconds, as
  * `backoffMs`); the claim token is kept so a late fulfil is still accepted
- * until someone re-claims. $1 now, $2 jitter.
+ * until someone re-claims. $1 now, $2 jitter, $3 most rows (NULL: all),
+ * earliest lease end first.
  */
 export const REAP_RETRY = `
   UPDATE intents SET state = 'open',
@@ -224,7 +233,10 @@ export const REAP_RETRY = `
       3600) + $2::float8 * backoff_base) * 1000)::bigint,
     claimed_by = NULL, lease_expires_at = NULL, updated_at = $1,
     last_error = 'Lease expired'
-  WHERE state = 'claimed' AND lease_expires_at <= $1`;
+  WHERE id IN (SELECT id FROM intents
+    WHERE state = 'claimed' AND lease_expires_at <= $1
+      AND claim_attempts < max_attempts
+    ORDER BY lease_expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)`;
 
 // Retention, in bounded chunks: each deletes at most $2 rows (NULL: all) of
 // what is due at $1, found through the table's time index.

@@ -29,6 +29,7 @@ import type {
   KvSetParams,
   LeaseExtendParams,
   LeaseParams,
+  LeaseReapParams,
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
@@ -214,7 +215,7 @@ export class PostgresStore implements Storage {
   }
 
   /** Reaps expired leases and intents; see {@linkcode Storage.leaseReap}. */
-  leaseReap(params: { now: number; jitter: number }): Promise<LeaseReapResult> {
+  leaseReap(params: LeaseReapParams): Promise<LeaseReapResult> {
     return admin.reap(this.#conn, params);
   }
 

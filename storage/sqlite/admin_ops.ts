@@ -10,6 +10,7 @@ import type { Intent, JsonValue } from "../../core/intent.ts";
 import type {
   ApiKey,
   DeadListParams,
+  LeaseReapParams,
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
@@ -21,16 +22,12 @@ import * as SQL from "./sql.ts";
 import { deadListSql } from "../dead_list_sql.ts";
 
 /** Reaps expired leases and expired intents; see `Storage.leaseReap`. */
-export function reap(
-  q: SQL.Prepare,
-  now: number,
-  jitter: number,
-): LeaseReapResult {
-  let dead = q(SQL.REAP_DEAD_LEASES).run(now);
-  q(SQL.REAP_DELETE_LEASES).run(now);
-  dead += q(SQL.REAP_DEAD_EXPIRED).run(now);
-  q(SQL.REAP_DELETE_EXPIRED).run(now);
-  const retried = q(SQL.REAP_RETRY).run(now, jitter);
+export function reap(q: SQL.Prepare, p: LeaseReapParams): LeaseReapResult {
+  const limit = p.limit ?? -1; // SQLite: no limit
+  let dead = q(SQL.REAP_DEAD_LEASES).run(p.now, limit);
+  dead += q(SQL.REAP_DEAD_EXPIRED).run(p.now, limit);
+  if (dead > 0) q(SQL.REAP_DELETE_MOVED).run(p.now);
+  const retried = q(SQL.REAP_RETRY).run(p.now, p.jitter, limit);
   return { retried, dead };
 }
 

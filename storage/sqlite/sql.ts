@@ -212,7 +212,8 @@ const BACKOFF_MS = `CAST((min(backoff_base * (1 << claim_attempts), 3600)
 
 /**
  * Reap step 1: last-attempt expired leases go dead (`lease_expired`);
- * ?1 now. The matching delete follows.
+ * ?1 now, ?2 most rows (-1: all), earliest lease end first. The matching
+ * delete follows.
  */
 export const REAP_DEAD_LEASES = `
   INSERT INTO dead_intents (${cols}, died_at, dead_reason)
@@ -226,35 +227,43 @@ export const REAP_DEAD_LEASES = `
   })
 }, ?1, 'lease_expired' FROM intents
   WHERE state = 'claimed' AND lease_expires_at <= ?1
-    AND claim_attempts >= max_attempts`;
+    AND claim_attempts >= max_attempts
+  ORDER BY lease_expires_at LIMIT ?2`;
 
-/** Reap step 1, delete half. */
-export const REAP_DELETE_LEASES = `
-  DELETE FROM intents WHERE state = 'claimed' AND lease_expires_at <= ?1
-    AND claim_attempts >= max_attempts`;
+/**
+ * Reap steps 1 and 2, delete half: the live rows the step just copied to
+ * the dead-letter table (an id is never in both tables otherwise); ?1 now.
+ */
+export const REAP_DELETE_MOVED = `
+  DELETE FROM intents WHERE id IN (
+    SELECT id FROM dead_intents WHERE died_at = ?1
+      AND dead_reason IN ('lease_expired', 'expired'))`;
 
-/** Reap step 2: open intents past their expiry go dead (`expired`). */
+/**
+ * Reap step 2: open intents past their expiry go dead (`expired`); ?1 now,
+ * ?2 most rows (-1: all), earliest expiry first.
+ */
 export const REAP_DEAD_EXPIRED = `
   INSERT INTO dead_intents (${cols}, died_at, dead_reason)
   SELECT ${
   selectList({ state: "'dead'", updated_at: "?1" })
 }, ?1, 'expired' FROM intents
-  WHERE state = 'open' AND expires_at <= ?1`;
-
-/** Reap step 2, delete half. */
-export const REAP_DELETE_EXPIRED =
-  `DELETE FROM intents WHERE state = 'open' AND expires_at <= ?1`;
+  WHERE state = 'open' AND expires_at <= ?1
+  ORDER BY expires_at LIMIT ?2`;
 
 /**
  * Reap step 3: other expired leases reopen after backoff; the claim token is
  * kept so a late fulfil is still accepted until someone re-claims.
- * ?1 now, ?2 jitter.
+ * ?1 now, ?2 jitter, ?3 most rows (-1: all), earliest lease end first.
  */
 export const REAP_RETRY = `
   UPDATE intents SET state = 'open', run_at = ?1 + ${BACKOFF_MS},
     claimed_by = NULL, lease_expires_at = NULL, updated_at = ?1,
     last_error = 'Lease expired'
-  WHERE state = 'claimed' AND lease_expires_at <= ?1`;
+  WHERE id IN (SELECT id FROM intents
+    WHERE state = 'claimed' AND lease_expires_at <= ?1
+      AND claim_attempts < max_attempts
+    ORDER BY lease_expires_at LIMIT ?3)`;
 
 // Retention, in bounded chunks: each deletes at most ?2 rows (-1: all) of
 // what is due at ?1, found through the table's time index.

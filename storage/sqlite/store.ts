@@ -30,6 +30,7 @@ import type {
   KvSetParams,
   LeaseExtendParams,
   LeaseParams,
+  LeaseReapParams,
   LeaseReapResult,
   MaintenanceParams,
   MaintenanceResult,
@@ -426,10 +427,10 @@ export class SqliteStore implements Storage {
   }
 
   /** Reaps expired leases and intents; see {@linkcode Storage.leaseReap}. */
-  leaseReap(params: { now: number; jitter: number }): Promise<LeaseReapResult> {
+  leaseReap(params: LeaseReapParams): Promise<LeaseReapResult> {
     return this.#write((q) => {
       this.#empty.clear();
-      return admin.reap(q, params.now, params.jitter);
+      return admin.reap(q, params);
     });
   }
 

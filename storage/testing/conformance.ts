@@ -22,6 +22,7 @@ import { deadCases } from "./_dead_cases.ts";
 import { insertCases } from "./_insert_cases.ts";
 import { leaseCases } from "./_lease_cases.ts";
 import { miscCases } from "./_misc_cases.ts";
+import { reapCases } from "./_reap_cases.ts";
 import { replayCases } from "./_replay_cases.ts";
 
 /**
@@ -40,6 +41,7 @@ export function storageConformance(
   claimCases(test);
   leaseCases(test);
   replayCases(test);
+  reapCases(test);
   deadCases(test);
   miscCases(test);
 }
