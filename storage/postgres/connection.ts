@@ -155,28 +155,30 @@ export interface CheckedOut {
  * @param pool The pool.
  * @returns The checked-out connection; release it once, in a `finally`.
  */
-export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    throw mapPgError(err);
-  }
-  let lost: Error | null = null;
-  const onError = (err: Error) => void (lost ??= err);
-  client.on("error", onError);
-  return {
-    client,
-    get lost() {
-      return lost;
-    },
-    release(drop = false) {
-      // The pool puts its own listener back in `release`, before anything
-      // else can be emitted.
-      client.removeListener("error", onError);
-      client.release(lost ?? drop);
-    },
-  };
+export function checkOut(pool: pg.Pool): Promise<CheckedOut> {
+  // The callback, not the promise: the pool calls it in the same tick as it
+  // removes its own listener, while a promise's continuation would run only
+  // after the ticks already queued, one of which may emit the error.
+  return new Promise((resolve, reject) => {
+    pool.connect((err, client) => {
+      if (err || client === undefined) return reject(mapPgError(err));
+      let lost: Error | null = null;
+      const onError = (e: Error) => void (lost ??= e);
+      client.on("error", onError);
+      resolve({
+        client,
+        get lost() {
+          return lost;
+        },
+        release(drop = false) {
+          // The pool puts its own listener back in `release`, before
+          // anything else can be emitted.
+          client.removeListener("error", onError);
+          client.release(lost ?? drop);
+        },
+      });
+    });
+  });
 }
 
 /** What a statement returns (typed here: the npm build packs without `@types/pg`). */
