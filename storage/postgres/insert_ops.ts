@@ -21,7 +21,12 @@ import type {
   IntentInsertParams,
   IntentInsertResult,
 } from "../storage.ts";
-import { type Db, mapPgError, type PgConnection } from "./connection.ts";
+import {
+  type Db,
+  mapPgError,
+  type PgConnection,
+  TransactionLostError,
+} from "./connection.ts";
 import * as SQL from "./sql.ts";
 
 /**
@@ -138,7 +143,10 @@ export async function insertPlain(
   return results;
 }
 
-/** Items one by one; an atomic batch stops at the first failure. */
+/**
+ * Items one by one; an atomic batch stops at the first failure. A
+ * {@linkcode TransactionLostError} fails the whole batch.
+ */
 export async function insertEach(
   conn: PgConnection,
   c: pg.PoolClient,
@@ -153,7 +161,11 @@ export async function insertEach(
         : await conn.savepoint(c, () => insertOne(conn, c, item));
       results.push({ ok: true, ...r });
     } catch (err) {
-      results.push({ ok: false, error: mapPgError(err) as Error });
+      const error = mapPgError(err) as Error;
+      // A lost connection or a timeout ends the transaction: the batch
+      // fails whole, at once, instead of each item waiting its own turn.
+      if (error instanceof TransactionLostError) throw error;
+      results.push({ ok: false, error });
       if (atomic) break;
     }
   }

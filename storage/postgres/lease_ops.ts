@@ -27,7 +27,12 @@ import type {
   LeaseExtendParams,
   LeaseParams,
 } from "../storage.ts";
-import { type Db, mapPgError, type PgConnection } from "./connection.ts";
+import {
+  type Db,
+  mapPgError,
+  type PgConnection,
+  TransactionLostError,
+} from "./connection.ts";
 import * as SQL from "./sql.ts";
 import type { Outcome } from "./turn_group.ts";
 
@@ -228,7 +233,9 @@ async function fulfilOnceByToken(
 
 /**
  * A turn's fulfils: those whose id comes once in one statement, outside
- * any transaction (one round trip); the rest then one by one, in order.
+ * any transaction (one round trip); the rest then one by one, in order,
+ * until one fails with a {@linkcode TransactionLostError}, which then
+ * fails the rest.
  */
 export async function fulfilTurn(
   conn: PgConnection,
@@ -240,15 +247,22 @@ export async function fulfilTurn(
     items.map((it) => ({ kind: "fulfil", ...it })),
   );
   const results: Outcome<Intent>[] = [];
+  let lost: TransactionLostError | null = null;
   for (const it of items) {
     const row = done.get(it.id);
     if (row) {
       results.push({ ok: true, value: rowToIntent(row) });
       continue;
     }
+    if (lost !== null) {
+      results.push({ ok: false, error: lost });
+      continue;
+    }
     try {
       results.push({ ok: true, value: await fulfilOne(conn, conn.pool, it) });
     } catch (error) {
+      // A lost connection or a timeout: the rest would wait as long each.
+      if (error instanceof TransactionLostError) lost = error;
       results.push({ ok: false, error });
     }
   }
@@ -259,7 +273,7 @@ export async function fulfilTurn(
  * Fulfils or fails many in one transaction, each with its own outcome;
  * see {@linkcode Storage.intentAckMany}. Fulfils with a token (whose id
  * comes once) go first in one statement; the rest run one by one, each
- * in a savepoint.
+ * in a savepoint. A {@linkcode TransactionLostError} fails the whole batch.
  */
 export function ackMany(
   conn: PgConnection,
@@ -284,7 +298,10 @@ export function ackMany(
         );
         results.push({ ok: true, intent });
       } catch (err) {
-        results.push({ ok: false, error: mapPgError(err) as Error });
+        const error = mapPgError(err) as Error;
+        // The transaction cannot go on: the batch fails whole, at once.
+        if (error instanceof TransactionLostError) throw error;
+        results.push({ ok: false, error });
       }
     }
     return results;

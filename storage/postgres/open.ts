@@ -30,15 +30,21 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /**
    * How long a statement, or opening a connection, may take before the
-   * call fails with a `BusyError` (503), ms; default 30,000. A database
-   * that stops answering (a network partition, a frozen host) then costs a
-   * request this long, not forever; the connection is dropped and a new one
-   * opened once the database answers again. A session of this store idle
-   * inside a transaction for this long is ended by PostgreSQL, so that a
-   * server that froze mid-transaction does not keep its locks.
+   * call fails with a `BusyError` (503), ms; default 30,000. PostgreSQL
+   * cancels such a statement itself (`statement_timeout`) and rolls its
+   * transaction back, so a call that timed out wrote nothing, and its
+   * connection serves again. A database that stops answering (a network
+   * partition, a frozen host) costs a request 1 s more, not forever; the
+   * connection is dropped and a new one opened once the database answers
+   * again. A session of this store idle inside a transaction for this long
+   * is ended by PostgreSQL, so that a server that froze mid-transaction
+   * does not keep its locks.
    */
   timeoutMs?: number;
 }
+
+/** How much longer the client waits for an answer than the server's timeout. */
+const BACKSTOP_MS = 1000;
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -94,16 +100,22 @@ export async function openPostgresStore(
   }
   const config = {
     connectionString: libpqSslModes(options.url),
-    // A session idle inside a transaction longer than a statement may take
-    // belongs to a server that froze (a suspended host): PostgreSQL ends it,
-    // and the locks it held go to the other servers.
+    // PostgreSQL itself cancels a statement that runs longer than the
+    // timeout, and its transaction rolls back: a 503 then means nothing was
+    // done, and the connection goes back to the pool. A session idle inside
+    // a transaction as long belongs to a server that froze (a suspended
+    // host): PostgreSQL ends it, and the locks it held go to the others.
     options: [
       ...(schema === undefined ? [] : [`-c search_path=${schema}`]),
+      `-c statement_timeout=${timeoutMs}`,
       `-c idle_in_transaction_session_timeout=${timeoutMs}`,
     ].join(" "),
     application_name: "intentbus",
     connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
+    // The backstop, for a database that does not answer at all (a
+    // partition): a little later than PostgreSQL's own timeout, so that a
+    // database that answers always cancels first.
+    query_timeout: timeoutMs + BACKSTOP_MS,
     // Finds a peer gone while the connection is idle (the listener's).
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
