@@ -92,6 +92,11 @@ export async function startBusServer(
     () => child.kill("SIGKILL"),
     options.timeoutMs ?? 30_000,
   );
+  // Secrets given in the environment are not logged: take them from there.
+  if (options.env?.BUS_SECRET) found.master_key = options.env.BUS_SECRET;
+  if (options.env?.BUS_ADMIN_SECRET) {
+    found.admin_token = options.env.BUS_ADMIN_SECRET;
+  }
   while (!(found.url && found.master_key && found.admin_token)) {
     const { value, done } = await lines.read();
     if (done) {
