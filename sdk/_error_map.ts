@@ -30,6 +30,29 @@ const VALIDATION_CODES = [
   "invalid_json",
 ];
 
+/** The message of our server's 404 for a path it has no route for. */
+const NO_ROUTE = "No such route";
+
+/**
+ * True for our server's answer to a route it does not have: an extension's
+ * route (`/ack`, `/intents`, `/release`…) on a server whose extensions are
+ * off, such as one restarted with `--no-extensions`.
+ *
+ * @example
+ * ```ts
+ * import { NotFoundError } from "../core/errors.ts";
+ * import { isMissingRoute } from "./_error_map.ts";
+ *
+ * console.log(isMissingRoute(new NotFoundError("No such route"))); // true
+ * ```
+ *
+ * @param error Any error.
+ * @returns Whether it says the route is missing.
+ */
+export function isMissingRoute(error: unknown): boolean {
+  return error instanceof NotFoundError && error.message === NO_ROUTE;
+}
+
 /** What the SDK knows about a failed response. */
 export interface ErrorResponse {
   status: number;
@@ -73,7 +96,10 @@ export function errorFromResponse(res: ErrorResponse): IntentBusError {
   const { code, message: given } = readErrorBody(res.body);
   const message = given ?? `Request failed: HTTP ${res.status}`;
   const retryAfter = res.retryAfter ?? 1;
-  if (res.status === 404 && res.leaseRoute) return new LeaseLostError(message);
+  const noRoute = code === "not_found" && given === NO_ROUTE;
+  if (res.status === 404 && res.leaseRoute && !noRoute) {
+    return new LeaseLostError(message);
+  }
   if (code === "lease_lost") return new LeaseLostError(message);
   if (code === "rate_limited") return new RateLimitedError(message, retryAfter);
   if (code === "database_busy") return new BusyError(message, retryAfter);

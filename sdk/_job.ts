@@ -1,13 +1,17 @@
 /**
  * One claimed intent inside a worker: its abort controller, an estimate of
  * when its lease ends, and its heartbeat, which extends the lease whenever
- * less than two thirds of a lease is left and aborts the handler when the
- * server says the lease is lost.
+ * less than two thirds of a lease is left. The handler's signal fires when
+ * the server says the lease is lost, and also when the lease end the worker
+ * knows of comes near (a second before, a tenth of a short lease) with no
+ * extension confirmed: past it another worker may hold the intent. No
+ * extension request waits past that point either.
  *
  * @module
  */
 
-import { LeaseLostError } from "../core/errors.ts";
+import { IntentBusError, LeaseLostError } from "../core/errors.ts";
+import { linkSignal } from "./_abort.ts";
 import type { IntentClient } from "./client.ts";
 import type { LeasedIntent } from "./types.ts";
 
@@ -19,7 +23,10 @@ export class Job {
   readonly controller = new AbortController();
   /** Seconds each heartbeat asks for, at least. */
   readonly leaseSeconds: number;
-  /** The server refused an extension: someone else may hold the intent. */
+  /**
+   * The server refused an extension, or the lease ran out without one:
+   * someone else may hold the intent.
+   */
   lost = false;
   /** The worker gave the intent back (or abandoned it) at shutdown. */
   released = false;
@@ -27,12 +34,19 @@ export class Job {
   handlerDone = false;
   /** Resolves once the handler and its acknowledgement are over. */
   settled: Promise<void> = Promise.resolve();
+  /** Resolves once the handler returned or threw. */
+  readonly handlerOver: Promise<void>;
+  /** Resolves {@linkcode Job.handlerOver}. */
+  readonly handlerEnded: () => void;
   readonly #client: IntentClient;
   readonly #onError: (error: unknown) => void;
   /** The lease length the heartbeat keeps ahead, in ms. */
   readonly #spanMs: number;
+  /** How long before the lease end the handler is stopped, in ms. */
+  readonly #marginMs: number;
   #leaseEnd: number;
   #timer?: ReturnType<typeof setTimeout>;
+  #expiry?: ReturnType<typeof setTimeout>;
   #beating = false;
   /** Cancels a heartbeat in flight once the heartbeat stops. */
   #beat?: AbortController;
@@ -41,7 +55,8 @@ export class Job {
    * @param client Sends the extensions.
    * @param intent The claimed intent, just claimed: its lease runs from now.
    * @param leaseSeconds Seconds each heartbeat asks for, at least.
-   * @param onError Told of extension failures other than a lost lease.
+   * @param onError Told of extension failures other than a refusal, and of
+   *   a lease that ran out unconfirmed.
    */
   constructor(
     client: IntentClient,
@@ -55,7 +70,12 @@ export class Job {
     this.#onError = onError;
     // A server that granted less than asked gets beats at its own pace.
     this.#spanMs = Math.min(leaseSeconds, intent.leaseSeconds) * 1000;
+    this.#marginMs = Math.min(1_000, this.#spanMs / 10);
     this.#leaseEnd = Date.now() + intent.leaseSeconds * 1000;
+    let ended = () => {};
+    this.handlerOver = new Promise((resolve) => (ended = resolve));
+    this.handlerEnded = ended;
+    this.#watch();
   }
 
   /** True once the job no longer holds its lease. */
@@ -71,17 +91,47 @@ export class Job {
     return this.#leaseEnd;
   }
 
+  /** When the handler is stopped unless an extension is confirmed (unix ms). */
+  get deadline(): number {
+    return this.#leaseEnd - this.#marginMs;
+  }
+
   /** Starts the heartbeat. */
   startHeartbeat(): void {
     this.#beating = true;
     this.#schedule();
   }
 
-  /** Stops the heartbeat, cancelling an extension it has in flight. */
+  /**
+   * Stops the heartbeat, cancelling an extension it has in flight, and the
+   * watch on the lease end.
+   */
   stopHeartbeat(): void {
     this.#beating = false;
     clearTimeout(this.#timer);
+    clearTimeout(this.#expiry);
     this.#beat?.abort();
+  }
+
+  /** Arms the timer that stops the handler at the deadline. */
+  #watch(): void {
+    clearTimeout(this.#expiry);
+    if (this.gone) return;
+    this.#expiry = setTimeout(
+      () => this.#expire(),
+      Math.max(0, this.deadline - Date.now()),
+    );
+  }
+
+  #expire(): void {
+    if (this.gone || Date.now() < this.deadline) return this.#watch();
+    this.lost = true;
+    const error = new LeaseLostError(
+      "Lease ran out with no extension confirmed: the server did not answer in time",
+    );
+    this.stopHeartbeat();
+    this.controller.abort(error);
+    this.#onError(error);
   }
 
   /** The next beat comes when two thirds of a lease are left. */
@@ -100,8 +150,9 @@ export class Job {
     } catch (error) {
       if (!this.#beating) return;
       if (!(error instanceof LeaseLostError)) this.#onError(error);
-      // Try again a third of a lease later, as the lease may still last.
-      return this.#schedule(this.#spanMs / 3);
+      // Try again a third of a lease later, or sooner as the end nears.
+      const soon = (this.deadline - Date.now()) / 2;
+      return this.#schedule(Math.max(250, Math.min(this.#spanMs / 3, soon)));
     }
     this.#schedule();
   }
@@ -113,6 +164,8 @@ export class Job {
    *
    * @param seconds Seconds from now; the worker's lease length by default.
    * @throws {LeaseLostError} when the lease is lost.
+   * @throws {IntentBusError} code `timeout` when no answer came before the
+   *   lease end.
    */
   async extend(seconds: number = this.leaseSeconds): Promise<void> {
     await this.#extend(seconds);
@@ -122,21 +175,38 @@ export class Job {
   async #extend(seconds: number, signal?: AbortSignal): Promise<void> {
     if (this.gone) throw new LeaseLostError("Lease already lost or released");
     const sent = Date.now();
+    // No attempt, nor all of them, may outlast the lease: past its end the
+    // answer comes too late to keep the intent.
+    const within = Math.max(1, this.deadline - sent);
+    const link = linkSignal(signal, within);
+    const { timeoutMs } = this.#client;
     try {
       await this.#client.extend(
         this.intent.id,
         this.intent.claimToken,
         seconds,
-        { signal },
+        {
+          signal: link.signal,
+          timeoutMs: Math.max(1, Math.min(timeoutMs, within / 2)),
+        },
       );
       this.#leaseEnd = sent + seconds * 1000;
+      this.#watch();
     } catch (error) {
       if (error instanceof LeaseLostError) {
         this.lost = true;
         this.stopHeartbeat();
         this.controller.abort(error);
       }
+      if (link.signal.aborted && !signal?.aborted) {
+        throw new IntentBusError(
+          "timeout",
+          "Extension not answered before the lease end",
+        );
+      }
       throw error;
+    } finally {
+      link.dispose();
     }
   }
 }

@@ -18,6 +18,7 @@ import type { JsonValue, ResultType } from "../core/intent.ts";
 import { LIMITS } from "../core/limits.ts";
 import { parseRetryAfter } from "./_backoff.ts";
 import { readEnv } from "./_env.ts";
+import { isMissingRoute } from "./_error_map.ts";
 import { BODY_BUDGET, jsonText, packBatches } from "./_pack.ts";
 import { randomHex } from "./_sign.ts";
 import { type Reply, type RequestSpec, Transport } from "./_transport.ts";
@@ -110,6 +111,25 @@ export class IntentClient {
   }
 
   /**
+   * Sends a request. A route the server does not have (an extension's, on a
+   * server restarted without them) makes the client forget the features it
+   * read, so the next {@linkcode IntentClient.features} reads them again.
+   */
+  async #request(spec: RequestSpec): Promise<Reply> {
+    try {
+      return await this.#http.request(spec);
+    } catch (error) {
+      if (isMissingRoute(error)) this.#features = undefined;
+      throw error;
+    }
+  }
+
+  /** Milliseconds each attempt of a request may take, unless a call says. */
+  get timeoutMs(): number {
+    return this.#http.options.timeoutMs;
+  }
+
+  /**
    * Publishes one intent. Retries reuse one idempotency key, so a retry after
    * a lost answer never publishes twice.
    *
@@ -125,7 +145,7 @@ export class IntentClient {
     payload: JsonValue,
     opts: PublishOptions = {},
   ): Promise<Published> {
-    const r = await this.#http.request({
+    const r = await this.#request({
       method: "POST",
       path: "/intent",
       json: jsonText(
@@ -218,7 +238,7 @@ export class IntentClient {
     for (const b of batches) {
       let r;
       try {
-        r = await this.#http.request({
+        r = await this.#request({
           method: "POST",
           path: "/intents",
           json: `{"intents":[${b.map((j) => texts[j]).join(",")}]${atomic}}`,
@@ -294,7 +314,7 @@ export class IntentClient {
   ): Promise<ClaimBatch> {
     const wait = opts.wait ? Math.min(opts.wait, LIMITS.waitMax) : undefined;
     const timeout = opts.timeoutMs ?? this.#http.options.timeoutMs;
-    const r = await this.#http.request({
+    const r = await this.#request({
       method: "POST",
       path: "/claim",
       query: {
@@ -404,7 +424,7 @@ export class IntentClient {
     body: unknown,
     what = "Body",
   ): Promise<Reply> {
-    return this.#http.request({
+    return this.#request({
       method: "POST",
       path,
       json: jsonText(body, what),
@@ -431,18 +451,7 @@ export class IntentClient {
     if (acks.length === 0) return [];
     const out: AckResult[] = new Array(acks.length);
     if (!(await this.features(opts)).has("batch_ack")) {
-      for (const [i, a] of acks.entries()) {
-        try {
-          if (a.status === "fulfilled") {
-            await this.fulfil(a.id, a.claimToken, a.result, a.resultType, opts);
-          } else await this.fail(a.id, a.claimToken, a.error, opts);
-          out[i] = { ok: true, id: a.id };
-        } catch (error) {
-          if (!(error instanceof IntentBusError)) throw error;
-          out[i] = { ok: false, id: a.id, error };
-        }
-      }
-      return out;
+      return await this.#ackEach(acks, opts);
     }
     const texts: string[] = [];
     const at: number[] = [];
@@ -459,10 +468,10 @@ export class IntentClient {
       const i = at[index];
       out[i] = { ok: false, id: acks[i].id, error: tooLarge("Result", bytes) };
     }
-    for (const b of batches) {
+    for (const [n, b] of batches.entries()) {
       let results: unknown[];
       try {
-        const r = await this.#http.request({
+        const r = await this.#request({
           method: "POST",
           path: "/ack",
           json: `{"acks":[${b.map((j) => texts[j]).join(",")}]}`,
@@ -472,6 +481,14 @@ export class IntentClient {
         results = (r.body as { results?: unknown[] })?.results ?? [];
       } catch (error) {
         if (!(error instanceof IntentBusError)) throw error;
+        if (isMissingRoute(error)) {
+          // The server no longer offers batch acknowledge (restarted
+          // without its extensions): these and the rest go one by one.
+          const rest = batches.slice(n).flat().map((j) => at[j]);
+          const each = await this.#ackEach(rest.map((i) => acks[i]), opts);
+          rest.forEach((i, k) => (out[i] = each[k]));
+          break;
+        }
         for (const j of b) {
           out[at[j]] = { ok: false, id: acks[at[j]].id, error };
         }
@@ -484,6 +501,23 @@ export class IntentClient {
           : itemError(results[k], true);
         out[at[j]] = error ? { ok: false, id, error } : { ok: true, id };
       });
+    }
+    return out;
+  }
+
+  /** Fulfils and fails one by one, through the original routes. */
+  async #ackEach(acks: Ack[], opts: CallOptions): Promise<AckResult[]> {
+    const out: AckResult[] = [];
+    for (const a of acks) {
+      try {
+        if (a.status === "fulfilled") {
+          await this.fulfil(a.id, a.claimToken, a.result, a.resultType, opts);
+        } else await this.fail(a.id, a.claimToken, a.error, opts);
+        out.push({ ok: true, id: a.id });
+      } catch (error) {
+        if (!(error instanceof IntentBusError)) throw error;
+        out.push({ ok: false, id: a.id, error });
+      }
     }
     return out;
   }
@@ -544,7 +578,7 @@ export class IntentClient {
     value: JsonValue,
     opts: CallOptions & { ttl?: number } = {},
   ): Promise<void> {
-    await this.#http.request({
+    await this.#request({
       method: "POST",
       path: `/set/${seg(key)}`,
       body: { value, ttl: opts.ttl },
@@ -689,7 +723,7 @@ export class IntentClient {
     body?: unknown,
     query?: RequestSpec["query"],
   ): Promise<Reply> {
-    return this.#http.request({
+    return this.#request({
       method,
       path,
       body,
@@ -707,7 +741,7 @@ export class IntentClient {
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
     };
-    return this.#http.request(spec);
+    return this.#request(spec);
   }
 }
 

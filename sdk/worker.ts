@@ -12,7 +12,7 @@
  */
 
 import { IntentBusError, ValidationError } from "../core/errors.ts";
-import type { JsonValue } from "../core/intent.ts";
+import type { JsonValue, ResultType } from "../core/intent.ts";
 import { outlasts, sleep } from "./_abort.ts";
 import { AckQueue } from "./_ack_queue.ts";
 import { backoffDelay } from "./_backoff.ts";
@@ -39,13 +39,22 @@ import type { Ack, AckResult, LeasedIntent } from "./types.ts";
  * ```
  */
 export interface HandlerContext {
-  /** Fires when the lease is lost, or at shutdown once the grace period ends. */
+  /**
+   * Fires when the lease is lost (the server refused an extension, or none
+   * was confirmed by about a second before the lease end), or at shutdown
+   * once the grace period ends.
+   */
   signal: AbortSignal;
   /**
    * Extends the lease to now plus `seconds` (the worker's lease length by
    * default). The worker also extends on its own, never to an earlier end.
    */
   extend(seconds?: number): Promise<void>;
+  /**
+   * How the result is stored: set it to "text" before returning a string to
+   * store it as text rather than as a JSON string; "json" by default.
+   */
+  resultType?: ResultType;
 }
 
 /**
@@ -111,7 +120,8 @@ export interface WorkerOptions {
   /**
    * Time running handlers (and acknowledgements being tried again) get to
    * finish at shutdown; default 10,000 ms. Then the handlers are aborted and
-   * their intents released, for at most 5 s more.
+   * their intents released once they end (or after 2.5 s, for a handler
+   * deaf to its signal), for at most 5 s more.
    */
   gracePeriodMs?: number;
   /** Signals that stop the worker; default SIGINT and SIGTERM; false for none. */
@@ -171,6 +181,13 @@ const TRANSIENT = new Set([
  * answer.
  */
 const FINAL_MS = 5_000;
+
+/**
+ * Of those final seconds, how long an aborted handler has to end before its
+ * intent is given back all the same (the process is about to exit): enough
+ * for a command's SIGTERM, then SIGKILL 2 s later.
+ */
+const STOP_WAIT_MS = 2_500;
 
 /**
  * A worker for one goal.
@@ -306,10 +323,23 @@ export class Worker {
     await this.#drain();
   }
 
+  /**
+   * Reads the features again: the client forgets them when an extension's
+   * route is missing (a server restarted without its extensions). A failed
+   * read keeps what was known.
+   */
+  async #refresh(): Promise<void> {
+    try {
+      this.#features = await this.#client.features({
+        signal: this.#stop.signal,
+      });
+    } catch {
+      // The claim that follows reports the trouble.
+    }
+  }
+
   async #claimLoop(): Promise<void> {
     const o = this.#o;
-    const longpoll = this.#features.has("longpoll");
-    const batch = this.#features.has("batch_claim");
     let idle = o.idleMinMs;
     let errors = 0;
     while (!this.#stop.signal.aborted) {
@@ -318,6 +348,10 @@ export class Worker {
         await new Promise<void>((r) => (this.#slot = r));
         continue;
       }
+      await this.#refresh();
+      if (this.#stop.signal.aborted) break;
+      const longpoll = this.#features.has("longpoll");
+      const batch = this.#features.has("batch_claim");
       const began = Date.now();
       let got;
       try {
@@ -367,13 +401,20 @@ export class Worker {
     );
     this.#jobs.set(intent.id, job);
     this.#busy++;
-    job.settled = this.#work(job).finally(() => this.#jobs.delete(intent.id));
+    job.settled = this.#work(job).finally(() => {
+      job.stopHeartbeat();
+      this.#jobs.delete(intent.id);
+    });
   }
 
-  /** A handler finished: its slot may claim again while its ack is sent. */
+  /**
+   * A handler finished: its slot may claim again while its ack is sent. The
+   * heartbeat goes on until the ack is answered, so that a slow one does
+   * not let the lease lapse.
+   */
   #handlerDone(job: Job): void {
-    job.stopHeartbeat();
     job.handlerDone = true;
+    job.handlerEnded();
     this.#busy--;
     this.#slot?.();
     this.#slot = undefined;
@@ -384,26 +425,33 @@ export class Worker {
     job.startHeartbeat();
     let outcome: Ack;
     const base = { id: intent.id, claimToken: intent.claimToken };
+    const ctx: HandlerContext = {
+      signal: job.controller.signal,
+      extend: (seconds) => job.extend(seconds),
+    };
     try {
-      const value = await this.#o.handler(intent, {
-        signal: job.controller.signal,
-        extend: (seconds) => job.extend(seconds),
-      });
+      const value = await this.#o.handler(intent, ctx);
       outcome = {
         ...base,
         status: "fulfilled",
         result: value === undefined ? undefined : value,
+        resultType: value === undefined ? undefined : ctx.resultType,
       };
     } catch (error) {
       outcome = { ...base, status: "failed", error: errorText(error) };
     } finally {
       this.#handlerDone(job);
     }
-    if (job.gone) {
+    // Once the signal fired (lease lost, or the intent is being given
+    // back), the outcome is not acknowledged.
+    if (job.gone || job.controller.signal.aborted) {
       if (job.lost) this.stats.lost++;
       return;
     }
-    let result = await this.#ack(job, outcome);
+    // The heartbeat goes on meanwhile, so a slow answer keeps the lease;
+    // tries after a failure stop at the lease end the handler left.
+    const by = job.leaseEnd;
+    let result = await this.#ack(job, outcome, by);
     if (
       !result.ok && result.error instanceof ValidationError &&
       outcome.status === "fulfilled"
@@ -418,28 +466,29 @@ export class Worker {
           code === "invalid_json" ? message : `Result refused: ${message}`,
         ),
       };
-      result = await this.#ack(job, outcome);
+      result = await this.#ack(job, outcome, by);
     }
     if (result.ok) {
       this.stats[outcome.status]++;
       this.#o.onAck(intent, outcome);
     } else {
-      if (result.error.code === "lease_lost") this.stats.lost++;
+      if (result.error.code === "lease_lost" || job.lost) this.stats.lost++;
       this.#o.onError(result.error, intent);
     }
   }
 
   /**
-   * Acknowledges, trying again after transient failures while the lease
-   * lasts and the grace period, once stopping, has not ended: a result is
-   * worth more than the few seconds a server restart takes.
+   * Acknowledges, trying again after transient failures until `by` (the
+   * lease end when the handler returned) and while the grace period, once
+   * stopping, has not ended: a result is worth more than the few seconds a
+   * server restart takes.
    */
-  async #ack(job: Job, ack: Ack): Promise<AckResult> {
+  async #ack(job: Job, ack: Ack, by: number): Promise<AckResult> {
     for (let n = 0;; n++) {
       const result = await this.#ackOnce(ack);
       if (result.ok || !TRANSIENT.has(result.error.code)) return result;
       const wait = backoffDelay(n, 1_000, 5_000);
-      if (Date.now() + wait >= job.leaseEnd) return result;
+      if (job.gone || Date.now() + wait >= by) return result;
       try {
         await sleep(wait, this.#graceOver.signal);
       } catch {
@@ -488,12 +537,19 @@ export class Worker {
     clearTimeout(timer);
   }
 
-  /** Aborts a handler that outlived the grace period and gives its intent back. */
+  /**
+   * Aborts a handler that outlived the grace period and, once it has ended,
+   * gives its intent back, so that no other worker starts it while it still
+   * runs; the heartbeat keeps the lease meanwhile. One deaf to its signal
+   * for 2.5 s is given back all the same, as the worker is about to exit.
+   */
   async #release(job: Job): Promise<void> {
     if (job.gone) return;
-    job.released = true;
-    job.stopHeartbeat();
     job.controller.abort(new DOMException("Worker stopped", "AbortError"));
+    await outlasts(job.handlerOver, STOP_WAIT_MS, this.#abandon.signal);
+    job.stopHeartbeat();
+    if (job.gone || this.#abandon.signal.aborted) return;
+    job.released = true;
     if (!this.#features.has("release")) return;
     try {
       await this.#client.release(job.intent.id, job.intent.claimToken, {
