@@ -15,8 +15,7 @@
 import process from "node:process";
 import { AuthError, ValidationError } from "../../core/errors.ts";
 import type { JsonValue } from "../../core/intent.ts";
-import { IntentClient } from "../../sdk/client.ts";
-import type { Ack, AckResult, CallOptions } from "../../sdk/types.ts";
+import type { LeasedIntent } from "../../sdk/types.ts";
 import { Worker } from "../../sdk/worker.ts";
 import { runChild } from "./_child.ts";
 import {
@@ -63,26 +62,6 @@ Example: intentbus work resize --concurrency 4 -- ./resize.sh
 
 ${EXIT_HELP} work exits 0 after a signal, 4 when its key is refused.`;
 
-/**
- * The Worker's handlers return JSON values; this client sends the
- * acknowledgements of intents whose output was not JSON as text results.
- */
-class TextResultClient extends IntentClient {
-  /** Ids whose result is text. */
-  readonly textIds = new Set<string>();
-
-  override ack(acks: Ack[], opts?: CallOptions): Promise<AckResult[]> {
-    return super.ack(
-      acks.map((a) =>
-        a.status === "fulfilled" && this.textIds.delete(a.id)
-          ? { ...a, resultType: "text" as const }
-          : a
-      ),
-      opts,
-    );
-  }
-}
-
 function resultOf(stdout: string): { value?: JsonValue; text: boolean } {
   if (stdout.trim() === "") return { text: false };
   try {
@@ -124,21 +103,23 @@ export async function workCommand(args: string[]): Promise<number> {
     grace: { type: "string" },
   });
   if (positionals.length !== 1) throw new UsageError("work needs one GOAL");
+  if (positionals[0].trim() === "") {
+    throw new UsageError("work needs a GOAL that is not empty");
+  }
   const timeout = numberFlag(values.timeout, "timeout", 0.001, 86_400);
   const grace = numberFlag(values.grace, "grace", 0, 86_400) ?? 10;
   const concurrency =
     numberFlag(values.concurrency, "concurrency", 1, 1000, true) ?? 1;
   const lease = numberFlag(values.lease, "lease", 10, 3600, true);
-  const client = clientFrom(
-    values,
-    { make: (o) => new TextResultClient(o) },
-  ) as TextResultClient;
+  const client = clientFrom(values);
   let exitCode: number = EXIT.ok;
   const log = (line: string) =>
     process.stderr.write(`intentbus work: ${line}\n`);
   // Why a command failed (its exit code or signal, `timed out`, `not
-  // started`), kept until its intent's acknowledgement is answered.
-  const why = new Map<string, string>();
+  // started`), for the line logged once its failure is acknowledged. Keyed
+  // by the intent the Worker hands to the handler and to onAck, so that an
+  // intent whose lease is lost leaves nothing behind.
+  const why = new WeakMap<LeasedIntent, string>();
   // The command works on payloads from anyone who may publish: it gets the
   // worker's own key (to publish follow-ups) but none of the server's or
   // admin secrets, which a run script may have exported beside it.
@@ -150,18 +131,16 @@ export async function workCommand(args: string[]): Promise<number> {
     concurrency,
     leaseSeconds: lease,
     gracePeriodMs: grace * 1000,
-    onAck: ({ id }, ack) => {
+    onAck: (intent, ack) => {
+      const { id } = intent;
       // A failure the command did not cause: the server refused its result.
-      const reason = why.get(id) ?? "result refused";
-      why.delete(id);
+      const reason = why.get(intent) ?? "result refused";
       log(
         ack.status === "fulfilled" ? `${id} done` : `${id} failed (${reason})`,
       );
     },
     onError: (err, intent) => {
       log(`${intent ? `${intent.id}: ` : ""}${(err as Error)?.message ?? err}`);
-      // After its handler, an intent's error means its acknowledgement failed.
-      if (intent) why.delete(intent.id);
       // Claims refused for good: retrying forever helps nobody.
       if (intent === undefined && err instanceof AuthError) {
         exitCode = EXIT.auth;
@@ -190,15 +169,15 @@ export async function workCommand(args: string[]): Promise<number> {
         throw new Error("Stopped: lease lost or shutdown");
       }
       if (out.spawnError !== undefined) {
-        why.set(intent.id, "not started");
+        why.set(intent, "not started");
         throw new Error(`Cannot run "${command[0]}": ${out.spawnError}`);
       }
       if (out.timedOut) {
-        why.set(intent.id, "timed out");
+        why.set(intent, "timed out");
         throw new Error(`Timed out after ${timeout} s`);
       }
       if (out.code !== 0) {
-        why.set(intent.id, String(out.signal ?? out.code));
+        why.set(intent, String(out.signal ?? out.code));
         throw new Error(
           (out.stderr.trim() === ""
             ? `Exited with ${out.signal ?? `code ${out.code}`}`
@@ -206,7 +185,8 @@ export async function workCommand(args: string[]): Promise<number> {
         );
       }
       const { value, text } = resultOf(out.stdout);
-      if (text) client.textIds.add(intent.id);
+      // Carried by the acknowledgement itself, so every retry of it too.
+      if (text) ctx.resultType = "text";
       return value;
     },
   });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { IntentClient } from "../../sdk/client.ts";
 import { startBusServer } from "../../sdk/testing/bus_server.ts";
+import { startTcpProxy } from "../../sdk/testing/tcp_proxy.ts";
 import { spawnCli, until } from "./_testing.ts";
 
 async function stopped(child: Deno.ChildProcess) {
@@ -189,7 +190,13 @@ Deno.test("work exits 4 when its key is refused and 2 without a command", async 
   assert.equal(refused.code, 4);
   const env = { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey };
   for (
-    const args of [["work", "g"], ["work", "g", "--"], ["work", "--", "true"]]
+    const args of [
+      ["work", "g"],
+      ["work", "g", "--"],
+      ["work", "--", "true"],
+      ["work", "", "--", "cat"],
+      ["work", " ", "--", "cat"],
+    ]
   ) {
     assert.equal((await spawnCli(args, env).output()).code, 2, args.join(" "));
   }
@@ -287,4 +294,71 @@ Deno.test("work gives the command its own key but none of the server's or admins
     env,
     /^(BUS_SECRET|DASHBOARD_PASSWORD|BUS_METRICS_TOKEN)=/m,
   );
+});
+
+Deno.test("a text result stays text when its acknowledgement is tried again", async () => {
+  await using bus = await startBusServer();
+  await using proxy = await startTcpProxy(bus.url);
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.text", {});
+  // More cuts than the client's own tries: the Worker acks again.
+  proxy.cut("/ack", 6);
+  const worker = spawnCli(["work", "cli.text", "--", "echo", "hello world"], {
+    INTENT_BUS_URL: proxy.url,
+    INTENT_API_KEY: bus.masterKey,
+  });
+  await until(
+    async () => (await client.result(id)).status === "fulfilled",
+    "fulfilled",
+  );
+  const end = await stopped(worker);
+  assert.ok(proxy.seen("/ack") > 4, "the Worker tried the ack again");
+  const r = await client.result(id);
+  assert.equal(r.result, "hello world");
+  assert.equal(r.result_type, "text", end.stderr);
+});
+
+Deno.test("at shutdown an intent is given back only once its command, deaf to SIGTERM, has been killed", async () => {
+  await using bus = await startBusServer();
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.deaf", 1);
+  const dir = await Deno.makeTempDir();
+  const worker = spawnCli(
+    [
+      "work",
+      "cli.deaf",
+      "--grace",
+      "0.3",
+      "--",
+      "sh",
+      "-c",
+      `trap "" TERM; echo $$ > ${dir}/pid; while :; do sleep 0.1; done`,
+    ],
+    { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey },
+  );
+  let pid = "";
+  await until(async () => {
+    pid = (await Deno.readTextFile(`${dir}/pid`).catch(() => "")).trim();
+    return pid !== "";
+  }, "command started");
+  // Alive and not a zombie.
+  const alive = () =>
+    Deno.readTextFile(`/proc/${pid}/stat`).then(
+      (stat) => !/^\d+ \(.*\) Z/.test(stat),
+      () => false,
+    );
+  assert.ok(await alive());
+  worker.kill("SIGTERM");
+  let aliveWhenOpen: boolean | undefined;
+  await until(async () => {
+    if ((await client.status(id)).status !== "open") return false;
+    aliveWhenOpen = await alive();
+    return true;
+  }, "given back");
+  const out = await worker.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(aliveWhenOpen, false, "the command was dead when released");
+  assert.match(stderr, /0 fulfilled, 0 failed, 1 released/);
+  await Deno.remove(dir, { recursive: true });
 });
