@@ -16,6 +16,9 @@ import {
 
 const cols = INTENT_COLUMNS.join(", ");
 
+/** How late a claim may run before its lease end moves with it, ms. */
+export const CLAIM_LATE_MS = 1000;
+
 /** What a claim reads back: the claimed intent plus the claim-order keys. */
 const CLAIMED_COLUMNS = `id, namespace, goal, payload, claim_attempts,
   max_attempts, priority, target_worker, required_capability, claim_token,
@@ -26,8 +29,16 @@ const CLAIMED_COLUMNS = `id, namespace, goal, payload, claim_attempts,
  * order, skipping rows another claim holds, and lease them. Parameters:
  * $1 namespace, $2 goal, $3 now, $4 caller, $5 master, $6 publisher filter
  * or null, $7 worker id or null, $8 capabilities (text[]), $9 lease end,
- * $10 max. An empty poll locks and writes nothing. Tokens come from
+ * $10 max, $11 ms the claim waited before it was sent (for a connection).
+ * An empty poll locks and writes nothing. Tokens come from
  * `gen_random_uuid()` (PostgreSQL 13+, from the OS's CSPRNG).
+ *
+ * A claim held up (a lock, a stalled database, no free connection) gets a
+ * lease that starts when it ran, not when it was asked: when it ran more
+ * than {@linkcode CLAIM_LATE_MS} late (`$11` plus the statement's own time
+ * until the update, `clock_timestamp() - now()`, which counts from before
+ * any lock wait), the lease end is moved that much later. Otherwise it is
+ * exactly `$9`, in the caller's time (tests drive it with a fixed `now`).
  */
 export const CLAIM = `
   WITH c AS MATERIALIZED (
@@ -48,7 +59,11 @@ export const CLAIM = `
   UPDATE intents AS i SET state = 'claimed',
     claim_attempts = i.claim_attempts + 1, lease_epoch = i.lease_epoch + 1,
     claim_token = replace(gen_random_uuid()::text, '-', ''), claimed_by = $4,
-    worker_id = $7, lease_expires_at = $9, updated_at = $3
+    worker_id = $7, lease_expires_at = $9::bigint + (SELECT
+      CASE WHEN l.ms > ${CLAIM_LATE_MS} THEN l.ms ELSE 0 END
+      FROM (SELECT $11::bigint + floor(1000 * extract(epoch FROM
+        clock_timestamp() - now()))::bigint AS ms) AS l),
+    updated_at = $3
   FROM c WHERE i.id = c.id
   RETURNING ${
   CLAIMED_COLUMNS.split(",").map((c) => `i.${c.trim()}`).join(", ")

@@ -65,20 +65,27 @@ export class PostgresStore implements Storage {
   #fulfils = new TurnGroup<IntentFulfilParams, Intent>((items) =>
     fulfilTurn(this.#conn, items)
   );
-  #claims = new ClaimGroups(async (p, total) => {
-    const { rows } = await this.#conn.q(this.#conn.pool, SQL.CLAIM, [
-      p.namespace,
-      p.goal,
-      p.now,
-      p.caller,
-      p.master,
-      p.publisher,
-      p.workerId,
-      p.capabilities,
-      p.now + p.leaseMs,
-      total,
-    ]);
-    return rows.sort(claimOrder).map(rowToClaimed);
+  #claims = new ClaimGroups((p, total) => {
+    const asked = performance.now();
+    // A connection checked out here, to know how long the claim waited for
+    // one: a lease starts when the claim runs (see SQL.CLAIM).
+    return this.#conn.client(async (c) => {
+      const waited = Math.floor(performance.now() - asked);
+      const { rows } = await this.#conn.q(c, SQL.CLAIM, [
+        p.namespace,
+        p.goal,
+        p.now,
+        p.caller,
+        p.master,
+        p.publisher,
+        p.workerId,
+        p.capabilities,
+        p.now + p.leaseMs,
+        total,
+        waited,
+      ]);
+      return rows.sort(claimOrder).map(rowToClaimed);
+    });
   });
 
   /**
@@ -132,7 +139,12 @@ export class PostgresStore implements Storage {
     return insertMany(this.#conn, params);
   }
 
-  /** Claims up to `max` intents; see {@linkcode Storage.intentClaim}. */
+  /**
+   * Claims up to `max` intents; see {@linkcode Storage.intentClaim}. A
+   * claim that ran more than a second late (a lock, a stalled database, no
+   * free connection) gets its lease from when it ran: `now + leaseMs` plus
+   * the delay, not a lease already over when it is answered.
+   */
   async intentClaim(p: IntentClaimParams): Promise<ClaimedIntent[]> {
     if (!Number.isInteger(p.max) || p.max < 1) {
       throw new RangeError(`Invalid max: ${p.max}`);

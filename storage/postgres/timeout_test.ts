@@ -144,3 +144,30 @@ Deno.test("postgres: a batch fails whole at its first timeout, writing nothing, 
     await t.close();
   }
 });
+
+Deno.test("postgres: a claim held up behind a lock gets a lease from when it ran, not one already over", async () => {
+  const t = await setUp(20_000);
+  try {
+    await t.store.intentInsert(publish());
+    await t.lock();
+    const claimed = t.store.intentClaim(claim({ leaseMs: 1_000 }));
+    const end = Date.now() + 10_000;
+    while (await t.sessions("wait_event_type = 'Lock'") === 0) {
+      assert.ok(Date.now() < end, "the claim never waited on the lock");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The hold-up itself: the claim waits at least this long.
+    const heldMs = 1_500;
+    await new Promise((r) => setTimeout(r, heldMs));
+    await t.unlock();
+    const [c] = await claimed;
+    assert.ok(
+      c.leaseExpiresAt >= T0 + 1_000 + heldMs,
+      `lease ends ${c.leaseExpiresAt - T0} ms after the claim was asked`,
+    );
+    const stored = await t.store.intentGet({ id: c.id });
+    assert.equal(stored?.leaseExpiresAt, c.leaseExpiresAt);
+  } finally {
+    await t.close();
+  }
+});
