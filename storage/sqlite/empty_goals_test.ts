@@ -110,13 +110,78 @@ Deno.test("an empty goal is answered from memory until the store writes to it", 
   }
 });
 
-Deno.test("a goal with due intents the caller may not take is asked again each time", async () => {
+/** Writes a row behind the store's back, on its own connection (see above). */
+function hide(
+  store: { db: { prepare(sql: string): { run(...a: unknown[]): unknown } } },
+  h: ReturnType<typeof publish>,
+): void {
+  store.db.prepare(INTENT_PUBLISH).run(
+    ...[h.id, h.namespace, h.goal, JSON.stringify(h.payload), h.priority],
+    ...[h.visibility, h.targetWorker, h.requiredCapability, h.publisher],
+    ...[h.maxAttempts, h.backoffBase, h.runAt, h.expiresAt, h.now],
+  );
+}
+
+Deno.test("a worker targeted elsewhere is answered from memory, and a targeted worker still gets its intents", async () => {
   const { store } = await openTempStore();
   try {
     await store.intentInsert(publish({ targetWorker: "w1" }));
     assert.deepEqual(await store.intentClaim(claim({ workerId: "w2" })), []);
-    const got = await store.intentClaim(claim({ workerId: "w1" }));
-    assert.equal(got.length, 1);
+    const hidden = publish();
+    hide(store, hidden);
+    // Remembered for w2's filters: the hidden public intent is not seen.
+    assert.deepEqual(await store.intentClaim(claim({ workerId: "w2" })), []);
+    const got = await store.intentClaim(claim({ workerId: "w1", max: 10 }));
+    assert.equal(
+      got.length,
+      2,
+      "w1's own claim is not answered from w2's memory",
+    );
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("another key's private intents are remembered for the caller: its publishes leave the memory, the caller's and public ones clear it", async () => {
+  const { store } = await openTempStore();
+  const a = { visibility: "private" as const, publisher: "key-a" };
+  const asB = claim({ caller: "key-b" });
+  try {
+    await store.intentInsert(publish(a));
+    assert.deepEqual(await store.intentClaim(asB), []);
+    // A's private publishes are not for B: B's memory stays.
+    await store.intentInsert(publish(a));
+    const hidden = publish();
+    hide(store, hidden);
+    assert.deepEqual(await store.intentClaim(asB), []);
+    // The master key sees A's intents: not answered from B's memory.
+    const master = await store.intentClaim(
+      claim({ caller: "master", master: true, max: 10 }),
+    );
+    assert.equal(master.length, 3);
+    // A public publish clears B's memory: B now sees it and the hidden one.
+    const pub = publish({ goal: "g" });
+    const { intent } = await store.intentInsert(pub);
+    const got = await store.intentClaim({ ...asB, max: 10 });
+    assert.deepEqual(got.map((i) => i.id).sort(), [intent.id].sort());
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("a caller's own private publish clears its memory of the goal", async () => {
+  const { store } = await openTempStore();
+  const asB = claim({ caller: "key-b" });
+  try {
+    await store.intentInsert(
+      publish({ visibility: "private", publisher: "key-a" }),
+    );
+    assert.deepEqual(await store.intentClaim(asB), []);
+    const { intent } = await store.intentInsert(
+      publish({ visibility: "private", publisher: "key-b" }),
+    );
+    const got = await store.intentClaim(asB);
+    assert.deepEqual(got.map((i) => i.id), [intent.id]);
   } finally {
     await store.close();
   }

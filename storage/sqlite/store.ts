@@ -238,12 +238,16 @@ export class SqliteStore implements Storage {
       p.workerId,
       JSON.stringify(p.capabilities),
     ];
+    const filter = `${p.caller}\n${p.master}\n${p.publisher}\n${p.workerId}\n${
+      args[7]
+    }`;
     try {
       if (
-        this.#empty.has(key) && this.#empty.isEmpty(
+        this.#empty.has(key, filter) && this.#empty.isEmpty(
           key,
           Number(this.#q(SQL.DATA_VERSION).get()!.data_version),
           p.now,
+          filter,
         )
       ) return Promise.resolve([]);
       // A read first: an empty poll never takes the write lock. The version
@@ -251,7 +255,7 @@ export class SqliteStore implements Storage {
       // it changes the version and the memory below is not trusted.
       const peek = this.#q(SQL.claimPeekVersion(p.max)).all(...args);
       if (peek[0].id === null) {
-        this.#rememberEmpty(key, Number(peek[0].dv), p);
+        this.#rememberEmpty(key, filter, Number(peek[0].dv), p);
         return Promise.resolve([]);
       }
     } catch (err) {
@@ -290,21 +294,44 @@ export class SqliteStore implements Storage {
     return group.done.then((all) => all[0]);
   }
 
-  /** After an empty peek: remember the goal if nothing at all is due. */
-  #rememberEmpty(key: string, version: number, p: IntentClaimParams): void {
-    if (this.#q(SQL.GOAL_DUE).get(p.namespace, p.goal, p.now)) return;
+  /**
+   * After an empty peek: remember the goal if nothing at all is due, else
+   * that nothing due is for this claim's filters.
+   */
+  #rememberEmpty(
+    key: string,
+    filter: string,
+    version: number,
+    p: IntentClaimParams,
+  ): void {
+    const due = this.#q(SQL.GOAL_DUE).get(p.namespace, p.goal, p.now);
     const next = this.#q(SQL.GOAL_NEXT).get(p.namespace, p.goal, p.now)?.next;
-    this.#empty.remember(
-      key,
-      version,
-      p.now,
-      next === null || next === undefined ? Infinity : Number(next),
-    );
+    const until = next === null || next === undefined ? Infinity : Number(next);
+    if (!due) this.#empty.remember(key, version, p.now, until);
+    else {
+      const caller = p.master ? null : p.caller;
+      this.#empty.rememberFor(key, filter, caller, version, p.now, until);
+    }
   }
 
-  /** Within a write: a goal may have a newly claimable intent. */
-  #touch(intent: { namespace: string; goal: string }): void {
-    this.#empty.touch(`${intent.namespace}\n${intent.goal}`);
+  /**
+   * Within a write: a goal may have a newly claimable intent, visible to
+   * its publisher's key alone when private and for any worker, else to all.
+   */
+  #touch(intent: {
+    namespace: string;
+    goal: string;
+    visibility?: string;
+    publisher?: string;
+    targetWorker?: string | null;
+    requiredCapability?: string | null;
+  }): void {
+    const only = intent.visibility === "private" &&
+      intent.publisher !== undefined && !intent.targetWorker &&
+      !intent.requiredCapability;
+    this.#empty.touch(`${intent.namespace}\n${intent.goal}`, {
+      caller: only ? intent.publisher! : null,
+    });
   }
 
   /**
