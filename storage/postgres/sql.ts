@@ -29,16 +29,16 @@ const CLAIMED_COLUMNS = `id, namespace, goal, payload, claim_attempts,
  * order, skipping rows another claim holds, and lease them. Parameters:
  * $1 namespace, $2 goal, $3 now, $4 caller, $5 master, $6 publisher filter
  * or null, $7 worker id or null, $8 capabilities (text[]), $9 lease end,
- * $10 max, $11 ms the claim waited before it was sent (for a connection).
- * An empty poll locks and writes nothing. Tokens come from
+ * $10 max. An empty poll locks and writes nothing. Tokens come from
  * `gen_random_uuid()` (PostgreSQL 13+, from the OS's CSPRNG).
  *
- * A claim held up (a lock, a stalled database, no free connection) gets a
- * lease that starts when it ran, not when it was asked: when it ran more
- * than {@linkcode CLAIM_LATE_MS} late (`$11` plus the statement's own time
- * until the update, `clock_timestamp() - now()`, which counts from before
- * any lock wait), the lease end is moved that much later. Otherwise it is
- * exactly `$9`, in the caller's time (tests drive it with a fixed `now`).
+ * A claim held up in PostgreSQL (a lock, a stalled database) gets a lease
+ * that starts when it ran, not when it was asked: when the statement ran
+ * more than {@linkcode CLAIM_LATE_MS} before its update
+ * (`clock_timestamp() - now()`, which counts from before any lock wait),
+ * the lease end moves that much later. Otherwise it is exactly `$9`, in
+ * the caller's time (tests drive it with a fixed `now`). The time a claim
+ * waited for a connection is the caller's to add to `$9`.
  */
 export const CLAIM = `
   WITH c AS MATERIALIZED (
@@ -61,7 +61,7 @@ export const CLAIM = `
     claim_token = replace(gen_random_uuid()::text, '-', ''), claimed_by = $4,
     worker_id = $7, lease_expires_at = $9::bigint + (SELECT
       CASE WHEN l.ms > ${CLAIM_LATE_MS} THEN l.ms ELSE 0 END
-      FROM (SELECT $11::bigint + floor(1000 * extract(epoch FROM
+      FROM (SELECT floor(1000 * extract(epoch FROM
         clock_timestamp() - now()))::bigint AS ms) AS l),
     updated_at = $3
   FROM c WHERE i.id = c.id

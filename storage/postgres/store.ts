@@ -68,9 +68,11 @@ export class PostgresStore implements Storage {
   #claims = new ClaimGroups((p, total) => {
     const asked = performance.now();
     // A connection checked out here, to know how long the claim waited for
-    // one: a lease starts when the claim runs (see SQL.CLAIM).
+    // one: a lease starts when the claim runs (see SQL.CLAIM, which adds
+    // the time the statement itself was held up).
     return this.#conn.client(async (c) => {
       const waited = Math.floor(performance.now() - asked);
+      const late = waited > SQL.CLAIM_LATE_MS ? waited : 0;
       const { rows } = await this.#conn.q(c, SQL.CLAIM, [
         p.namespace,
         p.goal,
@@ -80,9 +82,8 @@ export class PostgresStore implements Storage {
         p.publisher,
         p.workerId,
         p.capabilities,
-        p.now + p.leaseMs,
+        p.now + p.leaseMs + late,
         total,
-        waited,
       ]);
       return rows.sort(claimOrder).map(rowToClaimed);
     });
