@@ -191,7 +191,10 @@ export const SCHEMAS: Record<string, Schema> = {
     }),
   }),
   FailRequest: obj({
-    claim_token: str("Token of the current claim"),
+    claim_token: str(
+      "Token of the current claim (a replay with the token " +
+        "that failed it answers 200 again, until the next claim)",
+    ),
     error: str("Why", { maxLength: LIMITS.errorTextMax }),
   }),
   Ok: obj({ ok, id }, ["ok", "id"]),
