@@ -129,10 +129,61 @@ CREATE INDEX dead_intents_goal ON dead_intents (goal, namespace, died_at, id);
 /** The advisory lock key migrations hold: "intentbus" in ASCII, as a number. */
 const MIGRATION_LOCK = 0x696e74656e74;
 
+/** What migrating needs of a connection: pg's Client and PoolClient fit. */
+export interface MigrationClient {
+  /** Runs one statement. */
+  query(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/**
+ * The recorded schema version, or null when there is no `intentbus_schema`
+ * table on the search path yet. A plain read: a role that may only use
+ * the tables (no CREATE) can run it.
+ */
+async function recordedVersion(
+  client: MigrationClient,
+): Promise<number | null> {
+  const { rows } = await client.query(
+    "SELECT to_regclass('intentbus_schema') IS NOT NULL AS found",
+  );
+  if (rows[0].found !== true) return null;
+  const version = await client.query(
+    "SELECT coalesce(max(version), 0) AS v FROM intentbus_schema",
+  );
+  return Number(version.rows[0].v);
+}
+
+/**
+ * Fails with a message naming the schema and the privilege when the role
+ * connected cannot use `schema`: PostgreSQL then skips it in the search
+ * path, and the error would be about a table not found.
+ */
+async function checkSchemaUsage(
+  client: MigrationClient,
+  schema: string,
+): Promise<void> {
+  const { rows } = await client.query(
+    `SELECT current_user AS role, has_schema_privilege(n.oid, 'USAGE') AS usage
+     FROM (SELECT 1) AS one LEFT JOIN pg_namespace AS n ON n.nspname = $1`,
+    [schema],
+  );
+  const { role, usage } = rows[0];
+  if (usage === false) {
+    throw new Error(
+      `Role "${role}" lacks the USAGE privilege on schema "${schema}": as its owner, run GRANT USAGE ON SCHEMA ${schema} TO "${role}" (and SELECT, INSERT, UPDATE, DELETE on its tables)`,
+    );
+  }
+}
+
 /**
  * Applies every migration newer than the recorded version, in one
  * transaction under an advisory lock, so servers starting together migrate
- * once.
+ * once. A schema already at the latest version is only read, so a role
+ * with no more than USAGE on the schema and SELECT, INSERT, UPDATE and
+ * DELETE on its tables can run a server on it.
  *
  * @param client A connection whose `search_path` names the schema to use.
  * @param schema That schema, created under the lock when missing (two
@@ -140,18 +191,17 @@ const MIGRATION_LOCK = 0x696e74656e74;
  * omitted, the tables go where the search path puts them.
  * @returns The schema version after migrating.
  * @throws {RangeError} when the database is newer than this code.
+ * @throws {Error} naming the schema when the role may not use it.
  */
 export async function migratePg(
-  // What migrating needs of a connection: pg's Client and PoolClient fit.
-  client: {
-    query(
-      text: string,
-      values?: unknown[],
-    ): Promise<{ rows: Record<string, unknown>[] }>;
-  },
+  client: MigrationClient,
   schema?: string,
 ): Promise<number> {
   const latest = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;
+  if (schema !== undefined) await checkSchemaUsage(client, schema);
+  const recorded = await recordedVersion(client);
+  if (recorded !== null) checkNotNewer(recorded, latest);
+  if (recorded === latest) return latest;
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -161,15 +211,8 @@ export async function migratePg(
     await client.query(
       "CREATE TABLE IF NOT EXISTS intentbus_schema (version integer NOT NULL)",
     );
-    const { rows } = await client.query(
-      "SELECT coalesce(max(version), 0) AS v FROM intentbus_schema",
-    );
-    const current = Number(rows[0].v);
-    if (current > latest) {
-      throw new RangeError(
-        `Database schema is newer than this code: version ${current}, known ${latest}`,
-      );
-    }
+    const current = (await recordedVersion(client)) ?? 0;
+    checkNotNewer(current, latest);
     for (const m of PG_MIGRATIONS) {
       if (m.version <= current) continue;
       await client.query(m.sql);
@@ -180,8 +223,17 @@ export async function migratePg(
     }
     await client.query("COMMIT");
   } catch (err) {
-    await client.query("ROLLBACK");
+    // A lost connection cannot roll back (PostgreSQL does): keep the error.
+    await client.query("ROLLBACK").catch(() => {});
     throw err;
   }
   return latest;
+}
+
+function checkNotNewer(current: number, latest: number): void {
+  if (current > latest) {
+    throw new RangeError(
+      `Database schema is newer than this code: version ${current}, known ${latest}`,
+    );
+  }
 }

@@ -3,6 +3,7 @@ import { runOnce } from "./_cluster.ts";
 import { testCluster } from "./_temp.ts";
 import { PG_MIGRATIONS } from "./migrations.ts";
 import { openPostgresStore } from "./open.ts";
+import { claim, publish } from "../testing/_fixtures.ts";
 
 Deno.test("postgres: a schema at version 1 with dead intents is migrated to the latest, keeping them", async () => {
   const { url } = testCluster();
@@ -49,5 +50,53 @@ Deno.test("postgres: a schema at version 1 with dead intents is migrated to the 
   } finally {
     await store.close();
     await runOnce(url, `DROP SCHEMA ${schema} CASCADE`);
+  }
+});
+
+Deno.test("postgres: a role with only USAGE and table rights runs on a migrated schema; without USAGE the error names the schema and privilege", async () => {
+  const { url } = testCluster();
+  const schema = `t_${crypto.randomUUID().replaceAll("-", "")}`;
+  const [user, stranger] = ["u", "s"].map((p) =>
+    `${p}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`
+  );
+  const as = (role: string) => {
+    const u = new URL(url);
+    u.username = role;
+    u.password = "pw";
+    return u.toString();
+  };
+  // Migrated by the cluster's superuser, as an owner would.
+  await (await openPostgresStore({ url, schema })).close();
+  await runOnce(
+    url,
+    `CREATE ROLE ${user} LOGIN PASSWORD 'pw';
+     CREATE ROLE ${stranger} LOGIN PASSWORD 'pw';
+     GRANT USAGE ON SCHEMA ${schema} TO ${user};
+     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema}
+       TO ${user}`,
+  );
+  try {
+    const store = await openPostgresStore({ url: as(user), schema });
+    try {
+      await store.intentInsert(publish());
+      const [c] = await store.intentClaim(claim());
+      assert.ok(c !== undefined);
+    } finally {
+      await store.close();
+    }
+    await assert.rejects(
+      openPostgresStore({ url: as(stranger), schema }),
+      (err: Error) => {
+        assert.match(err.message, new RegExp(`USAGE.*"${schema}"`));
+        assert.match(err.message, new RegExp(`"${stranger}"`));
+        return true;
+      },
+    );
+  } finally {
+    await runOnce(
+      url,
+      `DROP SCHEMA ${schema} CASCADE; DROP OWNED BY ${user}, ${stranger};
+       DROP ROLE ${user}; DROP ROLE ${stranger}`,
+    );
   }
 });
