@@ -11,7 +11,7 @@ import {
   StorageFullError,
   ValidationError,
 } from "../core/errors.ts";
-import { errorFromResponse } from "./_error_map.ts";
+import { errorFromResponse, isMissingRoute } from "./_error_map.ts";
 
 const body = (code: string, message = "boom") => ({ error: { code, message } });
 
@@ -26,6 +26,20 @@ Deno.test("404 on a lease route is a lost lease, elsewhere not found", () => {
   const missing = errorFromResponse({ status: 404, body: body("not_found") });
   assert.ok(missing instanceof NotFoundError);
   assert.equal(missing.message, "boom");
+});
+
+Deno.test("our server's 404 for a route it lacks is a missing route, even on a lease route", () => {
+  for (const leaseRoute of [true, false]) {
+    const e = errorFromResponse({
+      status: 404,
+      body: body("not_found", "No such route"),
+      leaseRoute,
+    });
+    assert.ok(e instanceof NotFoundError, String(e));
+    assert.ok(isMissingRoute(e));
+  }
+  assert.ok(!isMissingRoute(new NotFoundError("Intent not found")));
+  assert.ok(!isMissingRoute(new LeaseLostError("No such route")));
 });
 
 Deno.test("protocol codes map to their named errors", () => {

@@ -195,8 +195,9 @@ export class IntentClient {
       throw unsupported();
     }
     const out: PublishResult[] = new Array(items.length);
-    if (!batch) {
-      for (const [i, { goal, payload, ...fields }] of items.entries()) {
+    const each = async (indexes: Iterable<number>) => {
+      for (const i of indexes) {
+        const { goal, payload, ...fields } = items[i];
         try {
           const p = await this.publish(goal, payload, { ...fields, ...opts });
           out[i] = { ok: true, id: p.id, status: p.status };
@@ -205,6 +206,9 @@ export class IntentClient {
           out[i] = { ok: false, error };
         }
       }
+    };
+    if (!batch) {
+      await each(items.keys());
       return out;
     }
     const texts: string[] = [];
@@ -235,7 +239,7 @@ export class IntentClient {
     const atomic = opts.atomic === undefined
       ? ""
       : `,"atomic":${JSON.stringify(opts.atomic)}`;
-    for (const b of batches) {
+    for (const [n, b] of batches.entries()) {
       let r;
       try {
         r = await this.#request({
@@ -250,6 +254,12 @@ export class IntentClient {
         // Otherwise the requests before this one published: keep their
         // ids, and give this request's items its error.
         if (opts.atomic || !(error instanceof IntentBusError)) throw error;
+        if (isMissingRoute(error)) {
+          // No batch publish any more (a server restarted without its
+          // extensions): these and the rest go one by one.
+          await each(batches.slice(n).flat().map((j) => at[j]));
+          break;
+        }
         for (const j of b) out[at[j]] = { ok: false, error };
         continue;
       }
@@ -599,8 +609,10 @@ export class IntentClient {
   }
 
   /**
-   * The protocol extensions the server offers, read once from `/health` and
-   * remembered; a failed read is tried again on the next call.
+   * The protocol extensions the server offers, read from `/health` and
+   * remembered until the server answers that an extension's route is
+   * missing (restarted with its extensions off); a failed read is tried
+   * again on the next call.
    *
    * @param opts Signal and timeout.
    * @returns Names such as `longpoll`, `batch_claim`, `release`.

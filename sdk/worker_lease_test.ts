@@ -159,3 +159,27 @@ Deno.test("a worker whose server comes back without extensions forgets them and 
   }
   assert.ok(proxy.seen("/fulfill/") >= 1, "acknowledged through /fulfill");
 });
+
+Deno.test("publishMany to a server that came back without extensions publishes one by one and reads the features again", async () => {
+  const env = {
+    BUS_SECRET: "lease-test-master-key",
+    BUS_ADMIN_SECRET: "lease-test-admin-token",
+  };
+  await using ext = await startBusServer({ env });
+  await using plain = await startBusServer({
+    env: { ...env, BUS_EXTENSIONS: "false" },
+  });
+  await using proxy = await startTcpProxy(ext.url);
+  const client = new IntentClient({ url: proxy.url, apiKey: ext.masterKey });
+  assert.ok((await client.features()).has("batch_publish"));
+  proxy.retarget(plain.url);
+  const items = [1, 2, 3].map((n) => ({ goal: "lease.many", payload: n }));
+  const results = await client.publishMany(items);
+  assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+  assert.equal(proxy.seen("POST /intent HTTP"), 3, "one by one");
+  assert.ok(!(await client.features()).has("batch_publish"), "read again");
+  for (const [n, r] of results.entries()) {
+    const id = (r as { id: string }).id;
+    assert.equal((await client.status(id)).goal, "lease.many", `item ${n}`);
+  }
+});

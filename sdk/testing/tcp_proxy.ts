@@ -39,13 +39,13 @@ export interface TcpProxy extends AsyncDisposable {
    * server restart would.
    */
   retarget(target: string): void;
-  /** Requests seen so far whose request line contains `path`. */
+  /** Requests seen so far whose request line (`POST /ack HTTP/1.1`) contains `path`. */
   seen(path: string): number;
   /** Closes the listener and every connection. */
   close(): Promise<void>;
 }
 
-const LINE = /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) (\S+)/;
+const LINE = /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) \S+ HTTP\/[\d.]+/;
 
 interface Link {
   client: Deno.Conn;
