@@ -362,3 +362,45 @@ Deno.test("at shutdown an intent is given back only once its command, deaf to SI
   assert.match(stderr, /0 fulfilled, 0 failed, 1 released/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a command is killed when no lease renewal is answered before the lease ends", async () => {
+  await using bus = await startBusServer();
+  await using proxy = await startTcpProxy(bus.url);
+  const client = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const { id } = await client.publish("cli.stall", 1);
+  proxy.stall("/extend_claim/");
+  const dir = await Deno.makeTempDir();
+  const worker = spawnCli(
+    [
+      "work",
+      "cli.stall",
+      "--lease",
+      "10",
+      "--",
+      "sh",
+      "-c",
+      `echo $$ > ${dir}/pid; exec sleep 60`,
+    ],
+    { INTENT_BUS_URL: proxy.url, INTENT_API_KEY: bus.masterKey },
+  );
+  let pid = "";
+  await until(async () => {
+    pid = (await Deno.readTextFile(`${dir}/pid`).catch(() => "")).trim();
+    return pid !== "";
+  }, "command started");
+  const alive = () =>
+    Deno.readTextFile(`/proc/${pid}/stat`).then(
+      (stat) => !/^\d+ \(.*\) Z/.test(stat),
+      () => false,
+    );
+  // Killed before the 10 s lease ends, though every renewal hangs.
+  await until(async () => !(await alive()), "command killed", 15_000);
+  const s = await client.status(id);
+  assert.equal(s.status, "claimed", "killed while the lease still held");
+  assert.equal(s.claim_attempts, 1);
+  const end = await stopped(worker);
+  assert.equal(end.code, 0, end.stderr);
+  assert.match(end.stderr, /Lease ran out/);
+  assert.match(end.stderr, /0 fulfilled, 0 failed, 0 released, 1 lost/);
+  await Deno.remove(dir, { recursive: true });
+});
