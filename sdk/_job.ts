@@ -48,6 +48,8 @@ export class Job {
   #timer?: ReturnType<typeof setTimeout>;
   #expiry?: ReturnType<typeof setTimeout>;
   #beating = false;
+  /** The lease end is watched until the heartbeat stops for good. */
+  #watching = true;
   /** Cancels a heartbeat in flight once the heartbeat stops. */
   #beat?: AbortController;
 
@@ -108,6 +110,7 @@ export class Job {
    */
   stopHeartbeat(): void {
     this.#beating = false;
+    this.#watching = false;
     clearTimeout(this.#timer);
     clearTimeout(this.#expiry);
     this.#beat?.abort();
@@ -116,7 +119,7 @@ export class Job {
   /** Arms the timer that stops the handler at the deadline. */
   #watch(): void {
     clearTimeout(this.#expiry);
-    if (this.gone) return;
+    if (this.gone || !this.#watching) return;
     this.#expiry = setTimeout(
       () => this.#expire(),
       Math.max(0, this.deadline - Date.now()),
