@@ -111,6 +111,29 @@ function env(...names: string[]): string | undefined {
 }
 
 /**
+ * Refuses, as a usage error, a server URL that no request could reach:
+ * unparseable, not http(s), or with a port above 65535 (which would
+ * otherwise surface as a network error, exit 1).
+ */
+function checkUrl(url: string, source: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Reported below.
+  }
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||
+    parsed.hostname === ""
+  ) {
+    throw new UsageError(
+      `Invalid ${source}: "${url}" (an http:// or https:// URL, port 0 to 65535)`,
+    );
+  }
+}
+
+/**
  * The client for the flags `--url`, `--key` (and `--admin-token`, required
  * when `admin`); `make` builds a subclass.
  */
@@ -125,6 +148,7 @@ export function clientFrom(
   if (url === undefined) {
     throw new UsageError("No server URL: pass --url or set INTENT_BUS_URL");
   }
+  checkUrl(url, values.url !== undefined ? "--url" : "INTENT_BUS_URL");
   const adminToken = values["admin-token"] ??
     env("BUS_ADMIN_SECRET", "INTENT_ADMIN_TOKEN");
   if (opts.admin && adminToken === undefined) {
