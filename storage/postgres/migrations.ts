@@ -114,7 +114,8 @@ CREATE TABLE paused_goals (
   },
   {
     // As the SQLite store's migration 2: the dead list's whole sort key
-    // (died_at, id) in each index, and one index for each filter it takes.
+    // (died_at, id) in each index, and one index for each filter it takes;
+    // the publisher index keeps only what the quota counts.
     version: 2,
     sql: `
 DROP INDEX dead_intents_died;
@@ -122,6 +123,9 @@ DROP INDEX dead_intents_goal;
 CREATE INDEX dead_intents_died ON dead_intents (died_at, id);
 CREATE INDEX dead_intents_namespace ON dead_intents (namespace, died_at, id);
 CREATE INDEX dead_intents_goal ON dead_intents (goal, namespace, died_at, id);
+DROP INDEX intents_publisher;
+CREATE INDEX intents_publisher ON intents (publisher)
+  WHERE state IN ('open', 'claimed');
 `,
   },
 ];

@@ -56,12 +56,15 @@ const intentColumns = `
   result_type TEXT,
   completed_at INTEGER`;
 
-const DEAD_INDEXES_V2 = `
+const INDEXES_V2 = `
 DROP INDEX dead_intents_died;
 DROP INDEX dead_intents_goal;
 CREATE INDEX dead_intents_died ON dead_intents (died_at, id);
 CREATE INDEX dead_intents_namespace ON dead_intents (namespace, died_at, id);
 CREATE INDEX dead_intents_goal ON dead_intents (goal, namespace, died_at, id);
+DROP INDEX intents_publisher;
+CREATE INDEX intents_publisher ON intents (publisher)
+  WHERE state IN ('open', 'claimed');
 `;
 
 /** Every migration, oldest first. */
@@ -136,8 +139,11 @@ CREATE TABLE paused_goals (
     // The dead list's whole sort key (died_at, id) in each index, and one
     // index for each filter it takes, so a page is an index seek: with
     // (died_at) alone a goal with a few dead among many scanned them all.
+    // The publisher index keeps only what the quota counts (open and
+    // claimed), so a fulfil leaves it instead of moving within it: 4.9%
+    // fewer SQL instructions an intent (callgrind, bench/RESULTS.md).
     version: 2,
-    sql: DEAD_INDEXES_V2,
+    sql: INDEXES_V2,
   },
 ];
 

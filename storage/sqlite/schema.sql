@@ -15,6 +15,6 @@ CREATE INDEX intents_claim ON intents (namespace, goal, priority DESC, run_at, c
 CREATE INDEX intents_completed ON intents (completed_at) WHERE state = 'fulfilled';
 CREATE INDEX intents_expiry ON intents (expires_at) WHERE state = 'open';
 CREATE INDEX intents_lease ON intents (lease_expires_at) WHERE state = 'claimed';
-CREATE INDEX intents_publisher ON intents (publisher, state);
+CREATE INDEX intents_publisher ON intents (publisher) WHERE state IN ('open', 'claimed');
 CREATE INDEX kv_expiry ON kv (expires_at);
 CREATE INDEX nonces_expiry ON nonces (expires_at);
