@@ -21,5 +21,10 @@
 export { openPostgresStore, type PostgresStoreOptions } from "./open.ts";
 export { mapPgError } from "./connection.ts";
 export { PostgresStore } from "./store.ts";
-export { migratePg, PG_MIGRATIONS, type PgMigration } from "./migrations.ts";
+export {
+  migratePg,
+  type MigrationClient,
+  PG_MIGRATIONS,
+  type PgMigration,
+} from "./migrations.ts";
 export type * from "../storage.ts";
