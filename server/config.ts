@@ -93,12 +93,23 @@ export const DEFAULT_CONFIG: ServerConfig = {
   recheckMs: 1000,
 };
 
-function flag(value: string | undefined): boolean {
-  return /^(1|true|yes|on)$/i.test((value ?? "").trim());
-}
+const TRUE_WORDS = /^(1|true|yes|on)$/i;
+const FALSE_WORDS = /^(0|false|no|off)$/i;
 
-function flagOn(value: string | undefined): boolean {
-  return !/^(0|false|no|off)$/i.test((value ?? "").trim());
+/**
+ * A true/false variable: 1/0, true/false, yes/no, on/off (any case); unset
+ * or empty gives `fallback`. Anything else is refused, so a typo in a
+ * security switch (`BUS_REQUIRE_SIGNATURES=ture`) stops the server instead
+ * of leaving it off.
+ */
+function flag(name: string, value: string | undefined, fallback: boolean) {
+  const v = (value ?? "").trim();
+  if (v === "") return fallback;
+  if (TRUE_WORDS.test(v)) return true;
+  if (FALSE_WORDS.test(v)) return false;
+  throw new RangeError(
+    `Invalid ${name}: "${value}" (true or false: 1/0, true/false, yes/no, on/off)`,
+  );
 }
 
 function count(name: string, value: string | undefined, fallback: number) {
@@ -110,13 +121,61 @@ function count(name: string, value: string | undefined, fallback: number) {
   return n;
 }
 
-/** A count of things: a fraction of a request or an intent means nothing. */
-function whole(name: string, value: string | undefined, fallback: number) {
-  const n = count(name, value, fallback);
-  if (!Number.isInteger(n)) {
-    throw new RangeError(`Invalid ${name}: "${value}" is not a whole number`);
+/**
+ * A whole-number variable: decimal digits only (no `0x10`, `1e3`, `5.0`),
+ * at most `max` (a safe integer at most, so that sums stay exact); unset
+ * or empty gives `fallback`.
+ *
+ * @param name The variable, named in the error.
+ * @param value Its value, if any.
+ * @param fallback The value when unset or empty.
+ * @param min The smallest accepted.
+ * @param max The largest accepted.
+ * @returns The number.
+ * @throws {RangeError} naming the variable and the accepted range.
+ */
+export function wholeVar(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value.trim());
+  if (
+    !/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min ||
+    n > max
+  ) {
+    throw new RangeError(
+      `Invalid ${name}: "${value}" is not a whole number from ${min} to ${max}`,
+    );
   }
   return n;
+}
+
+/** The longest `BUS_EMPTY_HOLD_MS`: the longest `wait` of a claim. */
+export const EMPTY_HOLD_MAX_MS = LIMITS.waitMax * 1000;
+
+/** Days, fractions allowed; 0 is refused: it would keep nothing. */
+function retentionDays(value: string | undefined): number {
+  const days = count("BUS_RETENTION_DAYS", value, 7);
+  if (days === 0) {
+    throw new RangeError(
+      `Invalid BUS_RETENTION_DAYS: "${value}": 0 would delete every finished intent at the next pass (it does not turn the clean-up off); give the days to keep them, such as 0.5 or 30`,
+    );
+  }
+  return days;
+}
+
+function emptyHold(value: string | undefined): number {
+  const ms = count("BUS_EMPTY_HOLD_MS", value, 1000);
+  if (ms > EMPTY_HOLD_MAX_MS) {
+    throw new RangeError(
+      `Invalid BUS_EMPTY_HOLD_MS: "${value}" is more than ${EMPTY_HOLD_MAX_MS} (the longest claim wait)`,
+    );
+  }
+  return ms;
 }
 
 /**
@@ -127,8 +186,11 @@ function whole(name: string, value: string | undefined, fallback: number) {
  * @param env The environment, such as `Deno.env.toObject()`.
  * @param overrides Fields that win over the environment (from flags).
  * @returns The configuration.
- * @throws {RangeError} when a numeric variable is not a number ≥ 0, or
- *   `BUS_RATE_LIMIT` or `BUS_OPEN_QUOTA` not a whole one.
+ * @throws {RangeError} naming the variable: a numeric variable not a
+ *   number ≥ 0, `BUS_RATE_LIMIT` or `BUS_OPEN_QUOTA` not a whole one
+ *   (decimal digits, a safe integer), `BUS_RETENTION_DAYS` 0,
+ *   `BUS_EMPTY_HOLD_MS` above 30,000, or a true/false variable that is
+ *   neither (an empty variable counts as unset).
  */
 export function configFromEnv(
   env: Record<string, string | undefined>,
@@ -140,20 +202,27 @@ export function configFromEnv(
     adminSecret: env.BUS_ADMIN_SECRET ?? "",
     dashboardPassword: env.DASHBOARD_PASSWORD ?? "",
     metricsToken: env.BUS_METRICS_TOKEN ?? "",
-    requireSignatures: flag(env.BUS_REQUIRE_SIGNATURES),
-    enforceHttps: flag(env.BUS_ENFORCE_HTTPS),
-    trustProxy: flag(env.BUS_TRUST_PROXY),
-    maintenanceMode: flag(env.BUS_MAINTENANCE_MODE),
-    rateLimitPerMinute: whole(
+    requireSignatures: flag(
+      "BUS_REQUIRE_SIGNATURES",
+      env.BUS_REQUIRE_SIGNATURES,
+      false,
+    ),
+    enforceHttps: flag("BUS_ENFORCE_HTTPS", env.BUS_ENFORCE_HTTPS, false),
+    trustProxy: flag("BUS_TRUST_PROXY", env.BUS_TRUST_PROXY, false),
+    maintenanceMode: flag(
+      "BUS_MAINTENANCE_MODE",
+      env.BUS_MAINTENANCE_MODE,
+      false,
+    ),
+    rateLimitPerMinute: wholeVar(
       "BUS_RATE_LIMIT",
       env.BUS_RATE_LIMIT,
       LIMITS.rateLimitPerMinute,
     ),
-    openQuota: whole("BUS_OPEN_QUOTA", env.BUS_OPEN_QUOTA, LIMITS.openQuota),
-    retentionMs: count("BUS_RETENTION_DAYS", env.BUS_RETENTION_DAYS, 7) *
-      24 * 3600 * 1000,
-    extensions: flagOn(env.BUS_EXTENSIONS),
-    emptyHoldMs: count("BUS_EMPTY_HOLD_MS", env.BUS_EMPTY_HOLD_MS, 1000),
+    openQuota: wholeVar("BUS_OPEN_QUOTA", env.BUS_OPEN_QUOTA, LIMITS.openQuota),
+    retentionMs: retentionDays(env.BUS_RETENTION_DAYS) * 24 * 3600 * 1000,
+    extensions: flag("BUS_EXTENSIONS", env.BUS_EXTENSIONS, true),
+    emptyHoldMs: emptyHold(env.BUS_EMPTY_HOLD_MS),
     ...overrides,
   };
 }

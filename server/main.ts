@@ -31,10 +31,10 @@ import { defaultDriver, DRIVERS } from "../storage/sqlite/drivers/mod.ts";
 import type { Storage } from "../storage/storage.ts";
 import { createApp } from "./app.ts";
 import { generateApiKey } from "./auth/keys.ts";
-import { configFromEnv } from "./config.ts";
+import { configFromEnv, wholeVar } from "./config.ts";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
-import { openStore, redactLocation } from "./open_store.ts";
+import { openStore, redactLocation, redactMessage } from "./open_store.ts";
 import type { RunningServer, ServeOptions } from "./runtime/deno.ts";
 
 const help = (usage: string) =>
@@ -124,16 +124,25 @@ export async function main(
     console.log(help(options.usage ?? "deno task start [flags]"));
     return;
   }
+  // Decimal digits only: Number() would take "", " 80 ", "0x50", "8e1".
   const port = Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    fail(`Invalid --port: "${flags.port}"`);
+  if (!/^\d{1,5}$/.test(flags.port) || port > 65535) {
+    fail(`Invalid --port: "${flags.port}" (0 to 65535)`);
   }
   if (flags.durability !== "normal" && flags.durability !== "full") {
     fail(`Invalid --durability: "${flags.durability}" (normal or full)`);
   }
-  const checkpoint = flags.checkpoint ?? env.BUS_CHECKPOINT ?? "thread";
+  // An empty variable counts as unset, as an empty flag does not.
+  const checkpointSource = flags.checkpoint !== undefined
+    ? "--checkpoint"
+    : "BUS_CHECKPOINT";
+  const checkpoint = flags.checkpoint ?? (env.BUS_CHECKPOINT || "thread");
   if (checkpoint !== "thread" && checkpoint !== "inline") {
-    fail(`Invalid --checkpoint: "${checkpoint}" (thread or inline)`);
+    fail(`Invalid ${checkpointSource}: "${checkpoint}" (thread or inline)`);
+  }
+  // SQLite reads "" as a private temporary database, lost at exit.
+  if (flags.db === "") {
+    fail('Invalid --db: "" (a file path, ":memory:", or a postgres:// URL)');
   }
   const level = flags["log-level"] as LogLevel;
   if (!LOG_LEVELS.includes(level)) fail(`Invalid --log-level: "${level}"`);
@@ -166,18 +175,19 @@ export async function main(
     }));
   }
 
-  const path = flags.db ?? env.BUS_DB_PATH ?? "./intentbus.db";
-  const pool = Number(env.BUS_PG_POOL ?? 16);
-  if (!Number.isInteger(pool) || pool < 1 || pool > 1000) {
-    fail(`Invalid BUS_PG_POOL: "${env.BUS_PG_POOL}" (1 to 1000)`);
-  }
-  const pgTimeout = Number(env.BUS_PG_TIMEOUT_MS ?? 30_000);
-  if (
-    !Number.isInteger(pgTimeout) || pgTimeout < 100 || pgTimeout > 3_600_000
-  ) {
-    fail(
-      `Invalid BUS_PG_TIMEOUT_MS: "${env.BUS_PG_TIMEOUT_MS}" (100 to 3600000)`,
+  const path = flags.db ?? (env.BUS_DB_PATH || "./intentbus.db");
+  let pool, pgTimeout;
+  try {
+    pool = wholeVar("BUS_PG_POOL", env.BUS_PG_POOL, 16, 1, 1000);
+    pgTimeout = wholeVar(
+      "BUS_PG_TIMEOUT_MS",
+      env.BUS_PG_TIMEOUT_MS,
+      30_000,
+      100,
+      3_600_000,
     );
+  } catch (err) {
+    fail((err as Error).message);
   }
   let opened;
   try {
@@ -193,7 +203,7 @@ export async function main(
   } catch (err) {
     fail(
       `Cannot open the database "${redactLocation(path)}": ${
-        (err as Error).message
+        redactMessage((err as Error).message, path)
       }`,
     );
   }
@@ -247,12 +257,22 @@ export async function main(
 /**
  * Goals paused while the extensions were on stay paused, and with them off
  * nothing can resume them (`/admin/resume` is an extension): say which.
+ * A check that fails (a damaged database) is a warning, not a crash: the
+ * server starts as it would with the extensions on.
  */
 async function warnPaused(
   store: Storage,
   log: Logger,
 ): Promise<void> {
-  const { goals } = await store.statsGet({ now: systemClock.now() });
+  let goals;
+  try {
+    ({ goals } = await store.statsGet({ now: systemClock.now() }));
+  } catch (err) {
+    log.warn("could not check for paused goals", {
+      error: (err as Error).message,
+    });
+    return;
+  }
   const paused = goals.filter((g) => g.paused)
     .map((g) => `${g.namespace}/${g.goal}`);
   if (paused.length === 0) return;

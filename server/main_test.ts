@@ -6,10 +6,11 @@ import { SECOND_SIGNAL } from "./runtime/signals.ts";
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
-function spawn(args: string[], env: Record<string, string>) {
+function spawn(args: string[], env: Record<string, string>, cwd?: string) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
     env,
+    cwd,
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -293,23 +294,95 @@ Deno.test("SIGTERM ends a waiting long poll with 204 and the server exits cleanl
 const BAD_FLAGS: [string[], RegExp][] = [
   [["--driver", "nope"], /Unknown SQLite driver/],
   [["--checkpoint", "sometimes"], /Invalid --checkpoint: "sometimes"/],
+  // SQLite would run on a private temporary database, lost at exit.
+  [["--db", ""], /Invalid --db: ""/],
+  // Number() takes all of these; a port is decimal digits.
+  [["--port", ""], /Invalid --port: ""/],
+  [["--port", "0x6b8c"], /Invalid --port: "0x6b8c"/],
+  [["--port", "1e3"], /Invalid --port: "1e3"/],
+  [["--port", " 27614 "], /Invalid --port: " 27614 "/],
+  [["--port", "27615.0"], /Invalid --port: "27615.0"/],
+  [["--port", "65536"], /Invalid --port: "65536"/],
+  // The URL parser's message quotes the URL: its password is hidden too.
+  [
+    ["--db", "postgres://u:secretpw@[bad/db"],
+    /Invalid URL: 'postgres:\/\/u:\*\*\*@\[bad\/db'/,
+  ],
+  [["--db", "postgres://u:secretpw@host:99999/db"], /u:\*\*\*@host:99999/],
 ];
 
-for (const [flags, message] of BAD_FLAGS) {
-  Deno.test(`main reports ${flags.join(" ")} as one JSON error line and exits 2`, async () => {
+const BAD_ENV: [Record<string, string>, RegExp][] = [
+  [{ BUS_REQUIRE_SIGNATURES: "ture" }, /Invalid BUS_REQUIRE_SIGNATURES/],
+  [{ BUS_EXTENSIONS: "enabled" }, /Invalid BUS_EXTENSIONS: "enabled"/],
+  [{ BUS_OPEN_QUOTA: "9007199254740993" }, /Invalid BUS_OPEN_QUOTA/],
+  [{ BUS_RATE_LIMIT: "0x10" }, /Invalid BUS_RATE_LIMIT: "0x10"/],
+  [{ BUS_EMPTY_HOLD_MS: "60000" }, /Invalid BUS_EMPTY_HOLD_MS: "60000"/],
+  [{ BUS_RETENTION_DAYS: "0" }, /Invalid BUS_RETENTION_DAYS: "0"/],
+  [{ BUS_PG_POOL: "1e3" }, /Invalid BUS_PG_POOL: "1e3"/],
+  // Named as the variable it came from, not as a flag never passed.
+  [{ BUS_CHECKPOINT: "x" }, /Invalid BUS_CHECKPOINT: "x"/],
+];
+
+for (
+  const [flags, env, message] of [
+    ...BAD_FLAGS.map(([f, m]) => [f, {}, m] as const),
+    ...BAD_ENV.map(([e, m]) => [[], e, m] as const),
+  ]
+) {
+  const shown = [
+    ...flags.map((f) => JSON.stringify(f)),
+    ...Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`),
+  ].join(" ");
+  Deno.test(`main reports ${shown} as one JSON error line and exits 2`, async () => {
     const dir = await Deno.makeTempDir();
     const child = spawn(
       ["--port", "0", "--db", `${dir}/x.db`, ...flags],
-      { BUS_SECRET: "s" },
+      { BUS_SECRET: "s", ...env },
     );
+    // A server that wrongly starts is stopped, failing the test.
+    const stop = setTimeout(() => child.kill("SIGKILL"), 60_000);
     const out = await child.output();
-    assert.equal(out.code, 2);
-    const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
+    clearTimeout(stop);
+    const err = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 2, err);
+    assert.doesNotMatch(err, /secretpw/);
+    const line = JSON.parse(err);
     assert.equal(line.level, "error");
     assert.match(line.msg, message);
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+Deno.test("empty BUS_DB_PATH, BUS_PG_POOL, BUS_PG_TIMEOUT_MS and BUS_CHECKPOINT count as unset: the server keeps its intents in ./intentbus.db", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const child = spawn(["--port", "0"], {
+      BUS_SECRET: "k",
+      BUS_DB_PATH: "",
+      BUS_PG_POOL: "",
+      BUS_PG_TIMEOUT_MS: "",
+      BUS_CHECKPOINT: "",
+      BUS_REQUIRE_SIGNATURES: "",
+    }, dir);
+    const { port } = await addressLine(child);
+    const res = await fetch(`http://127.0.0.1:${port}/intent`, {
+      method: "POST",
+      headers: { "X-API-KEY": "k" },
+      body: '{"goal":"keep","payload":1}',
+    });
+    assert.equal(res.status, 201);
+    const { id } = await res.json();
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await child.stderr.cancel();
+    const store = await openSqliteStore({ path: `${dir}/intentbus.db` });
+    assert.equal((await store.intentGet({ id }))?.goal, "keep");
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 /**
  * Runs main.ts to its end as an unprivileged user: as the user itself, or,
@@ -369,6 +442,43 @@ Deno.test({
     } finally {
       await held.close();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main --no-extensions on a damaged database warns that it could not check for paused goals, and serves", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/damaged.db`;
+  try {
+    await (await openSqliteStore({ path })).close();
+    // Overwrite every page of the intents table and its indexes.
+    const db = openNodeSqlite({ path });
+    const size = Number(db.prepare("PRAGMA page_size").get()?.page_size);
+    const roots = db.prepare(
+      "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'intents' AND rootpage > 0",
+    ).all().map((r) => Number(r.rootpage));
+    db.close();
+    const file = await Deno.open(path, { write: true });
+    for (const page of roots) {
+      await file.seek((page - 1) * size, Deno.SeekMode.Start);
+      await file.write(new Uint8Array(size).fill(0x55));
+    }
+    file.close();
+    const child = spawn(
+      ["--port", "0", "--db", path, "--no-extensions"],
+      { BUS_SECRET: "k" },
+    );
+    const { port } = await addressLine(child);
+    await (await fetch(`http://127.0.0.1:${port}/health`)).body?.cancel();
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    const lines = (await new Response(child.stderr).text()).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    const warned = lines.find((l) =>
+      l.msg === "could not check for paused goals"
+    );
+    assert.match(warned?.error, /malformed/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

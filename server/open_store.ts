@@ -66,6 +66,67 @@ export function redactLocation(location: string): string {
 }
 
 /**
+ * The secrets of a PostgreSQL URL, read without a URL parser (the URL may
+ * be one it refuses): the password of the user part, and the values of
+ * `?password=` and the like, each as written and percent-decoded.
+ */
+function secretsOf(location: string): string[] {
+  const scheme = POSTGRES_URL.exec(location);
+  if (!scheme) return [];
+  const rest = location.slice(scheme[0].length);
+  const query = rest.indexOf("?");
+  const authority = query === -1 ? rest : rest.slice(0, query);
+  const found: string[] = [];
+  const at = authority.lastIndexOf("@");
+  const colon = authority.indexOf(":");
+  if (at !== -1 && colon !== -1 && colon < at) {
+    found.push(authority.slice(colon + 1, at));
+  }
+  if (query !== -1) {
+    for (const pair of rest.slice(query + 1).split("&")) {
+      const eq = pair.indexOf("=");
+      if (eq === -1) continue;
+      const name = pair.slice(0, eq).toLowerCase();
+      if (SECRET_PARAMS.includes(name)) found.push(pair.slice(eq + 1));
+    }
+  }
+  const all = new Set<string>();
+  for (const raw of found) {
+    all.add(raw);
+    try {
+      all.add(decodeURIComponent(raw));
+    } catch {
+      // Not percent-encoded text: the raw form is enough.
+    }
+  }
+  return [...all].filter((s) => s !== "").sort((a, b) => b.length - a.length);
+}
+
+/**
+ * An error message fit for logs: the store location in it redacted as
+ * {@linkcode redactLocation} does, and any secret of a PostgreSQL URL (a
+ * parser's "Invalid URL: '…'", a driver's echo) replaced by `***`.
+ *
+ * @example
+ * ```ts
+ * import { redactMessage } from "./open_store.ts";
+ *
+ * const url = "postgres://u:hunter2@[bad/db";
+ * console.log(redactMessage(`Invalid URL: '${url}'`, url));
+ * // Invalid URL: 'postgres://u:***@[bad/db'
+ * ```
+ *
+ * @param message The message, as thrown.
+ * @param location The SQLite path or `postgres://` URL being opened.
+ * @returns The message, safe to print.
+ */
+export function redactMessage(message: string, location: string): string {
+  let out = message;
+  for (const secret of secretsOf(location)) out = out.split(secret).join("***");
+  return out;
+}
+
+/**
  * Opens the store.
  *
  * @param options See {@linkcode OpenStoreOptions}.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redactLocation } from "./open_store.ts";
+import { redactLocation, redactMessage } from "./open_store.ts";
 
 Deno.test("redactLocation hides a PostgreSQL password in the user part and in the query, and leaves a file path alone", () => {
   assert.equal(redactLocation("./intentbus.db"), "./intentbus.db");
@@ -21,5 +21,28 @@ Deno.test("redactLocation hides a PostgreSQL password in the user part and in th
   assert.match(
     redactLocation("postgresql://db/q?user=bus&password=x&sslmode=require"),
     /user=bus&password=\*\*\*&sslmode=require/,
+  );
+});
+
+Deno.test("redactMessage hides a PostgreSQL password a parser or driver quotes, as written or percent-decoded, even in a URL no parser accepts", () => {
+  for (
+    const [url, secret] of [
+      ["postgres://u:secretpw@[bad/db", "secretpw"],
+      ["postgres://u:secretpw@host:99999/db", "secretpw"],
+      ["postgres://u:p%40ss@[bad/db", "p@ss"],
+      ["postgres://u@[bad/db?password=secretpw&x=1", "secretpw"],
+    ]
+  ) {
+    const shown = redactMessage(
+      `Invalid URL: '${url}' (${decodeURIComponent(url)})`,
+      url,
+    );
+    assert.doesNotMatch(shown, new RegExp(secret), url);
+    assert.doesNotMatch(shown, /p%40ss/, url);
+    assert.match(shown, /\*\*\*/, url);
+  }
+  assert.equal(
+    redactMessage("unable to open database file", "/tmp/a.db"),
+    "unable to open database file",
   );
 });
