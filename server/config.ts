@@ -158,14 +158,27 @@ export function wholeVar(
 export const EMPTY_HOLD_MAX_MS = LIMITS.waitMax * 1000;
 
 /** Days, fractions allowed; 0 is refused: it would keep nothing. */
-function retentionDays(value: string | undefined): number {
+/** The longest `BUS_RETENTION_DAYS`: a hundred years, in whole ms. */
+export const RETENTION_MAX_DAYS = 36_500;
+
+/**
+ * `BUS_RETENTION_DAYS` in whole ms (PostgreSQL compares it as a bigint).
+ * Fractions of a day are fine; 0 is refused: it would keep nothing.
+ */
+function retentionMs(value: string | undefined): number {
   const days = count("BUS_RETENTION_DAYS", value, 7);
-  if (days === 0) {
+  const ms = Math.round(days * 24 * 3600 * 1000);
+  if (ms === 0) {
     throw new RangeError(
       `Invalid BUS_RETENTION_DAYS: "${value}": 0 would delete every finished intent at the next pass (it does not turn the clean-up off); give the days to keep them, such as 0.5 or 30`,
     );
   }
-  return days;
+  if (days > RETENTION_MAX_DAYS) {
+    throw new RangeError(
+      `Invalid BUS_RETENTION_DAYS: "${value}" is more than ${RETENTION_MAX_DAYS}`,
+    );
+  }
+  return ms;
 }
 
 function emptyHold(value: string | undefined): number {
@@ -188,7 +201,7 @@ function emptyHold(value: string | undefined): number {
  * @returns The configuration.
  * @throws {RangeError} naming the variable: a numeric variable not a
  *   number ≥ 0, `BUS_RATE_LIMIT` or `BUS_OPEN_QUOTA` not a whole one
- *   (decimal digits, a safe integer), `BUS_RETENTION_DAYS` 0,
+ *   (decimal digits, a safe integer), `BUS_RETENTION_DAYS` 0 or above 36,500,
  *   `BUS_EMPTY_HOLD_MS` above 30,000, or a true/false variable that is
  *   neither (an empty variable counts as unset).
  */
@@ -220,7 +233,7 @@ export function configFromEnv(
       LIMITS.rateLimitPerMinute,
     ),
     openQuota: wholeVar("BUS_OPEN_QUOTA", env.BUS_OPEN_QUOTA, LIMITS.openQuota),
-    retentionMs: retentionDays(env.BUS_RETENTION_DAYS) * 24 * 3600 * 1000,
+    retentionMs: retentionMs(env.BUS_RETENTION_DAYS),
     extensions: flag("BUS_EXTENSIONS", env.BUS_EXTENSIONS, true),
     emptyHoldMs: emptyHold(env.BUS_EMPTY_HOLD_MS),
     ...overrides,

@@ -93,10 +93,23 @@ Deno.test("true/false variables take 1/0, true/false, yes/no, on/off in any case
   }
 });
 
-Deno.test("BUS_RETENTION_DAYS=0 is refused (it would delete every finished intent), and BUS_EMPTY_HOLD_MS is at most the longest claim wait, 30000", () => {
+Deno.test("BUS_RETENTION_DAYS=0 is refused (it would delete every finished intent), above 36500 too, and is kept in whole ms; BUS_EMPTY_HOLD_MS is at most the longest claim wait, 30000", () => {
   assert.throws(
     () => configFromEnv({ BUS_RETENTION_DAYS: "0" }),
     /Invalid BUS_RETENTION_DAYS: "0": 0 would delete every finished intent/,
+  );
+  // PostgreSQL compares the cut-off as a bigint: whole ms, not too far.
+  assert.equal(
+    configFromEnv({ BUS_RETENTION_DAYS: "0.0000001" }).retentionMs,
+    9,
+  );
+  assert.equal(
+    configFromEnv({ BUS_RETENTION_DAYS: "36500" }).retentionMs,
+    36_500 * 86_400_000,
+  );
+  assert.throws(
+    () => configFromEnv({ BUS_RETENTION_DAYS: "1e300" }),
+    /Invalid BUS_RETENTION_DAYS: "1e300" is more than 36500/,
   );
   assert.equal(
     configFromEnv({ BUS_EMPTY_HOLD_MS: "30000" }).emptyHoldMs,
