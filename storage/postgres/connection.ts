@@ -50,7 +50,8 @@ export function checkOut(pool: pg.Pool): Promise<CheckedOut> {
   // removes its own listener, while a promise's continuation would run only
   // after the ticks already queued, one of which may emit the error.
   return new Promise((resolve, reject) => {
-    pool.connect((err, client) => {
+    // Typed here: the npm build packs without `@types/pg`.
+    pool.connect((err: Error | undefined, client?: pg.PoolClient) => {
       if (err || client === undefined) return reject(mapPgError(err));
       let lost: Error | null = null;
       // Whatever is emitted (even nothing), the connection is lost.
