@@ -468,6 +468,9 @@ export class Worker {
       };
       result = await this.#ack(job, outcome, by);
     }
+    // Answered, or given up: the lease is no longer needed, and nothing is
+    // sent for this intent once its outcome is reported.
+    job.stopHeartbeat();
     if (result.ok) {
       this.stats[outcome.status]++;
       this.#o.onAck(intent, outcome);
