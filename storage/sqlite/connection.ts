@@ -53,6 +53,8 @@ export type OpenConnection = (options: OpenOptions) => Connection;
 export const SQLITE_BUSY = 5;
 /** Primary result code: a table is locked. */
 export const SQLITE_LOCKED = 6;
+/** Primary result code: the file may not be written (its mode or owner). */
+export const SQLITE_READONLY = 8;
 /** Primary result code: the database or its disk is full. */
 export const SQLITE_FULL = 13;
 /** Primary result code: a constraint failed. */

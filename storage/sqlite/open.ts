@@ -19,13 +19,11 @@ import {
   type Connection,
   SQLITE_BUSY,
   SQLITE_LOCKED,
+  SQLITE_READONLY,
   SqliteError,
 } from "./connection.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteStore } from "./store.ts";
-
-/** Primary result code: the file (or its `-wal`/`-shm`) is not writable. */
-const SQLITE_READONLY = 8;
 
 /**
  * Refuses a database this process can read but not write (a `0444` file, or

@@ -45,6 +45,7 @@ import {
   SQLITE_CONSTRAINT,
   SQLITE_FULL,
   SQLITE_LOCKED,
+  SQLITE_READONLY,
   SqliteError,
   type SqlValue,
   type Statement,
@@ -92,6 +93,14 @@ export function mapSqliteError(err: unknown): unknown {
   if (err.code === SQLITE_FULL) {
     return new StorageFullError(
       `The database is full, nothing was written: ${err.message}`,
+    );
+  }
+  if (err.code === SQLITE_READONLY) {
+    // The file became unwritable under a running server (its mode or
+    // owner changed, or a -wal or -shm of another user): nothing was
+    // written, and a retry works once an operator mends it.
+    return new BusyError(
+      `The database file cannot be written, nothing was written (check the owner and mode of it and of its -wal and -shm files): ${err.message}`,
     );
   }
   return err;

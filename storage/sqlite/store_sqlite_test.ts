@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
-import { BusyError } from "../../core/errors.ts";
+import { BusyError, StorageFullError } from "../../core/errors.ts";
 import type { IntentInsertParams } from "../storage.ts";
 import { openTempStore } from "./_temp.ts";
 import { publish, T0 } from "../testing/_fixtures.ts";
 import { DRIVERS, loadDriver } from "./drivers/mod.ts";
 import { openSqliteStore } from "./open.ts";
+import {
+  SQLITE_BUSY,
+  SQLITE_FULL,
+  SQLITE_READONLY,
+  SqliteError,
+} from "./connection.ts";
+import { mapSqliteError } from "./store.ts";
 
 function intent(id: string): IntentInsertParams {
   return publish({
@@ -107,3 +114,22 @@ for (const driver of Object.keys(DRIVERS)) {
     }
   });
 }
+
+Deno.test("SQLite's result codes map to the store's errors: busy and read-only to BusyError (503), full to StorageFullError", () => {
+  const busy = mapSqliteError(
+    new SqliteError(SQLITE_BUSY, "database is locked"),
+  );
+  assert.ok(busy instanceof BusyError);
+  // 8, and an extended code of it (SQLITE_READONLY_DBMOVED = 8 | 4 << 8).
+  for (const code of [SQLITE_READONLY, SQLITE_READONLY | (4 << 8)]) {
+    const mapped = mapSqliteError(
+      new SqliteError(code, "attempt to write a readonly database"),
+    );
+    assert.ok(mapped instanceof BusyError, String(code));
+    assert.match((mapped as Error).message, /cannot be written/);
+  }
+  const full = mapSqliteError(new SqliteError(SQLITE_FULL, "disk full"));
+  assert.ok(full instanceof StorageFullError);
+  const other = new SqliteError(11, "database disk image is malformed");
+  assert.equal(mapSqliteError(other), other);
+});
