@@ -66,6 +66,35 @@ export function purge(q: SQL.Prepare, p: PurgeParams): number {
   return deleted;
 }
 
+/** The largest rowid of a table, or 0 when it is empty. */
+export function maxRowid(
+  q: SQL.Prepare,
+  table: "intents" | "dead_intents",
+): number {
+  return Number(
+    q(`SELECT coalesce(max(rowid), 0) AS m FROM ${table}`).get()!.m,
+  );
+}
+
+/**
+ * Deletes at most `limit` of a namespace's rows with rowids in (`from`,
+ * `to`], created at or before `p.now`: a range seek, whatever the table holds.
+ */
+export function purgeSlice(
+  q: SQL.Prepare,
+  table: "intents" | "dead_intents",
+  p: PurgeParams,
+  from: number,
+  to: number,
+  limit: number,
+): number {
+  return q(
+    `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table}
+       WHERE rowid > ?1 AND rowid <= ?2 AND namespace = ?3
+         AND created_at <= ?4 LIMIT ?5)`,
+  ).run(from, to, p.namespace, p.now, Number.isFinite(limit) ? limit : -1);
+}
+
 /** Reads a live KV value. */
 export function kvGet(
   q: SQL.Prepare,

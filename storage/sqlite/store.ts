@@ -106,6 +106,9 @@ export function mapSqliteError(err: unknown): unknown {
   return err;
 }
 
+/** Rowids a purge of one namespace looks through in one write. */
+export const PURGE_SLICE = 2000;
+
 /** Fulfils served by one statement; see `SqliteStore.intentFulfil`. */
 interface FulfilGroup {
   items: IntentFulfilParams[];
@@ -434,12 +437,42 @@ export class SqliteStore implements Storage {
     });
   }
 
-  /** Deletes a namespace's intents; see {@linkcode Storage.intentPurge}. */
-  intentPurge(params: PurgeParams): Promise<number> {
-    return this.#write((q) => {
-      this.#empty.clear();
-      return admin.purge(q, params);
-    });
+  /**
+   * Deletes a namespace's intents, or all; see
+   * {@linkcode Storage.intentPurge}. One namespace's rows are looked for in
+   * slices of {@linkcode PURGE_SLICE} rowids, each its own write: no index
+   * leads with the namespace for every state, and one statement scanned the
+   * whole table, again at each chunk (20,000 rows among 1,000,000: 2.9 s
+   * with every request held up).
+   */
+  async intentPurge(params: PurgeParams): Promise<number> {
+    if (params.namespace === null) {
+      return this.#write((q) => {
+        this.#empty.clear();
+        return admin.purge(q, params);
+      });
+    }
+    const limit = params.limit ?? Infinity;
+    let deleted = 0;
+    for (const table of ["intents", "dead_intents"] as const) {
+      const top = await this.#read((q) => admin.maxRowid(q, table));
+      let taken = 0;
+      for (let lo = 0; lo < top && taken < limit; lo += PURGE_SLICE) {
+        taken += await this.#write((q) => {
+          this.#empty.clear();
+          return admin.purgeSlice(
+            q,
+            table,
+            params,
+            lo,
+            lo + PURGE_SLICE,
+            limit - taken,
+          );
+        });
+      }
+      deleted += taken;
+    }
+    return deleted;
   }
 
   /** Lists dead intents, newest first; see {@linkcode Storage.deadList}. */

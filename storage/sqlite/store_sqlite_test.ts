@@ -133,3 +133,40 @@ Deno.test("SQLite's result codes map to the store's errors: busy and read-only t
   const other = new SqliteError(11, "database disk image is malformed");
   assert.equal(mapSqliteError(other), other);
 });
+
+Deno.test("a purge of one namespace goes through the table in rowid slices, honouring its limit, and leaves the others", async () => {
+  const { store } = await openTempStore();
+  try {
+    const items = Array.from(
+      { length: 5000 },
+      (_, i) => publish({ namespace: i % 3 === 0 ? "b" : "a", payload: i }),
+    );
+    for (let i = 0; i < items.length; i += 1000) {
+      await store.intentInsertMany({
+        items: items.slice(i, i + 1000),
+        atomic: true,
+      });
+    }
+    const sizes: number[] = [];
+    for (let n = -1; n !== 0;) {
+      n = await store.intentPurge({ namespace: "b", now: T0, limit: 700 });
+      sizes.push(n);
+    }
+    // 1,667 of namespace b, 700 at most a call, over 2,000-rowid slices.
+    assert.deepEqual(sizes, [700, 700, 267, 0]);
+    const left = store.db.prepare(
+      "SELECT namespace, count(*) AS n FROM intents GROUP BY 1",
+    ).all();
+    assert.deepEqual(left.map((r) => [r.namespace, r.n]), [["a", 3333]]);
+    const plan = store.db.prepare(
+      `EXPLAIN QUERY PLAN SELECT rowid FROM intents WHERE rowid > ?1
+         AND rowid <= ?2 AND namespace = ?3 AND created_at <= ?4 LIMIT ?5`,
+    ).all(0, 2000, "b", T0, -1).map((r) => String(r.detail));
+    assert.match(
+      plan.join(" "),
+      /SEARCH intents USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/,
+    );
+  } finally {
+    await store.close();
+  }
+});
