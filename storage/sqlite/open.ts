@@ -23,6 +23,7 @@ import {
   SqliteError,
 } from "./connection.ts";
 import { migrate } from "./migrations.ts";
+import { refreshStatistics } from "./statistics.ts";
 import { SqliteStore } from "./store.ts";
 
 /**
@@ -115,6 +116,12 @@ export async function openSqliteStore(
     db.exec("PRAGMA foreign_keys = OFF");
     migrate(db);
     probeWritable(db, busy);
+    db.exec("PRAGMA busy_timeout = 0");
+    try {
+      refreshStatistics(db);
+    } finally {
+      db.exec(`PRAGMA busy_timeout = ${busy}`);
+    }
     const memory = options.path === ":memory:" || options.path === "";
     if (options.checkpoint === "thread" && !memory) {
       checkpointer = await Checkpointer.start({

@@ -71,6 +71,7 @@ import {
   type CheckpointStats,
 } from "./checkpointer.ts";
 import { EmptyGoals } from "./empty_goals.ts";
+import { refreshStatistics } from "./statistics.ts";
 import * as admin from "./admin_ops.ts";
 
 /**
@@ -106,6 +107,9 @@ export function mapSqliteError(err: unknown): unknown {
   return err;
 }
 
+/** How often maintenance checks the planner's statistics. */
+const OPTIMIZE_EVERY_MS = 3_600_000;
+
 /** Rowids a purge of one namespace looks through in one write. */
 export const PURGE_SLICE = 2000;
 
@@ -135,6 +139,7 @@ export class SqliteStore implements Storage {
   #closed = false;
   #queue: WriteQueue;
   #empty = new EmptyGoals();
+  #optimizedAt = -Infinity;
   #quota = new QuotaBounds();
   #groups = new Map<string, ClaimGroup>();
   #fulfils: FulfilGroup | null = null;
@@ -507,6 +512,11 @@ export class SqliteStore implements Storage {
   maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult> {
     return this.#write((q) => {
       this.#empty.clear();
+      // Hourly: statistics kept near the truth as the tables grow.
+      if (params.now - this.#optimizedAt >= OPTIMIZE_EVERY_MS) {
+        this.#optimizedAt = params.now;
+        refreshStatistics(this.db);
+      }
       return admin.maintenance(q, params);
     });
   }
