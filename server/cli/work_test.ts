@@ -11,6 +11,23 @@ async function stopped(child: Deno.ChildProcess) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
+/**
+ * Waits until the command wrote its pid to `dir/pid`; returns whether that
+ * process is alive (not a zombie).
+ */
+async function startedCommand(dir: string): Promise<() => Promise<boolean>> {
+  let pid = "";
+  await until(async () => {
+    pid = (await Deno.readTextFile(`${dir}/pid`).catch(() => "")).trim();
+    return pid !== "";
+  }, "command started");
+  return () =>
+    Deno.readTextFile(`/proc/${pid}/stat`).then(
+      (stat) => !/^\d+ \(.*\) Z/.test(stat),
+      () => false,
+    );
+}
+
 for (const extensions of [true, false]) {
   const mode = extensions ? "" : " (extensions off)";
 
@@ -336,17 +353,7 @@ Deno.test("at shutdown an intent is given back only once its command, deaf to SI
     ],
     { INTENT_BUS_URL: bus.url, INTENT_API_KEY: bus.masterKey },
   );
-  let pid = "";
-  await until(async () => {
-    pid = (await Deno.readTextFile(`${dir}/pid`).catch(() => "")).trim();
-    return pid !== "";
-  }, "command started");
-  // Alive and not a zombie.
-  const alive = () =>
-    Deno.readTextFile(`/proc/${pid}/stat`).then(
-      (stat) => !/^\d+ \(.*\) Z/.test(stat),
-      () => false,
-    );
+  const alive = await startedCommand(dir);
   assert.ok(await alive());
   worker.kill("SIGTERM");
   let aliveWhenOpen: boolean | undefined;
@@ -383,16 +390,7 @@ Deno.test("a command is killed when no lease renewal is answered before the leas
     ],
     { INTENT_BUS_URL: proxy.url, INTENT_API_KEY: bus.masterKey },
   );
-  let pid = "";
-  await until(async () => {
-    pid = (await Deno.readTextFile(`${dir}/pid`).catch(() => "")).trim();
-    return pid !== "";
-  }, "command started");
-  const alive = () =>
-    Deno.readTextFile(`/proc/${pid}/stat`).then(
-      (stat) => !/^\d+ \(.*\) Z/.test(stat),
-      () => false,
-    );
+  const alive = await startedCommand(dir);
   // Killed before the 10 s lease ends, though every renewal hangs.
   await until(async () => !(await alive()), "command killed", 15_000);
   const s = await client.status(id);
