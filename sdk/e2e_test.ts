@@ -8,18 +8,7 @@ import { startBusServer } from "./testing/bus_server.ts";
 import { Worker } from "./worker.ts";
 import type { ClientOptions } from "./types.ts";
 import type { JsonValue } from "../core/intent.ts";
-
-async function until(
-  ok: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 20_000,
-) {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "./testing/until.ts";
 
 const quiet = () => {};
 

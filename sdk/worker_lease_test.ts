@@ -7,19 +7,7 @@ import { IntentClient } from "./client.ts";
 import { startBusServer } from "./testing/bus_server.ts";
 import { startTcpProxy } from "./testing/tcp_proxy.ts";
 import { Worker } from "./worker.ts";
-
-/** Polls until `ok()` holds, failing after a deadline; never a fixed sleep. */
-async function until(
-  ok: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 20_000,
-) {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "./testing/until.ts";
 
 Deno.test("with every heartbeat stalled the handler is aborted before its lease ends, so no other worker runs the intent at the same time", async () => {
   await using bus = await startBusServer();

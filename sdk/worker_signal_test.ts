@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { IntentClient } from "./client.ts";
 import { startBusServer } from "./testing/bus_server.ts";
 import { scriptedServer } from "./testing/scripted_server.ts";
+import { until } from "./testing/until.ts";
 
 const SCRIPT = new URL("./testing/sigterm_worker.ts", import.meta.url);
 
@@ -46,18 +47,6 @@ async function spawnWorker(
     }
   })();
   return { child, output: rest };
-}
-
-async function until(
-  ok: () => boolean | Promise<boolean>,
-  what: string,
-  ms: number,
-) {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`Not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Hands out the given intents once each, and offers release. */

@@ -8,15 +8,7 @@ import {
 } from "./testing/scripted_server.ts";
 import type { Ack } from "./types.ts";
 import { Worker } from "./worker.ts";
-
-/** Polls until `ok()` holds, failing after a deadline; never a fixed sleep. */
-async function until(ok: () => boolean, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from "./testing/until.ts";
 
 const ID = "0123456789abcdef0123456789abcdef";
 
