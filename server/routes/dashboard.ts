@@ -7,6 +7,7 @@
  */
 
 import type { QueueStats, StoreMetric } from "../../storage/storage.ts";
+import { topGoals } from "./_top_goals.ts";
 
 function esc(v: unknown): string {
   return String(v).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -30,7 +31,8 @@ export function dashboardHtml(
       `<div class="card"><h2>${esc(n)}</h2>${esc(state)}</div>`
     )
     .join("");
-  const rows = stats.goals.map((g) =>
+  const { listed, unlisted } = topGoals(stats.goals);
+  const rows = listed.map((g) =>
     `<tr><td>${esc(g.namespace)}</td><td>${esc(g.goal)}</td><td>${
       esc(g.open)
     }</td><td>${esc(g.delayed)}</td><td>${esc(g.claimed)}</td><td>${
@@ -51,6 +53,12 @@ table{border-collapse:collapse;margin-top:1em}td,th{border-bottom:1px solid #ddd
 </head><body><h1>Intent Bus</h1><p>Version ${esc(version)}</p>
 <div class="grid">${cards}</div>
 <table class="goals"><thead><tr><th>Namespace</th><th>Goal</th><th>Open</th><th>Delayed</th><th>Claimed</th><th>Dead</th><th></th></tr></thead>
-<tbody>${rows}</tbody></table>
+<tbody>${rows}</tbody></table>${
+    unlisted === 0
+      ? ""
+      : `<p class="unlisted">${
+        esc(unlisted)
+      } more goals, holding fewer intents, are not shown.</p>`
+  }
 ${storage}</body></html>`;
 }

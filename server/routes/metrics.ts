@@ -12,6 +12,7 @@ import { timingSafeEqual } from "../../core/signing.ts";
 
 import { type AppEnv, remoteAddress, type Services } from "../context.ts";
 import { AuthError } from "../../core/errors.ts";
+import { GOALS_LISTED, topGoals } from "./_top_goals.ts";
 
 function label(v: string): string {
   return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll(
@@ -44,11 +45,12 @@ export function metricsRoutes(app: Hono<AppEnv>, s: Services): void {
     for (const [state, n] of Object.entries(stats.states)) {
       lines.push(`intent_bus_intents{state="${state}"} ${n}`);
     }
+    const { listed, unlisted } = topGoals(stats.goals);
     lines.push(
-      "# HELP intent_bus_goal_intents Intents per namespace and goal by state.",
+      `# HELP intent_bus_goal_intents Intents per namespace and goal by state, for the ${GOALS_LISTED} goals holding the most.`,
       "# TYPE intent_bus_goal_intents gauge",
     );
-    for (const g of stats.goals) {
+    for (const g of listed) {
       const l = `namespace="${label(g.namespace)}",goal="${label(g.goal)}"`;
       for (const state of ["open", "delayed", "claimed", "dead"] as const) {
         lines.push(
@@ -56,6 +58,11 @@ export function metricsRoutes(app: Hono<AppEnv>, s: Services): void {
         );
       }
     }
+    lines.push(
+      "# HELP intent_bus_goals_unlisted Goals left out of intent_bus_goal_intents.",
+      "# TYPE intent_bus_goals_unlisted gauge",
+      `intent_bus_goals_unlisted ${unlisted}`,
+    );
     for (const m of s.store.metricsGet()) {
       lines.push(
         `# HELP intent_bus_${m.name} ${m.help}`,

@@ -93,3 +93,44 @@ Deno.test("metrics report the store's own: the WAL and its checkpoint thread, or
   assert.equal(value(text, "sqlite_checkpoint_errors_total"), 0);
   assert.doesNotMatch(text, /intent_bus_pg_/);
 });
+
+Deno.test("metrics and the dashboard list at most 500 goals, those holding the most, and count the rest", async () => {
+  await using t = await makeTestApp({ config: { metricsToken: "m" } });
+  const items = Array.from({ length: 520 }, (_, i) => ({
+    goal: `g${i}`,
+    payload: i,
+  }));
+  for (let i = 0; i < items.length; i += 260) {
+    const res = await t.call("POST", "/intents", {
+      body: { intents: items.slice(i, i + 260) },
+    });
+    assert.equal(
+      res.body.results.filter((r: { status: string }) =>
+        r.status === "published"
+      ).length,
+      260,
+    );
+  }
+  // One goal with more: it must be among those listed.
+  await t.call("POST", "/intent", { body: { goal: "g519", payload: "more" } });
+  const res = await t.call("GET", "/metrics", {
+    key: null,
+    headers: { Authorization: "Bearer m" },
+  });
+  const goals = new Set(
+    [...res.text.matchAll(/^intent_bus_goal_intents\{[^}]*goal="([^"]+)"/gm)]
+      .map((m) => m[1]),
+  );
+  assert.equal(goals.size, 500);
+  assert.ok(goals.has("g519"));
+  assert.match(res.text, /^intent_bus_goals_unlisted 20$/m);
+  const page = await t.call("GET", "/admin/dashboard", {
+    key: null,
+    headers: { "X-Admin-Token": ADMIN },
+  });
+  assert.equal(page.text.match(/<tr><td>/g)?.length, 500);
+  assert.match(
+    page.text,
+    /20 more goals, holding fewer intents, are not shown/,
+  );
+});
