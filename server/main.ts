@@ -140,9 +140,12 @@ export async function main(
   if (checkpoint !== "thread" && checkpoint !== "inline") {
     fail(`Invalid ${checkpointSource}: "${checkpoint}" (thread or inline)`);
   }
-  // SQLite reads "" as a private temporary database, lost at exit.
-  if (flags.db === "") {
-    fail('Invalid --db: "" (a file path, ":memory:", or a postgres:// URL)');
+  // SQLite reads "" as a private temporary database, lost at exit; a path
+  // of spaces alone is a slip, not a file anyone means.
+  if (flags.db !== undefined && flags.db.trim() === "") {
+    fail(
+      `Invalid --db: "${flags.db}" (a file path, ":memory:", or a postgres:// URL)`,
+    );
   }
   const level = flags["log-level"] as LogLevel;
   if (!LOG_LEVELS.includes(level)) fail(`Invalid --log-level: "${level}"`);
@@ -175,7 +178,8 @@ export async function main(
     }));
   }
 
-  const path = flags.db ?? (env.BUS_DB_PATH || "./intentbus.db");
+  const path = flags.db ??
+    (env.BUS_DB_PATH?.trim() ? env.BUS_DB_PATH : "./intentbus.db");
   let pool, pgTimeout;
   try {
     pool = wholeVar("BUS_PG_POOL", env.BUS_PG_POOL, 16, 1, 1000);

@@ -296,6 +296,7 @@ const BAD_FLAGS: [string[], RegExp][] = [
   [["--checkpoint", "sometimes"], /Invalid --checkpoint: "sometimes"/],
   // SQLite would run on a private temporary database, lost at exit.
   [["--db", ""], /Invalid --db: ""/],
+  [["--db", "  "], /Invalid --db: " {2}"/],
   // Number() takes all of these; a port is decimal digits.
   [["--port", ""], /Invalid --port: ""/],
   [["--port", "0x6b8c"], /Invalid --port: "0x6b8c"/],
@@ -354,35 +355,37 @@ for (
   });
 }
 
-Deno.test("empty BUS_DB_PATH, BUS_PG_POOL, BUS_PG_TIMEOUT_MS and BUS_CHECKPOINT count as unset: the server keeps its intents in ./intentbus.db", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const child = spawn(["--port", "0"], {
-      BUS_SECRET: "k",
-      BUS_DB_PATH: "",
-      BUS_PG_POOL: "",
-      BUS_PG_TIMEOUT_MS: "",
-      BUS_CHECKPOINT: "",
-      BUS_REQUIRE_SIGNATURES: "",
-    }, dir);
-    const { port } = await addressLine(child);
-    const res = await fetch(`http://127.0.0.1:${port}/intent`, {
-      method: "POST",
-      headers: { "X-API-KEY": "k" },
-      body: '{"goal":"keep","payload":1}',
-    });
-    assert.equal(res.status, 201);
-    const { id } = await res.json();
-    child.kill("SIGTERM");
-    assert.equal((await child.status).code, 0);
-    await child.stderr.cancel();
-    const store = await openSqliteStore({ path: `${dir}/intentbus.db` });
-    assert.equal((await store.intentGet({ id }))?.goal, "keep");
-    await store.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (const dbPath of ["", "  "]) {
+  Deno.test(`empty BUS_DB_PATH (${JSON.stringify(dbPath)}), BUS_PG_POOL, BUS_PG_TIMEOUT_MS and BUS_CHECKPOINT count as unset: the server keeps its intents in ./intentbus.db`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const child = spawn(["--port", "0"], {
+        BUS_SECRET: "k",
+        BUS_DB_PATH: dbPath,
+        BUS_PG_POOL: "",
+        BUS_PG_TIMEOUT_MS: "",
+        BUS_CHECKPOINT: "",
+        BUS_REQUIRE_SIGNATURES: "",
+      }, dir);
+      const { port } = await addressLine(child);
+      const res = await fetch(`http://127.0.0.1:${port}/intent`, {
+        method: "POST",
+        headers: { "X-API-KEY": "k" },
+        body: '{"goal":"keep","payload":1}',
+      });
+      assert.equal(res.status, 201);
+      const { id } = await res.json();
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0);
+      await child.stderr.cancel();
+      const store = await openSqliteStore({ path: `${dir}/intentbus.db` });
+      assert.equal((await store.intentGet({ id }))?.goal, "keep");
+      await store.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 /**
  * Runs main.ts to its end as an unprivileged user: as the user itself, or,
