@@ -107,7 +107,8 @@ export function checkLease(
     throw new NotFoundError(`Intent not found: "${p.id}"`);
   }
   if (p.token !== null) {
-    if (row.claim_token !== p.token) {
+    // A marker of an ended lease (see `endedToken`) is never a token.
+    if (row.claim_token !== p.token || p.token.includes(":")) {
       throw new LeaseLostError(
         `Claim token does not match: intent "${p.id}" was re-claimed or released`,
       );

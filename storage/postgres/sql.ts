@@ -139,12 +139,14 @@ export const LOCK_KEY = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`;
 
 /**
  * Fulfils when the token matches a claimed (or reaped but not re-claimed)
- * intent: $1 id, $2 result, $3 result type, $4 now, $5 token.
+ * intent: $1 id, $2 result, $3 result type, $4 now, $5 token. A stored
+ * token with a `:` is an ended lease's marker (`endedToken`): never matched.
  */
 export const FULFIL_BY_TOKEN = `
   UPDATE intents SET state = 'fulfilled', result = $2, result_type = $3,
     completed_at = $4, updated_at = $4, lease_expires_at = NULL
   WHERE id = $1 AND claim_token = $5 AND state IN ('claimed', 'open')
+    AND strpos(claim_token, ':') = 0
   RETURNING *`;
 
 /**
@@ -159,6 +161,7 @@ export const FULFIL_MANY_BY_TOKEN = `
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
     AS a(id, token, result, type, now)
   WHERE i.id = a.id AND i.claim_token = a.token
+    AND strpos(i.claim_token, ':') = 0
     AND i.state IN ('claimed', 'open')
   RETURNING i.*`;
 

@@ -123,9 +123,13 @@ export const FULFIL_BY_TOKEN = `
   UPDATE intents SET state = 'fulfilled', result = ?2, result_type = ?3,
     completed_at = ?4, updated_at = ?4, lease_expires_at = NULL
   WHERE id = ?1 AND claim_token = ?5 AND state IN ('claimed', 'open')
+    AND instr(claim_token, ':') = 0
   RETURNING *`;
 
 /**
+ * A stored token with a `:` is an ended lease's marker (`endedToken` in
+ * `lease_rules.ts`): no fulfil matches it, whatever a client sends.
+ *
  * Fulfils many claimed intents with one statement: `?1` is a JSON array of
  * `{"id","token","result","type","now"}` (`result` as JSON text or null).
  * Only rows whose token matches change; the caller takes the others one by
@@ -139,6 +143,7 @@ export const FULFIL_MANY_BY_TOKEN = `
   FROM json_each(?1) AS a
   WHERE intents.id = a.value ->> '$.id'
     AND intents.claim_token = a.value ->> '$.token'
+    AND instr(intents.claim_token, ':') = 0
     AND intents.state IN ('claimed', 'open')
   RETURNING *`;
 

@@ -78,6 +78,26 @@ export function replayCases(test: Case): void {
         LeaseLostError,
       );
     }
+    // Nor the marker the row keeps, sent as a token.
+    for (
+      const [c, how] of [[failed, "failed"], [released, "released"]] as const
+    ) {
+      const marker = { ...c, claimToken: `${how}:${c.claimToken}` };
+      await assert.rejects(
+        s.intentFulfil({ ...lease(marker), result: null, resultType: "json" }),
+        LeaseLostError,
+      );
+      const [acked] = await s.intentAckMany({
+        items: [{
+          kind: "fulfil",
+          ...lease(marker),
+          result: null,
+          resultType: "json",
+        }],
+      });
+      assert.ok(!acked.ok && acked.error instanceof LeaseLostError);
+      assert.notEqual((await s.intentGet({ id: c.id }))?.state, "fulfilled");
+    }
     // Release after fail, and fail after release: not replays.
     await assert.rejects(s.intentRelease(lease(failed)), LeaseLostError);
     await assert.rejects(
