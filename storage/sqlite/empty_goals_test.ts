@@ -186,3 +186,41 @@ Deno.test("a caller's own private publish clears its memory of the goal", async 
     await store.close();
   }
 });
+
+Deno.test('a worker id "null" is not the absence of one: each has its own memory', async () => {
+  const { store } = await openTempStore();
+  try {
+    const { intent } = await store.intentInsert(
+      publish({ targetWorker: "null" }),
+    );
+    assert.deepEqual(await store.intentClaim(claim({ workerId: null })), []);
+    const got = await store.intentClaim(claim({ workerId: "null" }));
+    assert.deepEqual(got.map((i) => i.id), [intent.id]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("a reap that puts nothing back leaves the memory of a filter; one that does clears it", async () => {
+  const { store } = await openTempStore();
+  try {
+    await store.intentInsert(publish({ targetWorker: "w1" }));
+    assert.deepEqual(await store.intentClaim(claim({ workerId: "w2" })), []);
+    const hidden = publish();
+    hide(store, hidden);
+    await store.leaseReap({ now: T0, jitter: 0 });
+    assert.deepEqual(await store.intentClaim(claim({ workerId: "w2" })), []);
+    // A lease put back: the memory goes, and w2 sees the hidden intent too.
+    await store.intentInsert(publish({ goal: "other" }));
+    const [c] = await store.intentClaim(claim({ goal: "other" }));
+    assert.ok(c);
+    const r = await store.leaseReap({ now: T0 + 61_000, jitter: 0 });
+    assert.equal(r.retried, 1);
+    const got = await store.intentClaim(
+      claim({ workerId: "w2", now: T0 + 61_000 }),
+    );
+    assert.deepEqual(got.map((i) => i.id), [hidden.id]);
+  } finally {
+    await store.close();
+  }
+});

@@ -255,9 +255,10 @@ export class SqliteStore implements Storage {
       p.workerId,
       JSON.stringify(p.capabilities),
     ];
-    const filter = `${p.caller}\n${p.master}\n${p.publisher}\n${p.workerId}\n${
-      args[7]
-    }`;
+    // JSON: a worker id "null" is not the absence of one.
+    const filter = `${p.caller}\n${p.master}\n${JSON.stringify(p.publisher)}\n${
+      JSON.stringify(p.workerId)
+    }\n${args[7]}`;
     try {
       if (
         this.#empty.has(key, filter) && this.#empty.isEmpty(
@@ -503,8 +504,11 @@ export class SqliteStore implements Storage {
   /** Reaps expired leases and intents; see {@linkcode Storage.leaseReap}. */
   leaseReap(params: LeaseReapParams): Promise<LeaseReapResult> {
     return this.#write((q) => {
-      this.#empty.clear();
-      return admin.reap(q, params);
+      const done = admin.reap(q, params);
+      // Only leases put back make intents claimable; clearing every second
+      // regardless made each claim filter walk its backlog again.
+      if (done.retried > 0) this.#empty.clear();
+      return done;
     });
   }
 
