@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { BusyError } from "../../core/errors.ts";
 import type { Storage } from "../storage.ts";
-import { claim, publish, T0 } from "../testing/_fixtures.ts";
+import { claim, failOf, publish, T0 } from "../testing/_fixtures.ts";
 import { createDatabase, runOnce } from "./_cluster.ts";
 import { testCluster } from "./_temp.ts";
 import { openPostgresStore } from "./open.ts";
@@ -52,12 +52,7 @@ function load(store: Storage, k: number, stop: () => boolean) {
           const results = await store.intentAckMany({
             items: got.map((c) => ({
               kind: "fail" as const,
-              id: c.id,
-              token: c.claimToken,
-              caller: "worker",
-              now: T0 + 1,
-              error: "x",
-              jitter: 0,
+              ...failOf(c, { now: T0 + 1 }),
             })),
           });
           for (const r of results) if (!r.ok) failures.push(r.error);

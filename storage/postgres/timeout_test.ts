@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { BusyError } from "../../core/errors.ts";
 import type { Storage } from "../storage.ts";
-import { claim, publish, T0 } from "../testing/_fixtures.ts";
+import { claim, failOf, publish, T0 } from "../testing/_fixtures.ts";
 import { createDatabase, runOnce } from "./_cluster.ts";
 import { testCluster } from "./_temp.ts";
 import { openPostgresStore } from "./open.ts";
@@ -115,12 +115,7 @@ Deno.test("postgres: a batch fails whole at its first timeout, writing nothing, 
     const acks = t.store.intentAckMany({
       items: leased.map((c) => ({
         kind: "fail" as const,
-        id: c.id,
-        token: c.claimToken,
-        caller: "worker",
-        now: T0 + 1,
-        error: "x",
-        jitter: 0,
+        ...failOf(c, { now: T0 + 1 }),
       })),
     });
     // Item by item, the batches would still be waiting: the lock is

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { ClaimedIntent } from "../../core/intent.ts";
 import type {
   IntentClaimParams,
+  IntentFailParams,
   IntentFulfilParams,
   IntentInsertParams,
   Storage,
@@ -96,6 +97,25 @@ export function fulfilOf(
     now: T0,
     result: null,
     resultType: "json",
+    ...over,
+  };
+}
+
+/**
+ * Fail params for a claimed intent, with its token: caller `worker`, at
+ * T0, error "x", no jitter.
+ */
+export function failOf(
+  c: ClaimedIntent,
+  over: Partial<IntentFailParams> = {},
+): IntentFailParams {
+  return {
+    id: c.id,
+    token: c.claimToken,
+    caller: "worker",
+    now: T0,
+    error: "x",
+    jitter: 0,
     ...over,
   };
 }
