@@ -88,23 +88,33 @@ Deno.test("main ends with one error line and exit 2 for a bad variable, and for 
   }
 });
 
+/**
+ * Serves `path` with `--no-extensions` until it answers `/health` (its signal
+ * handlers are then in place), stops it with SIGTERM (exit 0), and returns
+ * its log lines.
+ */
+async function noExtensionsRun(
+  path: string,
+): Promise<Record<string, string>[]> {
+  const child = spawn(
+    ["--port", "0", "--db", path, "--no-extensions"],
+    { BUS_SECRET: "k" },
+  );
+  const { port } = await addressLine(child);
+  await (await fetch(`http://127.0.0.1:${port}/health`)).body?.cancel();
+  child.kill("SIGTERM");
+  assert.equal((await child.status).code, 0);
+  return (await new Response(child.stderr).text()).trim().split("\n")
+    .map((l) => JSON.parse(l));
+}
+
 Deno.test("main --no-extensions warns of goals left paused, which it cannot resume", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const store = await openSqliteStore({ path: `${dir}/p.db` });
     await store.goalPause({ namespace: "default", goal: "held", now: 1 });
     await store.close();
-    const child = spawn(
-      ["--port", "0", "--db", `${dir}/p.db`, "--no-extensions"],
-      { BUS_SECRET: "k" },
-    );
-    const { port } = await addressLine(child);
-    // Serving: its signal handlers are in place.
-    await (await fetch(`http://127.0.0.1:${port}/health`)).body?.cancel();
-    child.kill("SIGTERM");
-    assert.equal((await child.status).code, 0);
-    const lines = (await new Response(child.stderr).text()).trim().split("\n")
-      .map((l) => JSON.parse(l));
+    const lines = await noExtensionsRun(`${dir}/p.db`);
     const warned = lines.find((l) => l.msg.startsWith("paused goals stay"));
     assert.deepEqual(warned?.paused, ["default/held"]);
   } finally {
@@ -468,20 +478,11 @@ Deno.test("main --no-extensions on a damaged database warns that it could not ch
       await file.write(new Uint8Array(size).fill(0x55));
     }
     file.close();
-    const child = spawn(
-      ["--port", "0", "--db", path, "--no-extensions"],
-      { BUS_SECRET: "k" },
-    );
-    const { port } = await addressLine(child);
-    await (await fetch(`http://127.0.0.1:${port}/health`)).body?.cancel();
-    child.kill("SIGTERM");
-    assert.equal((await child.status).code, 0);
-    const lines = (await new Response(child.stderr).text()).trim().split("\n")
-      .map((l) => JSON.parse(l));
+    const lines = await noExtensionsRun(path);
     const warned = lines.find((l) =>
       l.msg === "could not check for paused goals"
     );
-    assert.match(warned?.error, /malformed/);
+    assert.match(String(warned?.error), /malformed/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
