@@ -4,9 +4,9 @@
  * empty from memory, without SQL, until one of these happens:
  *
  * - a write through this store touches the goal (insert, fail with retry,
- *   release, retry, redrive, resume) or may touch any goal (reap,
- *   maintenance, purge): {@linkcode EmptyGoals.touch} or
- *   {@linkcode EmptyGoals.clear};
+ *   release, retry, redrive, resume) or may touch any goal (a reap that put
+ *   leases back): {@linkcode EmptyGoals.touch} or {@linkcode EmptyGoals.clear}
+ *   (deletes, as retention and purge make, never make an intent claimable);
  * - the earliest future `run_at` among the goal's open intents comes;
  * - another connection commits to the file (`PRAGMA data_version` changes),
  *   so several servers on one file stay correct.

@@ -224,3 +224,23 @@ Deno.test("a reap that puts nothing back leaves the memory of a filter; one that
     await store.close();
   }
 });
+
+Deno.test("retention and a purge leave the memory of a filter: deleting makes nothing claimable", async () => {
+  const { store } = await openTempStore();
+  try {
+    await store.intentInsert(publish({ targetWorker: "w1" }));
+    await store.intentInsert(publish({ namespace: "gone" }));
+    assert.deepEqual(await store.intentClaim(claim({ workerId: "w2" })), []);
+    const hidden = publish();
+    hide(store, hidden);
+    await store.maintenanceRun({ now: T0, retentionMs: 1000 });
+    await store.intentPurge({ namespace: "gone", now: T0 });
+    assert.deepEqual(await store.intentClaim(claim({ workerId: "w2" })), []);
+    // A write to the goal still clears it.
+    await store.intentInsert(publish({ targetWorker: "w9" }));
+    const got = await store.intentClaim(claim({ workerId: "w2" }));
+    assert.deepEqual(got.map((i) => i.id), [hidden.id]);
+  } finally {
+    await store.close();
+  }
+});

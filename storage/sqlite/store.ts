@@ -452,11 +452,9 @@ export class SqliteStore implements Storage {
    * with every request held up).
    */
   async intentPurge(params: PurgeParams): Promise<number> {
+    // Deleting never makes an intent claimable: the claim memory stays.
     if (params.namespace === null) {
-      return this.#write((q) => {
-        this.#empty.clear();
-        return admin.purge(q, params);
-      });
+      return this.#write((q) => admin.purge(q, params));
     }
     const limit = params.limit ?? Infinity;
     let deleted = 0;
@@ -464,17 +462,16 @@ export class SqliteStore implements Storage {
       const top = await this.#read((q) => admin.maxRowid(q, table));
       let taken = 0;
       for (let lo = 0; lo < top && taken < limit; lo += PURGE_SLICE) {
-        taken += await this.#write((q) => {
-          this.#empty.clear();
-          return admin.purgeSlice(
+        taken += await this.#write((q) =>
+          admin.purgeSlice(
             q,
             table,
             params,
             lo,
             lo + PURGE_SLICE,
             limit - taken,
-          );
-        });
+          )
+        );
       }
       deleted += taken;
     }
@@ -514,8 +511,10 @@ export class SqliteStore implements Storage {
 
   /** Deletes what retention allows; see {@linkcode Storage.maintenanceRun}. */
   maintenanceRun(params: MaintenanceParams): Promise<MaintenanceResult> {
+    // Deleting finished intents never makes one claimable: the claim
+    // memory stays (emptying it each minute made every claim filter walk
+    // another key's backlog again).
     return this.#write((q) => {
-      this.#empty.clear();
       // Hourly: statistics kept near the truth as the tables grow.
       if (params.now - this.#optimizedAt >= OPTIMIZE_EVERY_MS) {
         this.#optimizedAt = params.now;
