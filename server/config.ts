@@ -141,12 +141,10 @@ export function wholeVar(
   min = 0,
   max = Number.MAX_SAFE_INTEGER,
 ): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value.trim());
-  if (
-    !/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min ||
-    n > max
-  ) {
+  const v = (value ?? "").trim();
+  if (v === "") return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
     throw new RangeError(
       `Invalid ${name}: "${value}" is not a whole number from ${min} to ${max}`,
     );
@@ -157,7 +155,6 @@ export function wholeVar(
 /** The longest `BUS_EMPTY_HOLD_MS`: the longest `wait` of a claim. */
 export const EMPTY_HOLD_MAX_MS = LIMITS.waitMax * 1000;
 
-/** Days, fractions allowed; 0 is refused: it would keep nothing. */
 /** The longest `BUS_RETENTION_DAYS`: a hundred years, in whole ms. */
 export const RETENTION_MAX_DAYS = 36_500;
 
