@@ -32,11 +32,11 @@ import { SqliteStore } from "./store.ts";
  * healthy, and fail every write. A delete of no row proves the write path
  * without writing anything (an empty `BEGIN IMMEDIATE` does not: it passes
  * on a read-only file); SQLite checks read-only before it takes the lock.
- * Another process holding the write lock (a busy answer) is
- * not a refusal: that process writes, so can we once it is done.
+ * Another process holding the write lock (a busy answer, at once: the
+ * connection's busy timeout is 0 by then) is not a refusal: that process
+ * writes, so can we once it is done.
  */
-function probeWritable(db: Connection, busyMs: number): void {
-  db.exec("PRAGMA busy_timeout = 0");
+function probeWritable(db: Connection): void {
   try {
     db.exec("DELETE FROM kv WHERE 0");
   } catch (err) {
@@ -55,8 +55,6 @@ function probeWritable(db: Connection, busyMs: number): void {
       );
     }
     throw err;
-  } finally {
-    db.exec(`PRAGMA busy_timeout = ${busyMs}`);
   }
 }
 
@@ -115,13 +113,13 @@ export async function openSqliteStore(
     db.exec(`PRAGMA synchronous = ${sync}`);
     db.exec("PRAGMA foreign_keys = OFF");
     migrate(db);
-    probeWritable(db, busy);
+    // Opening and migrating waited inside SQLite; from here a write that
+    // finds the lock taken is tried again by the write queue, on timers,
+    // and the checks below skip what another process holds locked.
+    // Readers never wait for a writer in WAL mode.
     db.exec("PRAGMA busy_timeout = 0");
-    try {
-      refreshStatistics(db);
-    } finally {
-      db.exec(`PRAGMA busy_timeout = ${busy}`);
-    }
+    probeWritable(db);
+    refreshStatistics(db);
     const memory = options.path === ":memory:" || options.path === "";
     if (options.checkpoint === "thread" && !memory) {
       checkpointer = await Checkpointer.start({
@@ -132,10 +130,6 @@ export async function openSqliteStore(
       db.exec("PRAGMA wal_autocheckpoint = 0");
       db.exec(`PRAGMA journal_size_limit = ${checkpointer.journalSizeLimit}`);
     }
-    // Opening and migrating waited inside SQLite; from here a write that
-    // finds the lock taken is tried again by the write queue, on timers.
-    // Readers never wait for a writer in WAL mode.
-    db.exec("PRAGMA busy_timeout = 0");
   } catch (err) {
     db.close();
     throw err;
