@@ -4,31 +4,33 @@
  *
  * The file is longer than our usual 200 lines on purpose: one class with one
  * thin, documented method per route reads better than a class split across
- * files. The machinery lives elsewhere (`_transport.ts`, `_wire.ts`).
+ * files. The machinery lives elsewhere: the options and transport wiring in
+ * `_client_transport.ts`, the requests of one-route calls in
+ * `_call_specs.ts`, the batch calls in `_publish_many.ts` and
+ * `_ack_many.ts`, the HTTP exchange in `_transport.ts`, the wire format in
+ * `_wire.ts`.
  *
  * @module
  */
 
-import {
-  IntentBusError,
-  NotFoundError,
-  ValidationError,
-} from "../core/errors.ts";
+import { NotFoundError } from "../core/errors.ts";
 import type { JsonValue, ResultType } from "../core/intent.ts";
 import { LIMITS } from "../core/limits.ts";
-import { parseRetryAfter } from "./_backoff.ts";
-import { readEnv } from "./_env.ts";
-import { isMissingRoute } from "./_error_map.ts";
-import { BODY_BUDGET, jsonText, packBatches } from "./_pack.ts";
-import { randomHex } from "./_sign.ts";
-import { type Reply, type RequestSpec, Transport } from "./_transport.ts";
+import { ackMany } from "./_ack_many.ts";
 import {
-  ackBody,
-  claimedIntents,
-  errorText,
-  itemError,
-  publishBody,
-} from "./_wire.ts";
+  adminSpec,
+  claimBatchOf,
+  claimSpec,
+  getSpec,
+  leaseSpec,
+} from "./_call_specs.ts";
+import { clientSetup } from "./_client_transport.ts";
+import { isMissingRoute } from "./_error_map.ts";
+import { jsonText } from "./_pack.ts";
+import { publishMany } from "./_publish_many.ts";
+import { randomHex } from "./_sign.ts";
+import type { Reply, RequestSpec, Transport } from "./_transport.ts";
+import { errorText, publishBody } from "./_wire.ts";
 import type {
   Ack,
   AckResult,
@@ -85,29 +87,10 @@ export class IntentClient {
    * @throws {TypeError} when `url` is missing or not an http(s) URL.
    */
   constructor(options: ClientOptions) {
-    const url = options?.url;
-    if (typeof url !== "string" || !/^https?:\/\/./i.test(url)) {
-      throw new TypeError(
-        `Intent Bus URL is required and must be http(s): got "${url}"`,
-      );
-    }
-    const fetchFn = options.fetch ?? globalThis.fetch?.bind(globalThis);
-    if (!fetchFn) throw new TypeError("No fetch available: pass options.fetch");
-    this.url = url.replace(/\/+$/, "");
-    this.namespace = options.namespace ?? "default";
-    this.#http = new Transport({
-      url: this.url,
-      apiKey: options.apiKey ?? readEnv("INTENT_API_KEY"),
-      adminToken: options.adminToken ?? readEnv("INTENT_ADMIN_TOKEN"),
-      sign: options.sign ?? false,
-      timeoutMs: options.timeoutMs ?? 30_000,
-      retries: options.retries ?? 3,
-      retryBaseMs: options.retryBaseMs ?? 200,
-      retryMaxMs: options.retryMaxMs ?? 10_000,
-      fetch: fetchFn,
-      workerId: options.workerId,
-      capabilities: options.capabilities,
-    });
+    const { url, namespace, http } = clientSetup(options);
+    this.url = url;
+    this.namespace = namespace;
+    this.#http = http;
   }
 
   /**
@@ -185,96 +168,7 @@ export class IntentClient {
     items: PublishItem[],
     opts: CallOptions & { atomic?: boolean } = {},
   ): Promise<PublishResult[]> {
-    const batch = (await this.features(opts)).has("batch_publish");
-    const unsupported = () =>
-      new IntentBusError(
-        "unsupported",
-        `Atomic publish needs batch publish and one request: at most ${LIMITS.batchPublishMax} items and ${BODY_BUDGET} bytes`,
-      );
-    if (opts.atomic && (!batch || items.length > LIMITS.batchPublishMax)) {
-      throw unsupported();
-    }
-    const out: PublishResult[] = new Array(items.length);
-    const each = async (indexes: Iterable<number>) => {
-      for (const i of indexes) {
-        const { goal, payload, ...fields } = items[i];
-        try {
-          const p = await this.publish(goal, payload, { ...fields, ...opts });
-          out[i] = { ok: true, id: p.id, status: p.status };
-        } catch (error) {
-          if (!(error instanceof IntentBusError)) throw error;
-          out[i] = { ok: false, error };
-        }
-      }
-    };
-    if (!batch) {
-      await each(items.keys());
-      return out;
-    }
-    const texts: string[] = [];
-    const at: number[] = [];
-    const refuse = (i: number, error: IntentBusError) => {
-      if (opts.atomic) throw error;
-      out[i] = { ok: false, error };
-    };
-    items.forEach((it, i) => {
-      try {
-        texts.push(jsonText({
-          ...publishBody(it.goal, it.payload, it, this.namespace),
-          idempotency_key: it.idempotencyKey ?? randomHex(),
-        }, "Payload"));
-        at.push(i);
-      } catch (error) {
-        refuse(i, error as IntentBusError);
-      }
-    });
-    const { batches, oversized } = packBatches(
-      texts,
-      LIMITS.batchPublishMax,
-    );
-    for (const { index, bytes } of oversized) {
-      refuse(at[index], tooLarge("Intent", bytes));
-    }
-    if (opts.atomic && batches.length > 1) throw unsupported();
-    const atomic = opts.atomic === undefined
-      ? ""
-      : `,"atomic":${JSON.stringify(opts.atomic)}`;
-    for (const [n, b] of batches.entries()) {
-      let r;
-      try {
-        r = await this.#request({
-          method: "POST",
-          path: "/intents",
-          json: `{"intents":[${b.map((j) => texts[j]).join(",")}]${atomic}}`,
-          signal: opts.signal,
-          timeoutMs: opts.timeoutMs,
-        });
-      } catch (error) {
-        // The caller stopped, or the whole call was one request: throw.
-        // Otherwise the requests before this one published: keep their
-        // ids, and give this request's items its error.
-        if (opts.atomic || !(error instanceof IntentBusError)) throw error;
-        if (isMissingRoute(error)) {
-          // No batch publish any more (a server restarted without its
-          // extensions): these and the rest go one by one.
-          await each(batches.slice(n).flat().map((j) => at[j]));
-          break;
-        }
-        for (const j of b) out[at[j]] = { ok: false, error };
-        continue;
-      }
-      const results = (r.body as { results?: unknown[] })?.results ?? [];
-      b.forEach((j, k) => {
-        const item = results[k] as { id?: string; status?: string };
-        const error = item === undefined ? missing() : itemError(item);
-        out[at[j]] = error ? { ok: false, error } : {
-          ok: true,
-          id: String(item.id),
-          status: item.status ?? "published",
-        };
-      });
-    }
-    return out;
+    return await publishMany(this, (spec) => this.#request(spec), items, opts);
   }
 
   /**
@@ -322,26 +216,10 @@ export class IntentClient {
     goal: string,
     opts: ClaimOptions & { max?: number } = {},
   ): Promise<ClaimBatch> {
-    const wait = opts.wait ? Math.min(opts.wait, LIMITS.waitMax) : undefined;
-    const timeout = opts.timeoutMs ?? this.#http.options.timeoutMs;
-    const r = await this.#request({
-      method: "POST",
-      path: "/claim",
-      query: {
-        goal,
-        namespace: opts.namespace ?? this.namespace,
-        publisher: opts.publisher,
-        wait,
-        max: opts.max,
-        lease: opts.lease,
-      },
-      signal: opts.signal,
-      timeoutMs: timeout + (wait ?? 0) * 1000,
-    });
-    if (r.status === 204) {
-      return { intents: [], retryAfter: retryAfterOf(r) };
-    }
-    return { intents: claimedIntents(r.body, opts.lease) };
+    const r = await this.#request(
+      claimSpec(goal, opts, this.namespace, this.#http.options.timeoutMs),
+    );
+    return claimBatchOf(r, opts.lease);
   }
 
   /**
@@ -434,14 +312,7 @@ export class IntentClient {
     body: unknown,
     what = "Body",
   ): Promise<Reply> {
-    return this.#request({
-      method: "POST",
-      path,
-      json: jsonText(body, what),
-      leaseRoute: true,
-      signal: opts.signal,
-      timeoutMs: opts.timeoutMs,
-    });
+    return this.#request(leaseSpec(path, opts, body, what));
   }
 
   /**
@@ -458,78 +329,7 @@ export class IntentClient {
    * @throws The signal's reason when it aborts.
    */
   async ack(acks: Ack[], opts: CallOptions = {}): Promise<AckResult[]> {
-    if (acks.length === 0) return [];
-    const out: AckResult[] = new Array(acks.length);
-    if (!(await this.features(opts)).has("batch_ack")) {
-      return await this.#ackEach(acks, opts);
-    }
-    const texts: string[] = [];
-    const at: number[] = [];
-    for (const [i, a] of acks.entries()) {
-      try {
-        texts.push(jsonText(ackBody(a), "Result"));
-        at.push(i);
-      } catch (error) {
-        out[i] = { ok: false, id: a.id, error: error as IntentBusError };
-      }
-    }
-    const { batches, oversized } = packBatches(texts, LIMITS.batchPublishMax);
-    for (const { index, bytes } of oversized) {
-      const i = at[index];
-      out[i] = { ok: false, id: acks[i].id, error: tooLarge("Result", bytes) };
-    }
-    for (const [n, b] of batches.entries()) {
-      let results: unknown[];
-      try {
-        const r = await this.#request({
-          method: "POST",
-          path: "/ack",
-          json: `{"acks":[${b.map((j) => texts[j]).join(",")}]}`,
-          signal: opts.signal,
-          timeoutMs: opts.timeoutMs,
-        });
-        results = (r.body as { results?: unknown[] })?.results ?? [];
-      } catch (error) {
-        if (!(error instanceof IntentBusError)) throw error;
-        if (isMissingRoute(error)) {
-          // The server no longer offers batch acknowledge (restarted
-          // without its extensions): these and the rest go one by one.
-          const rest = batches.slice(n).flat().map((j) => at[j]);
-          const each = await this.#ackEach(rest.map((i) => acks[i]), opts);
-          rest.forEach((i, k) => (out[i] = each[k]));
-          break;
-        }
-        for (const j of b) {
-          out[at[j]] = { ok: false, id: acks[at[j]].id, error };
-        }
-        continue;
-      }
-      b.forEach((j, k) => {
-        const { id } = acks[at[j]];
-        const error = results[k] === undefined
-          ? missing()
-          : itemError(results[k], true);
-        out[at[j]] = error ? { ok: false, id, error } : { ok: true, id };
-      });
-    }
-    return out;
-  }
-
-  /** Fulfils and fails one by one, through the original routes. */
-  async #ackEach(acks: Ack[], opts: CallOptions): Promise<AckResult[]> {
-    const out: AckResult[] = [];
-    for (const a of acks) {
-      try {
-        if (a.status === "fulfilled") {
-          await this.fulfil(a.id, a.claimToken, a.result, a.resultType, opts);
-        } else await this.fail(a.id, a.claimToken, a.error, opts);
-        out.push({ ok: true, id: a.id });
-      } catch (error) {
-        if (!(error instanceof IntentBusError)) throw error;
-        out.push({ ok: false, id: a.id, error });
-      }
-    }
-    return out;
+    return await ackMany(this, (spec) => this.#request(spec), acks, opts);
   }
 
   /**
@@ -735,25 +535,11 @@ export class IntentClient {
     body?: unknown,
     query?: RequestSpec["query"],
   ): Promise<Reply> {
-    return this.#request({
-      method,
-      path,
-      body,
-      query,
-      admin: true,
-      signal: opts.signal,
-      timeoutMs: opts.timeoutMs,
-    });
+    return this.#request(adminSpec(method, path, opts, body, query));
   }
 
   #get(path: string, opts: CallOptions): Promise<Reply> {
-    const spec: RequestSpec = {
-      method: "GET",
-      path,
-      signal: opts.signal,
-      timeoutMs: opts.timeoutMs,
-    };
-    return this.#request(spec);
+    return this.#request(getSpec(path, opts));
   }
 }
 
@@ -775,21 +561,4 @@ export interface AdminFilter {
   goal?: string;
   /** At most this many. */
   limit?: number;
-}
-
-/** A batch answer with fewer results than items sent. */
-function missing(): IntentBusError {
-  return new IntentBusError("missing_result", "No result for this item");
-}
-
-/** An item that alone exceeds what one request may carry. */
-function tooLarge(what: string, bytes: number): ValidationError {
-  return new ValidationError(
-    `${what} too large: ${bytes} bytes, over the ${BODY_BUDGET} a request may carry`,
-    "payload_too_large",
-  );
-}
-
-function retryAfterOf(r: Reply): number | undefined {
-  return parseRetryAfter(r.headers.get("Retry-After"));
 }
