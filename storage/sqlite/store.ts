@@ -1,18 +1,14 @@
 /**
  * The SQLite store: {@linkcode Storage} over one connection of any driver.
  * Writes go through a {@linkcode WriteQueue} (group commit); reads run
- * directly. Open it with `openSqliteStore` from `open.ts`.
+ * directly; claims go through a {@linkcode Claimer} (a peek, the memory of
+ * empty goals, groups sharing one statement). Open it with
+ * `openSqliteStore` from `open.ts`.
  *
  * @module
  */
 
 import type { ClaimedIntent, Intent, JsonValue } from "../../core/intent.ts";
-import {
-  BusyError,
-  ConflictError,
-  IntentBusError,
-  StorageFullError,
-} from "../../core/errors.ts";
 import type {
   AckItem,
   AckResult,
@@ -39,17 +35,7 @@ import type {
   Storage,
   StoreMetric,
 } from "../storage.ts";
-import {
-  type Connection,
-  SQLITE_BUSY,
-  SQLITE_CONSTRAINT,
-  SQLITE_FULL,
-  SQLITE_LOCKED,
-  SQLITE_READONLY,
-  SqliteError,
-  type SqlValue,
-  type Statement,
-} from "./connection.ts";
+import type { Connection, Statement } from "./connection.ts";
 import { insertMany, insertOne } from "./insert_ops.ts";
 import { QuotaBounds } from "./quota_bounds.ts";
 import {
@@ -61,72 +47,27 @@ import {
   releaseOne,
   restoreOne,
 } from "./lease_ops.ts";
-import { claimOrder, rowToClaimed, rowToIntent } from "../rows.ts";
-import { CLAIM_GROUP_MAX, claimGroupKey, shareOut } from "../claim_sharing.ts";
+import { rowToIntent } from "../rows.ts";
 import * as SQL from "./sql.ts";
 import { WriteQueue } from "./write_queue.ts";
-import {
-  type Checkpointer,
-  checkpointMetrics,
-  type CheckpointStats,
-} from "./checkpointer.ts";
-import { EmptyGoals } from "./empty_goals.ts";
+import type { Checkpointer, CheckpointStats } from "./checkpointer.ts";
+import { checkpointMetrics } from "./checkpoint_metrics.ts";
 import { refreshStatistics } from "./statistics.ts";
 import * as admin from "./admin_ops.ts";
+import { Claimer } from "./claimer.ts";
+import { mapSqliteError } from "./map_error.ts";
+import { purgeSlices } from "./purge_slices.ts";
 
-/**
- * Turns driver errors into the named errors callers catch: busy and locked
- * become {@linkcode BusyError}, constraint failures {@linkcode ConflictError}.
- *
- * @param err Anything thrown.
- * @returns The error to surface.
- */
-export function mapSqliteError(err: unknown): unknown {
-  if (err instanceof IntentBusError || !(err instanceof SqliteError)) {
-    return err;
-  }
-  if (err.code === SQLITE_BUSY || err.code === SQLITE_LOCKED) {
-    return new BusyError(`Database is busy: ${err.message}`);
-  }
-  if (err.code === SQLITE_CONSTRAINT) {
-    return new ConflictError(`Constraint failed: ${err.message}`);
-  }
-  if (err.code === SQLITE_FULL) {
-    return new StorageFullError(
-      `The database is full, nothing was written: ${err.message}`,
-    );
-  }
-  if (err.code === SQLITE_READONLY) {
-    // The file became unwritable under a running server (its mode or
-    // owner changed, or a -wal or -shm of another user): nothing was
-    // written, and a retry works once an operator mends it.
-    return new BusyError(
-      `The database file cannot be written, nothing was written (check the owner and mode of it and of its -wal and -shm files): ${err.message}`,
-    );
-  }
-  return err;
-}
+export { mapSqliteError } from "./map_error.ts";
+export { PURGE_SLICE } from "./purge_slices.ts";
 
 /** How often maintenance checks the planner's statistics. */
 const OPTIMIZE_EVERY_MS = 3_600_000;
-
-/** Rowids a purge of one namespace looks through in one write. */
-export const PURGE_SLICE = 2000;
 
 /** Fulfils served by one statement; see `SqliteStore.intentFulfil`. */
 interface FulfilGroup {
   items: IntentFulfilParams[];
   done: Promise<AckResult[]>;
-}
-
-/** Claims served by one statement; see `SqliteStore.#claimGroup`. */
-interface ClaimGroup {
-  /** Sum of the members' `max`. */
-  total: number;
-  /** Each member's `max`, in arrival order. */
-  maxes: number[];
-  /** Each member's share, once committed. */
-  done: Promise<ClaimedIntent[][]>;
 }
 
 /** {@linkcode Storage} over SQLite; see the module doc. */
@@ -138,10 +79,9 @@ export class SqliteStore implements Storage {
   #cache = new Map<string, Statement>();
   #closed = false;
   #queue: WriteQueue;
-  #empty = new EmptyGoals();
+  #claims: Claimer;
   #optimizedAt = -Infinity;
   #quota = new QuotaBounds();
-  #groups = new Map<string, ClaimGroup>();
   #fulfils: FulfilGroup | null = null;
   #checkpointer: Checkpointer | null = null;
   #q: SQL.Prepare = (sql) => {
@@ -169,6 +109,7 @@ export class SqliteStore implements Storage {
     this.#queue = new WriteQueue(db, mapSqliteError, {
       busyWaitMs: options.busyWaitMs,
     });
+    this.#claims = new Claimer(this.#queue, this.#q);
     const cp = options.checkpointer;
     if (cp !== undefined) {
       this.#checkpointer = cp;
@@ -211,7 +152,7 @@ export class SqliteStore implements Storage {
   /** Inserts one intent; see {@linkcode Storage.intentInsert}. */
   intentInsert(params: IntentInsertParams): Promise<IntentInsertResult> {
     return this.#write((q) => {
-      this.#touch(params);
+      this.#claims.touch(params);
       return insertOne(q, params, this.#quota);
     }, params.idempotencyKey === null);
   }
@@ -221,7 +162,7 @@ export class SqliteStore implements Storage {
     params: IntentInsertManyParams,
   ): Promise<IntentInsertManyResult[]> {
     return this.#write((q) => {
-      for (const item of params.items) this.#touch(item);
+      for (const item of params.items) this.#claims.touch(item);
       return insertMany(
         q,
         params.items,
@@ -234,122 +175,7 @@ export class SqliteStore implements Storage {
 
   /** Claims up to `max` intents; see {@linkcode Storage.intentClaim}. */
   intentClaim(p: IntentClaimParams): Promise<ClaimedIntent[]> {
-    if (!Number.isInteger(p.max) || p.max < 1) {
-      return Promise.reject(new RangeError(`Invalid max: ${p.max}`));
-    }
-    const group = claimGroupKey(p);
-    const pending = this.#groups.get(group);
-    if (pending !== undefined && pending.total + p.max <= CLAIM_GROUP_MAX) {
-      const index = pending.maxes.push(p.max) - 1;
-      pending.total += p.max;
-      return pending.done.then((all) => all[index]);
-    }
-    const key = `${p.namespace}\n${p.goal}`;
-    const args: SqlValue[] = [
-      p.namespace,
-      p.goal,
-      p.now,
-      p.caller,
-      p.master ? 1 : 0,
-      p.publisher,
-      p.workerId,
-      JSON.stringify(p.capabilities),
-    ];
-    // JSON: a worker id "null" is not the absence of one.
-    const filter = `${p.caller}\n${p.master}\n${JSON.stringify(p.publisher)}\n${
-      JSON.stringify(p.workerId)
-    }\n${args[7]}`;
-    try {
-      if (
-        this.#empty.has(key, filter) && this.#empty.isEmpty(
-          key,
-          Number(this.#q(SQL.DATA_VERSION).get()!.data_version),
-          p.now,
-          filter,
-        )
-      ) return Promise.resolve([]);
-      // A read first: an empty poll never takes the write lock. The version
-      // is read in the same snapshot, so a commit by another process after
-      // it changes the version and the memory below is not trusted.
-      const peek = this.#q(SQL.claimPeekVersion(p.max)).all(...args);
-      if (peek[0].id === null) {
-        this.#rememberEmpty(key, filter, Number(peek[0].dv), p);
-        return Promise.resolve([]);
-      }
-    } catch (err) {
-      return Promise.reject(mapSqliteError(err));
-    }
-    return this.#claimGroup(group, p.max, args, p.now + p.leaseMs);
-  }
-
-  /**
-   * Queues a claim as the first of a group: claims with the same filters
-   * and time that come before the write batch runs join it without a peek
-   * of their own, and one `UPDATE … LIMIT total` serves them all, handing
-   * rows out in claim order, first come first served. A member joins only
-   * what is already taking the write lock, so an empty poll still never
-   * takes it by itself.
-   */
-  #claimGroup(
-    key: string,
-    max: number,
-    args: SqlValue[],
-    leaseEnd: number,
-  ): Promise<ClaimedIntent[]> {
-    const group: ClaimGroup = { total: max, maxes: [max], done: null! };
-    this.#groups.set(key, group);
-    const close = () => {
-      if (this.#groups.get(key) === group) this.#groups.delete(key);
-    };
-    group.done = this.#queue.run(() => {
-      close();
-      const rows = this.#q(SQL.claimUpdate(group.total))
-        .all(...args, leaseEnd).sort(claimOrder).map(rowToClaimed);
-      return shareOut(rows, group.maxes);
-    }, true);
-    // A batch refused before it ran (busy) closes the group too, first.
-    group.done.then(close, close);
-    return group.done.then((all) => all[0]);
-  }
-
-  /**
-   * After an empty peek: remember the goal if nothing at all is due, else
-   * that nothing due is for this claim's filters.
-   */
-  #rememberEmpty(
-    key: string,
-    filter: string,
-    version: number,
-    p: IntentClaimParams,
-  ): void {
-    const due = this.#q(SQL.GOAL_DUE).get(p.namespace, p.goal, p.now);
-    const next = this.#q(SQL.GOAL_NEXT).get(p.namespace, p.goal, p.now)?.next;
-    const until = next === null || next === undefined ? Infinity : Number(next);
-    if (!due) this.#empty.remember(key, version, p.now, until);
-    else {
-      const caller = p.master ? null : p.caller;
-      this.#empty.rememberFor(key, filter, caller, version, p.now, until);
-    }
-  }
-
-  /**
-   * Within a write: a goal may have a newly claimable intent, visible to
-   * its publisher's key alone when private and for any worker, else to all.
-   */
-  #touch(intent: {
-    namespace: string;
-    goal: string;
-    visibility?: string;
-    publisher?: string;
-    targetWorker?: string | null;
-    requiredCapability?: string | null;
-  }): void {
-    const only = intent.visibility === "private" &&
-      intent.publisher !== undefined && !intent.targetWorker &&
-      !intent.requiredCapability;
-    this.#empty.touch(`${intent.namespace}\n${intent.goal}`, {
-      caller: only ? intent.publisher! : null,
-    });
+    return this.#claims.claim(p);
   }
 
   /**
@@ -373,7 +199,7 @@ export class SqliteStore implements Storage {
         return ackMany(
           q,
           g.items.map((p) => ({ kind: "fulfil", ...p })),
-          (i) => this.#touch(i),
+          (i) => this.#claims.touch(i),
           mapSqliteError,
         );
       });
@@ -393,7 +219,7 @@ export class SqliteStore implements Storage {
   intentFail(params: IntentFailParams): Promise<Intent> {
     return this.#write((q) => {
       const intent = failOne(q, params);
-      this.#touch(intent);
+      this.#claims.touch(intent);
       return intent;
     });
   }
@@ -401,7 +227,7 @@ export class SqliteStore implements Storage {
   /** Fulfils or fails many; see {@linkcode Storage.intentAckMany}. */
   intentAckMany(params: { items: AckItem[] }): Promise<AckResult[]> {
     return this.#write((q) =>
-      ackMany(q, params.items, (i) => this.#touch(i), mapSqliteError)
+      ackMany(q, params.items, (i) => this.#claims.touch(i), mapSqliteError)
     );
   }
 
@@ -414,7 +240,7 @@ export class SqliteStore implements Storage {
   intentRelease(params: LeaseParams): Promise<Intent> {
     return this.#write((q) => {
       const intent = releaseOne(q, params);
-      this.#touch(intent);
+      this.#claims.touch(intent);
       return intent;
     }, true);
   }
@@ -437,7 +263,7 @@ export class SqliteStore implements Storage {
   intentRetry(params: { id: string; now: number }): Promise<Intent> {
     return this.#write((q) => {
       const intent = restoreOne(q, params.id, params.now);
-      this.#touch(intent);
+      this.#claims.touch(intent);
       this.#quota.clear();
       return intent;
     });
@@ -456,26 +282,11 @@ export class SqliteStore implements Storage {
     if (params.namespace === null) {
       return this.#write((q) => admin.purge(q, params));
     }
-    const limit = params.limit ?? Infinity;
-    let deleted = 0;
-    for (const table of ["intents", "dead_intents"] as const) {
-      const top = await this.#read((q) => admin.maxRowid(q, table));
-      let taken = 0;
-      for (let lo = 0; lo < top && taken < limit; lo += PURGE_SLICE) {
-        taken += await this.#write((q) =>
-          admin.purgeSlice(
-            q,
-            table,
-            params,
-            lo,
-            lo + PURGE_SLICE,
-            limit - taken,
-          )
-        );
-      }
-      deleted += taken;
-    }
-    return deleted;
+    return await purgeSlices(
+      params,
+      (fn) => this.#read(fn),
+      (fn) => this.#write(fn),
+    );
   }
 
   /** Lists dead intents, newest first; see {@linkcode Storage.deadList}. */
@@ -491,7 +302,7 @@ export class SqliteStore implements Storage {
       admin.deadList(q, { ...params, before: undefined })
         .map((dead) => {
           const intent = restoreOne(q, dead.id, params.now);
-          this.#touch(intent);
+          this.#claims.touch(intent);
           this.#quota.clear();
           return intent;
         })
@@ -504,7 +315,7 @@ export class SqliteStore implements Storage {
       const done = admin.reap(q, params);
       // Only leases put back make intents claimable; clearing every second
       // regardless made each claim filter walk its backlog again.
-      if (done.retried > 0) this.#empty.clear();
+      if (done.retried > 0) this.#claims.empty.clear();
       return done;
     });
   }
@@ -586,7 +397,7 @@ export class SqliteStore implements Storage {
   /** Lets a paused goal be claimed; see {@linkcode Storage.goalResume}. */
   goalResume(params: GoalParams): Promise<void> {
     return this.#write((q) => {
-      this.#touch(params);
+      this.#claims.touch(params);
       q(`DELETE FROM paused_goals WHERE namespace = ?1 AND goal = ?2`)
         .run(params.namespace, params.goal);
     });
