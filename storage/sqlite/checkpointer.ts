@@ -25,8 +25,9 @@
  *   only at their interval let it reach 91 MB beside a disk busy with
  *   fsyncs.
  *
- * The thread is a `node:worker_threads` worker, so this runs on Deno and on
- * Node (the npm build, Termux) alike.
+ * The thread is a `node:worker_threads` worker (`checkpoint_thread.ts`
+ * starts it and carries the requests), so this runs on Deno and on Node (the
+ * npm build, Termux) alike.
  *
  * @example
  * ```ts
@@ -46,11 +47,7 @@
  */
 
 import { statSync } from "node:fs";
-import { Worker } from "node:worker_threads";
-import type {
-  CheckpointReply,
-  CheckpointRequest,
-} from "./checkpoint_worker.ts";
+import { CheckpointThread, type PassReply } from "./checkpoint_thread.ts";
 
 /** What the checkpointer pauses: the store's write queue. */
 export interface WriteGate {
@@ -120,16 +117,13 @@ export const FAILED_PASS_RETRY_MS = 1000;
 /** Least time between two looks at the WAL file's size, ms. */
 const CHECK_EVERY_MS = 2;
 
-type Pass = Extract<CheckpointReply, { type: "pass" }>;
-
 /** Runs passive checkpoints on a worker thread; see the module doc. */
 export class Checkpointer {
-  readonly #worker: Worker;
+  readonly #thread: CheckpointThread;
   readonly #walPath: string;
   readonly #restartFrames: number;
   readonly #maxPauseMs: number;
   readonly #intervalMs: number;
-  #waiting: ((reply: CheckpointReply) => void)[] = [];
   #gate: WriteGate | null = null;
   #dirty = false;
   #running: Promise<void> | null = null;
@@ -158,20 +152,14 @@ export class Checkpointer {
     lastError: null,
   };
 
-  private constructor(worker: Worker, options: CheckpointerOptions) {
-    this.#worker = worker;
+  private constructor(options: CheckpointerOptions) {
+    this.#thread = new CheckpointThread((err) => this.#fail(err));
     this.#walPath = `${options.path}-wal`;
     this.#restartFrames = options.restartFrames ?? 4000;
     this.#maxPauseMs = options.maxPauseMs ?? 500;
     this.#intervalMs = options.intervalMs ?? 100;
     this.#nextPauseAt = this.#restartFrames;
     this.#stallAt = 2 * this.#restartFrames;
-    worker.on("message", (reply: CheckpointReply) => {
-      this.#waiting.shift()?.(reply);
-    });
-    worker.on("error", (err: Error) => {
-      this.#fail(new Error(`Checkpoint thread failed: ${err.message}`));
-    });
   }
 
   /**
@@ -182,22 +170,11 @@ export class Checkpointer {
    * @throws {Error} when the worker cannot open the file.
    */
   static async start(options: CheckpointerOptions): Promise<Checkpointer> {
-    // `.js` in the npm build (`deno pack` compiles this file too).
-    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-    const worker = new Worker(
-      new URL(`./checkpoint_worker.${ext}`, import.meta.url),
-    );
-    const c = new Checkpointer(worker, options);
+    const c = new Checkpointer(options);
     try {
-      const ready = await c.#request({
-        type: "open",
-        path: options.path,
-        driver: options.driver,
-        synchronous: options.synchronous,
-      }) as Extract<CheckpointReply, { type: "ready" }>;
-      c.#pageSize = ready.pageSize;
+      c.#pageSize = await c.#thread.open(options);
     } catch (err) {
-      await worker.terminate();
+      await c.#thread.terminate();
       throw err;
     }
     return c;
@@ -245,12 +222,7 @@ export class Checkpointer {
     this.#closed = true;
     this.#wake();
     await this.#running;
-    try {
-      await this.#request({ type: "close" });
-    } catch {
-      // The worker already failed: nothing left open.
-    }
-    await this.#worker.terminate();
+    await this.#thread.close();
   }
 
   async #loop(): Promise<void> {
@@ -382,31 +354,18 @@ export class Checkpointer {
     });
   }
 
-  async #pass(): Promise<Pass> {
-    const r = await this.#request({ type: "pass" }) as Pass;
+  async #pass(): Promise<PassReply> {
+    const r = await this.#thread.pass();
     this.#stats.passes++;
     this.#stats.walFrames = r.log;
     this.#stats.peakWalFrames = Math.max(this.#stats.peakWalFrames, r.log);
     return r;
   }
 
-  #request(req: CheckpointRequest): Promise<CheckpointReply> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push((reply) => {
-        if (reply.type === "error") reject(new Error(reply.message));
-        else resolve(reply);
-      });
-      this.#worker.postMessage(req);
-    });
-  }
-
   #fail(err: Error): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of this.#waiting.splice(0)) {
-      w({ type: "error", message: err.message });
-    }
-    void this.#worker.terminate();
+    this.#thread.abort(err.message);
     this.#resumeWrites();
     this.#failed?.(err);
   }
