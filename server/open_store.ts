@@ -22,7 +22,10 @@ import type { Storage } from "../storage/storage.ts";
 export interface OpenStoreOptions {
   /** A SQLite file path, or a `postgres://` URL. */
   location: string;
-  /** SQLite: the driver, default the measured fastest. */
+  /**
+   * SQLite: the driver; default `chooseDriver()`'s pick, logged with its
+   * reason as `driverChoice`.
+   */
   driver?: string;
   /** SQLite: `normal` (default) or `full`. */
   durability?: "normal" | "full";
@@ -152,10 +155,16 @@ export async function openStore(
       },
     };
   }
-  const { openSqliteStore } = await import("../storage/sqlite/mod.ts");
+  const [{ openSqliteStore }, { chooseDriver }] = await Promise.all([
+    import("../storage/sqlite/mod.ts"),
+    import("../storage/sqlite/drivers/mod.ts"),
+  ]);
+  // Picked here rather than inside the store, to log why (a better-sqlite3
+  // that does not load makes Node 22.13+ fall back to node:sqlite).
+  const choice = options.driver === undefined ? chooseDriver() : undefined;
   const store = await openSqliteStore({
     path: options.location,
-    driver: options.driver,
+    driver: options.driver ?? choice?.driver,
     durability: options.durability,
     checkpoint: options.checkpoint,
   });
@@ -165,6 +174,7 @@ export async function openStore(
       path: options.location,
       store: store.name,
       driver: store.db.driver,
+      ...(choice ? { driverChoice: choice.reason } : {}),
       sqlite: store.db.sqliteVersion,
     },
   };

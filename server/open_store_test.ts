@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redactLocation, redactMessage } from "./open_store.ts";
+import { openStore, redactLocation, redactMessage } from "./open_store.ts";
 
 Deno.test("redactLocation hides a PostgreSQL password in the user part and in the query, and leaves a file path alone", () => {
   assert.equal(redactLocation("./intentbus.db"), "./intentbus.db");
@@ -45,4 +45,21 @@ Deno.test("redactMessage hides a PostgreSQL password a parser or driver quotes, 
     redactMessage("unable to open database file", "/tmp/a.db"),
     "unable to open database file",
   );
+});
+
+Deno.test("openStore logs why it picked the SQLite driver when none is named, and nothing when one is", async () => {
+  const picked = await openStore({ location: ":memory:" });
+  try {
+    assert.equal(picked.logged.driver, "node:sqlite");
+    assert.equal(picked.logged.driverChoice, "the default on Deno");
+  } finally {
+    await picked.store.close();
+  }
+  const named = await openStore({ location: ":memory:", driver: "ffi" });
+  try {
+    assert.equal(named.logged.driver, "ffi");
+    assert.equal("driverChoice" in named.logged, false);
+  } finally {
+    await named.store.close();
+  }
 });
