@@ -130,6 +130,40 @@ export function redactMessage(message: string, location: string): string {
 }
 
 /**
+ * The error to show for a failed import of the PostgreSQL store: when the
+ * `pg` package is missing (an install with `--omit=optional`, as
+ * `termux/install.sh` makes for SQLite), one saying how to install it;
+ * anything else as it is.
+ *
+ * @example
+ * ```ts
+ * import { pgImportError } from "./open_store.ts";
+ *
+ * const err = Object.assign(
+ *   new Error("Cannot find package 'pg' imported from /app/open.js"),
+ *   { code: "ERR_MODULE_NOT_FOUND" },
+ * );
+ * console.log((pgImportError(err) as Error).message.split(" (")[0]);
+ * // The PostgreSQL store needs the pg package: npm install pg
+ * ```
+ *
+ * @param err What importing the store threw.
+ * @returns The error to throw instead.
+ */
+export function pgImportError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : "";
+  const notFound = code === "ERR_MODULE_NOT_FOUND" ||
+    code === "MODULE_NOT_FOUND" ||
+    /^Cannot find (package|module) /.test(message);
+  if (!notFound || !/['"]pg['"]/.test(message)) return err;
+  return new Error(
+    `The PostgreSQL store needs the pg package: npm install pg (${message})`,
+    { cause: err },
+  );
+}
+
+/**
  * Opens the store.
  *
  * @param options See {@linkcode OpenStoreOptions}.
@@ -139,7 +173,9 @@ export async function openStore(
   options: OpenStoreOptions,
 ): Promise<{ store: Storage; logged: Record<string, unknown> }> {
   if (POSTGRES_URL.test(options.location)) {
-    const pg = await import("../storage/postgres/mod.ts");
+    const pg = await import("../storage/postgres/mod.ts").catch((err) => {
+      throw pgImportError(err);
+    });
     const store = await pg.openPostgresStore({
       url: options.location,
       poolSize: options.poolSize,

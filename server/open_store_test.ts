@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { openStore, redactLocation, redactMessage } from "./open_store.ts";
+import {
+  openStore,
+  pgImportError,
+  redactLocation,
+  redactMessage,
+} from "./open_store.ts";
 
 Deno.test("redactLocation hides a PostgreSQL password in the user part and in the query, and leaves a file path alone", () => {
   assert.equal(redactLocation("./intentbus.db"), "./intentbus.db");
@@ -62,4 +67,27 @@ Deno.test("openStore logs why it picked the SQLite driver when none is named, an
   } finally {
     await named.store.close();
   }
+});
+
+Deno.test("a missing pg package becomes an error saying to npm install pg; other import errors stay as they are", () => {
+  const missing = Object.assign(
+    new Error(
+      "Cannot find package 'pg' imported from /app/storage/postgres/open.js",
+    ),
+    { code: "ERR_MODULE_NOT_FOUND" },
+  );
+  const hinted = pgImportError(missing);
+  assert.ok(hinted instanceof Error);
+  assert.match(
+    hinted.message,
+    /^The PostgreSQL store needs the pg package: npm install pg \(Cannot find package 'pg'/,
+  );
+  assert.equal(hinted.cause, missing);
+  const other = Object.assign(
+    new Error("Cannot find package 'pgx' imported from /app/a.js"),
+    { code: "ERR_MODULE_NOT_FOUND" },
+  );
+  assert.equal(pgImportError(other), other);
+  const broken = new SyntaxError("Unexpected token in 'pg'");
+  assert.equal(pgImportError(broken), broken);
 });
