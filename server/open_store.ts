@@ -68,47 +68,66 @@ export function redactLocation(location: string): string {
   }
 }
 
-/**
- * The secrets of a PostgreSQL URL, read without a URL parser (the URL may
- * be one it refuses): the password of the user part, and the values of
- * `?password=` and the like, each as written and percent-decoded.
- */
-function secretsOf(location: string): string[] {
-  const scheme = POSTGRES_URL.exec(location);
-  if (!scheme) return [];
-  const rest = location.slice(scheme[0].length);
-  const query = rest.indexOf("?");
-  const authority = query === -1 ? rest : rest.slice(0, query);
-  const found: string[] = [];
-  const at = authority.lastIndexOf("@");
-  const colon = authority.indexOf(":");
-  if (at !== -1 && colon !== -1 && colon < at) {
-    found.push(authority.slice(colon + 1, at));
+/** The spellings of one secret: as written, percent-decoded, re-encoded. */
+function spellings(raw: string): string[] {
+  const all = new Set([raw]);
+  try {
+    const plain = decodeURIComponent(raw);
+    all.add(plain);
+    all.add(encodeURIComponent(plain));
+    // As a URL parser writes it back: in the user part, and in a query.
+    const u = new URL("postgres://h");
+    u.password = plain;
+    all.add(u.password);
+    all.add(new URLSearchParams({ v: plain }).toString().slice(2));
+  } catch {
+    // Not percent-encoded text: the raw form is enough.
   }
-  if (query !== -1) {
-    for (const pair of rest.slice(query + 1).split("&")) {
-      const eq = pair.indexOf("=");
-      if (eq === -1) continue;
-      const name = pair.slice(0, eq).toLowerCase();
-      if (SECRET_PARAMS.includes(name)) found.push(pair.slice(eq + 1));
-    }
-  }
-  const all = new Set<string>();
-  for (const raw of found) {
-    all.add(raw);
-    try {
-      all.add(decodeURIComponent(raw));
-    } catch {
-      // Not percent-encoded text: the raw form is enough.
-    }
-  }
-  return [...all].filter((s) => s !== "").sort((a, b) => b.length - a.length);
+  return [...all].filter((s) => s !== "");
 }
 
 /**
- * An error message fit for logs: the store location in it redacted as
- * {@linkcode redactLocation} does, and any secret of a PostgreSQL URL (a
- * parser's "Invalid URL: '…'", a driver's echo) replaced by `***`.
+ * The secrets of a PostgreSQL URL, read without a URL parser (the URL may
+ * be one it refuses): the password of the user part, and the values of
+ * `?password=` and the like, each in every spelling, longest first.
+ */
+function secretsOf(location: string): { user: string[]; query: string[] } {
+  const user: string[] = [];
+  const query: string[] = [];
+  const scheme = POSTGRES_URL.exec(location);
+  if (!scheme) return { user, query };
+  const rest = location.slice(scheme[0].length);
+  const q = rest.indexOf("?");
+  const authority = q === -1 ? rest : rest.slice(0, q);
+  const at = authority.lastIndexOf("@");
+  const colon = authority.indexOf(":");
+  if (at !== -1 && colon !== -1 && colon < at) {
+    user.push(...spellings(authority.slice(colon + 1, at)));
+  }
+  if (q !== -1) {
+    for (const pair of rest.slice(q + 1).split("&")) {
+      const eq = pair.indexOf("=");
+      if (eq === -1) continue;
+      const name = pair.slice(0, eq).toLowerCase();
+      if (SECRET_PARAMS.includes(name)) {
+        query.push(...spellings(pair.slice(eq + 1)));
+      }
+    }
+  }
+  const longestFirst = (a: string, b: string) => b.length - a.length;
+  return { user: user.sort(longestFirst), query: query.sort(longestFirst) };
+}
+
+const escapeRegExp = (text: string) =>
+  text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * An error message fit for logs: a PostgreSQL URL's password replaced by
+ * `***` where the message quotes the URL (as given or parsed, percent-encoded
+ * or decoded): in its user part (`:password@`) and in its query
+ * (`password=`, `sslpassword=`, `sslkey=`). The password elsewhere in the
+ * message is left alone, so a one-letter password does not blank that
+ * letter out of every word.
  *
  * @example
  * ```ts
@@ -124,8 +143,17 @@ function secretsOf(location: string): string[] {
  * @returns The message, safe to print.
  */
 export function redactMessage(message: string, location: string): string {
+  const { user, query } = secretsOf(location);
   let out = message;
-  for (const secret of secretsOf(location)) out = out.split(secret).join("***");
+  for (const secret of user) out = out.split(`:${secret}@`).join(":***@");
+  if (query.length > 0) {
+    const names = SECRET_PARAMS.join("|");
+    const values = query.map(escapeRegExp).join("|");
+    out = out.replace(
+      new RegExp(`(\\b(?:${names})=)(?:${values})`, "gi"),
+      "$1***",
+    );
+  }
   return out;
 }
 

@@ -91,3 +91,37 @@ Deno.test("a missing pg package becomes an error saying to npm install pg; other
   const broken = new SyntaxError("Unexpected token in 'pg'");
   assert.equal(pgImportError(broken), broken);
 });
+
+Deno.test("redactMessage hides a short password only where the message quotes the URL, leaving the same letters elsewhere readable", () => {
+  const url = "postgres://u:p@db/q";
+  assert.equal(
+    redactMessage(
+      `Cannot find package 'pg' imported from /app/open.js (${url})`,
+      url,
+    ),
+    "Cannot find package 'pg' imported from /app/open.js (postgres://u:***@db/q)",
+  );
+  const query = "postgres://u@db/q?sslmode=require&PassWord=p";
+  assert.equal(
+    redactMessage(`connect to ${query} failed: pool empty`, query),
+    "connect to postgres://u@db/q?sslmode=require&PassWord=*** failed: pool empty",
+  );
+});
+
+Deno.test("redactMessage hides the password in every spelling of the quoted URL: as given, decoded, encoded, as a URL parser writes it back", () => {
+  const url = "postgres://u:a%20b$c@[bad/db?sslpassword=k%2By";
+  const forms = [
+    url,
+    decodeURIComponent(url),
+    "postgres://u:a%20b%24c@[bad/db?sslpassword=k%2By",
+    "postgres://u:a b$c@h/db?sslpassword=k+y",
+    new URL("postgres://u:a%20b$c@h/db").toString(),
+    "?" + new URLSearchParams({ sslpassword: "k+y" }).toString(),
+  ];
+  for (const form of forms) {
+    const shown = redactMessage(`Invalid URL: '${form}' a b c k y`, url);
+    assert.doesNotMatch(shown, /a%20b|a b\$|b%24c|k%2By|k\+y/, form);
+    assert.match(shown, /\*\*\*/, form);
+    assert.match(shown, /' a b c k y$/, form);
+  }
+});
