@@ -22,8 +22,8 @@ export interface FakeTermux {
   env: Record<string, string>;
   /** The recorded calls, one `command args` line each. */
   calls(): Promise<string[]>;
-  /** Runs a shell script inside the fake Termux. */
-  sh(script: string, args: string[]): Promise<ShResult>;
+  /** Runs a shell script inside the fake Termux, in `cwd` (`home`). */
+  sh(script: string, args: string[], cwd?: string): Promise<ShResult>;
 }
 
 /** What a script run printed, and how it ended. */
@@ -182,12 +182,12 @@ export async function makeFakeTermux(): Promise<FakeTermux> {
         throw err;
       }
     },
-    async sh(script, args) {
+    async sh(script, args, cwd = home) {
       const out = await new Deno.Command("sh", {
         args: [script, ...args],
         env,
         clearEnv: true,
-        cwd: home,
+        cwd,
         stdin: "null",
       }).output();
       const text = new TextDecoder();

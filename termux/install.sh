@@ -359,6 +359,9 @@ if [ -n "$worker_goal" ]; then
     echo "# Written by termux/install.sh: what this worker runs; run reads it."
     echo "WORKER_GOAL=$(quote "$worker_goal")"
     echo "WORKER_COMMAND=$(quote "$worker_cmd")"
+    # runsv starts run in the service directory: the command runs from the
+    # directory this script was run in, so a relative ./script.sh works.
+    echo "WORKER_DIR=$(quote "$(pwd -P)")"
   } >"$dir/conf.tmp"
   mv -f "$dir/conf.tmp" "$dir/conf"
 fi
@@ -370,6 +373,8 @@ for worker_dir in "$SV"/intentbus-worker-*; do
     write_service "${worker_dir##*/}" <<EOF
 $run_header
 . $(quote "$worker_dir/conf")
+# A conf written before WORKER_DIR existed: the command runs from \$HOME.
+cd "\${WORKER_DIR:-\$HOME}" || exit 111
 exec $(quote "$BIN") work "\$WORKER_GOAL" -- sh -c "\$WORKER_COMMAND"
 EOF
   fi
