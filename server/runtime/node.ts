@@ -9,14 +9,43 @@
  * (at most `maxBodyBytes`, past which it answers 413 itself; the app
  * enforces its own, smaller limit), which avoids bridging a Node stream into
  * a web stream. Measured against `@hono/node-server` in npm-build/README.md.
+ * By default it makes a light `Response` class the global one (see
+ * `lightObjects`); real responses, such as `fetch`'s, stay
+ * `instanceof Response`.
  *
- * @example
+ * It is the package's `./node` export (`@intentbus/server/node` on npm), for
+ * serving the app from a Node program of your own; `intentbus serve` uses it.
+ *
+ * @example Serving from a Node program of your own (Node only). Run
+ * `Maintenance` beside the app, as `intentbus serve` does: it puts expired
+ * leases back and prunes finished intents.
  * ```ts ignore
- * import { serveNode } from "./node.ts";
+ * import {
+ *   createApp,
+ *   DEFAULT_CONFIG,
+ *   Maintenance,
+ *   openSqliteStore,
+ *   systemClock,
+ * } from "@intentbus/server";
+ * import { serveNode } from "@intentbus/server/node";
  *
- * const server = await serveNode(app, { host: "127.0.0.1", port: 0 });
- * console.log(server.port);
- * await server.shutdown();
+ * const store = await openSqliteStore({ path: "./intentbus.db" });
+ * const maintenance = new Maintenance({ store, clock: systemClock });
+ * const app = createApp({
+ *   store,
+ *   clock: systemClock,
+ *   maintenance,
+ *   config: { ...DEFAULT_CONFIG, masterKey: process.env.BUS_SECRET ?? "" },
+ * });
+ * maintenance.start();
+ * const server = await serveNode(app, {
+ *   port: 8080,
+ *   onClose: async () => {
+ *     await maintenance.stop();
+ *     await store.close();
+ *   },
+ * });
+ * console.log(server.port); // SIGINT or SIGTERM shuts it down gracefully
  * ```
  *
  * @module
@@ -40,6 +69,7 @@ import type { FetchApp, RunningServer, ServeOptions } from "./deno.ts";
 import { SECOND_SIGNAL, type ServerSignal, signalExitCode } from "./signals.ts";
 
 export type { FetchApp, RunningServer, ServeOptions };
+export type { Logger } from "../log.ts";
 
 /** Options of {@linkcode serveNode}: those of the Deno listener, and more. */
 export interface NodeServeOptions extends ServeOptions {
