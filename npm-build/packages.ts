@@ -60,7 +60,7 @@ export const PACKAGES: PackageSpec[] = [
     dependencies: {},
     optionalDependencies: {},
     bin: [],
-    files: { "sdk/README.md": "README.md" },
+    files: { "sdk/README.md": "README.md", LICENSE: "LICENSE" },
   },
   {
     id: "server",
@@ -71,8 +71,13 @@ export const PACKAGES: PackageSpec[] = [
     imports: ["hono", "hono/", "pg"],
     dependencies: { hono: "root" },
     // pg only for a postgres:// database; a SQLite server never loads it.
-    optionalDependencies: { "better-sqlite3": "^12.4.1", pg: "^8.23.1" },
+    // The `./postgres` types import pg's, which pg does not ship.
+    optionalDependencies: {
+      "better-sqlite3": "^12.4.1",
+      pg: "^8.23.1",
+      "@types/pg": "^8.23.1",
+    },
     bin: ["intentbus"],
-    files: { "README.md": "README.md" },
+    files: { "npm-build/package_readme.md": "README.md", LICENSE: "LICENSE" },
   },
 ];
