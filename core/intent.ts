@@ -40,6 +40,24 @@ export type JsonValue =
   | { [key: string]: JsonValue };
 
 /**
+ * A value sent as JSON: what {@linkcode JsonValue} describes, or any object.
+ * Payloads and results typed with an `interface` have no index signature,
+ * so TypeScript does not take them as a `JsonValue`; this type does. The
+ * value goes through `JSON.stringify`, and the server refuses what is not
+ * JSON it accepts.
+ *
+ * @example
+ * ```ts
+ * import type { JsonInput } from "./intent.ts";
+ *
+ * interface Thumb { src: string; width: number }
+ * const payload: JsonInput = { src: "a.png", width: 320 } as Thumb;
+ * console.log(JSON.stringify(payload)); // {"src":"a.png","width":320}
+ * ```
+ */
+export type JsonInput = null | boolean | number | string | object;
+
+/**
  * An intent as storage returns it. Times are unix milliseconds.
  */
 export interface Intent {

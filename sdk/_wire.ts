@@ -5,7 +5,7 @@
  */
 
 import type { IntentBusError } from "../core/errors.ts";
-import type { JsonValue } from "../core/intent.ts";
+import type { JsonInput, JsonValue } from "../core/intent.ts";
 import { LIMITS } from "../core/limits.ts";
 import { errorFromResponse } from "./_error_map.ts";
 import type { Ack, IntentFields, LeasedIntent } from "./types.ts";
@@ -21,7 +21,7 @@ import type { Ack, IntentFields, LeasedIntent } from "./types.ts";
  */
 export function publishBody(
   goal: string,
-  payload: JsonValue,
+  payload: JsonInput,
   f: IntentFields,
   namespace: string,
 ): Record<string, unknown> {

@@ -14,7 +14,7 @@
  */
 
 import { NotFoundError } from "../core/errors.ts";
-import type { JsonValue, ResultType } from "../core/intent.ts";
+import type { JsonInput, JsonValue, ResultType } from "../core/intent.ts";
 import { LIMITS } from "../core/limits.ts";
 import { ackMany } from "./_ack_many.ts";
 import {
@@ -125,7 +125,7 @@ export class IntentClient {
    */
   async publish(
     goal: string,
-    payload: JsonValue,
+    payload: JsonInput,
     opts: PublishOptions = {},
   ): Promise<Published> {
     const r = await this.#request({
@@ -237,7 +237,7 @@ export class IntentClient {
   async fulfil(
     id: string,
     claimToken: string,
-    result?: JsonValue,
+    result?: JsonInput,
     resultType?: ResultType,
     opts: CallOptions = {},
   ): Promise<void> {
@@ -385,7 +385,7 @@ export class IntentClient {
    */
   async kvSet(
     key: string,
-    value: JsonValue,
+    value: JsonInput,
     opts: CallOptions & { ttl?: number } = {},
   ): Promise<void> {
     await this.#request({

@@ -35,6 +35,43 @@ Deno.test("publish, claim, fulfil and read the result from a real server", async
   assert.equal(await c.kvGet("absent"), undefined);
 });
 
+// Compiles only where inputs take interface types (JsonInput): an interface
+// has no index signature, so TypeScript refused it as a JsonValue.
+interface Thumb {
+  src: string;
+  width: number;
+}
+interface Done {
+  ok: boolean;
+  bytes: number;
+}
+
+Deno.test("payloads, results and values typed with an interface go through publish, a worker, fulfil and KV", async () => {
+  await using bus = await startBusServer();
+  const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });
+  const thumb: Thumb = { src: "a.png", width: 320 };
+  const { id } = await c.publish("e2e.iface", thumb);
+  const [many] = await c.publishMany([{ goal: "e2e.iface", payload: thumb }]);
+  assert.ok(many.ok);
+  const worker = new Worker(c, {
+    goal: "e2e.iface",
+    signals: false,
+    idleMinMs: 5,
+    onError: quiet,
+    handler: (intent): Done => {
+      const { width } = intent.payload as unknown as Thumb;
+      return { ok: true, bytes: width * 2 };
+    },
+  });
+  worker.start();
+  await until(() => worker.stats.fulfilled === 2, "2 fulfilled");
+  await worker.stop();
+  assert.deepEqual((await c.result(id)).result, { ok: true, bytes: 640 });
+  const done: Done = { ok: true, bytes: 1 };
+  await c.kvSet("iface", done, { ttl: 60 });
+  assert.deepEqual(await c.kvGet("iface"), done);
+});
+
 Deno.test("a failed intent comes back with its error and publishMany works either way", async () => {
   await using bus = await startBusServer();
   const c = new IntentClient({ url: bus.url, apiKey: bus.masterKey });

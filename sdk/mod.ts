@@ -68,6 +68,7 @@ export {
   ValidationError,
 } from "../core/errors.ts";
 export {
+  type JsonInput,
   type JsonValue,
   RESULT_TYPES,
   type ResultType,

@@ -14,7 +14,12 @@
  */
 
 import type { IntentBusError } from "../core/errors.ts";
-import type { JsonValue, ResultType, Visibility } from "../core/intent.ts";
+import type {
+  JsonInput,
+  JsonValue,
+  ResultType,
+  Visibility,
+} from "../core/intent.ts";
 
 /** How an {@linkcode IntentClient} reaches its server. */
 export interface ClientOptions {
@@ -82,7 +87,7 @@ export interface PublishItem extends IntentFields {
   /** The goal (queue) name. */
   goal: string;
   /** Any JSON value, at most 7 KiB compact. */
-  payload: JsonValue;
+  payload: JsonInput;
 }
 
 /** What a publish answers. */
@@ -156,7 +161,7 @@ export type Ack =
     /** Fulfil it. */
     status: "fulfilled";
     /** The result, if any. */
-    result?: JsonValue;
+    result?: JsonInput;
     /** `json` (default) or `text`. */
     resultType?: ResultType;
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { JsonValue, ResultType } from "../core/intent.ts";
+import type { JsonInput, ResultType } from "../core/intent.ts";
 import type { Ack, LeasedIntent } from "./types.ts";
 
 /**
@@ -62,7 +62,7 @@ export interface HandlerContext {
 export type Handler = (
   intent: LeasedIntent,
   ctx: HandlerContext,
-) => Promise<JsonValue | void> | JsonValue | void;
+) => Promise<JsonInput | void> | JsonInput | void;
 
 /**
  * Options of a {@linkcode Worker}.

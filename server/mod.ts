@@ -67,6 +67,7 @@ export {
   type Intent,
   INTENT_STATES,
   type IntentState,
+  type JsonInput,
   type JsonValue,
   RESULT_TYPES,
   type ResultType,
