@@ -1,9 +1,10 @@
 /**
  * The checkpoint thread's entry (a `node:worker_threads` worker, started by
- * `checkpointer.ts`, on Deno or Node): its own connection to the store's file, which copies
- * WAL frames into the database with `PRAGMA wal_checkpoint(PASSIVE)` when
- * asked. The copy and its two fsyncs then cost the server's event loop
- * nothing; see `checkpointer.ts` for the protocol.
+ * `checkpoint_thread.ts`, on Deno or Node): its own connection to the
+ * store's file, which copies WAL frames into the database with
+ * `PRAGMA wal_checkpoint(PASSIVE)` when asked. The copy and its two fsyncs
+ * then cost the server's event loop nothing; `checkpointer.ts` decides when
+ * to ask.
  *
  * @module
  */
