@@ -22,6 +22,7 @@ import { deadCases } from "./_dead_cases.ts";
 import { insertCases } from "./_insert_cases.ts";
 import { leaseCases } from "./_lease_cases.ts";
 import { miscCases } from "./_misc_cases.ts";
+import { modelCases } from "./_model_cases.ts";
 import { reapCases } from "./_reap_cases.ts";
 import { replayCases } from "./_replay_cases.ts";
 
@@ -44,4 +45,5 @@ export function storageConformance(
   reapCases(test);
   deadCases(test);
   miscCases(test);
+  modelCases(test);
 }
