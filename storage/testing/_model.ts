@@ -79,6 +79,21 @@ export class StorageModel {
   #keys = new Map<string, { hash: string | null; id: string }>();
   #paused = new Set<string>();
   #tokens = 0;
+  /**
+   * Ids whose `lastError` the comparison skips: see the KNOWN STORE BUG
+   * in {@linkcode StorageModel.leaseReap}. A later failure's error ends it.
+   */
+  readonly lastErrorUnchecked = new Set<string>();
+
+  /** A copy, to try calls on. */
+  clone(): StorageModel {
+    const c = new StorageModel();
+    c.#load(this.#save());
+    c.#paused = new Set(this.#paused);
+    c.#tokens = this.#tokens;
+    for (const id of this.lastErrorUnchecked) c.lastErrorUnchecked.add(id);
+    return c;
+  }
 
   /** Every intent, live and dead, as `intentGet` reads it. */
   intents(): Intent[] {
@@ -303,6 +318,7 @@ export class StorageModel {
     if ("replay" in e) return e.replay;
     const i = e.intent;
     i.lastError = p.error;
+    this.lastErrorUnchecked.delete(i.id);
     e.token = `failed:${e.token}`;
     if (i.claimAttempts >= i.maxAttempts) {
       return this.#kill(e, p.now, "attempts_exhausted");
@@ -440,7 +456,13 @@ export class StorageModel {
     let dead = 0;
     for (const e of live().filter(lapsed)) {
       if (e.intent.claimAttempts < e.intent.maxAttempts) continue;
-      e.intent.lastError ??= "Lease expired";
+      // `Intent.lastError`: "the error of the last failure (or `Lease
+      // expired`)"; here the last failure is the expired lease.
+      // KNOWN STORE BUG (report: "a last attempt's expired lease keeps
+      // the earlier error"): both stores keep an earlier worker error
+      // (`coalesce`), though step 3 writes `Lease expired` over it.
+      if (e.intent.lastError !== null) this.lastErrorUnchecked.add(e.intent.id);
+      e.intent.lastError = "Lease expired";
       this.#kill(e, p.now, "lease_expired");
       dead++;
     }
@@ -460,6 +482,7 @@ export class StorageModel {
         updatedAt: p.now,
         lastError: "Lease expired",
       });
+      this.lastErrorUnchecked.delete(i.id);
       retried++;
     }
     return { retried, dead };

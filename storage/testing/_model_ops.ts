@@ -104,9 +104,27 @@ export class OpMaker {
     if (this.#leases.length > 30) this.#leases.splice(0, 10);
   }
 
-  /** The next operation, after moving the clock on. */
-  next(m: StorageModel): Op {
+  /**
+   * The next step, after moving the clock on: mostly one call, now and
+   * then two or three sent at once (the same claim twice or thrice, to
+   * share one claim statement, or any calls).
+   */
+  group(m: StorageModel): Op[] {
     this.#tick();
+    if (this.#chance(.88)) return [this.#next(m)];
+    const n = this.#int(2, 3);
+    if (this.#chance(.4)) {
+      const p = this.#claim(m);
+      return Array.from({ length: n }, () => ({
+        call: "intentClaim",
+        p: { ...p, max: this.#int(1, 3) },
+      }));
+    }
+    return Array.from({ length: n }, () => this.#next(m));
+  }
+
+  /** One call at the current time. */
+  #next(m: StorageModel): Op {
     const now = this.now;
     const r = this.#rand() * 100;
     if (r < 18) return { call: "intentInsert", p: this.#publish(m) };
