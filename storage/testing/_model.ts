@@ -95,6 +95,19 @@ export class StorageModel {
     return c;
   }
 
+  /** The whole state as text: equal for equal states. */
+  fingerprint(): string {
+    const sorted = <T>(m: Map<string, T>) =>
+      [...m].sort(([a], [b]) => a < b ? -1 : 1);
+    return JSON.stringify([
+      sorted(this.#live),
+      sorted(this.#dead),
+      sorted(this.#keys),
+      [...this.#paused].sort(),
+      [...this.lastErrorUnchecked].sort(),
+    ]);
+  }
+
   /** Every intent, live and dead, as `intentGet` reads it. */
   intents(): Intent[] {
     return [...this.#live.values(), ...this.#dead.values()].map(view);
