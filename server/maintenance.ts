@@ -26,6 +26,7 @@ import type {
   MaintenanceResult,
   Storage,
 } from "../storage/storage.ts";
+import { DEFAULT_CONFIG } from "./config.ts";
 import { type Logger, silentLogger } from "./log.ts";
 
 /** Options of {@linkcode Maintenance}. */
@@ -34,8 +35,11 @@ export interface MaintenanceOptions {
   store: Storage;
   /** The source of `now` for each run. */
   clock: Clock;
-  /** How long finished intents and idempotency keys are kept, ms. */
-  retentionMs: number;
+  /**
+   * How long finished intents and idempotency keys are kept, ms; default
+   * {@linkcode DEFAULT_CONFIG}'s (7 days), as `BUS_RETENTION_DAYS`.
+   */
+  retentionMs?: number;
   /** Where reap and prune counts (debug) and failures go; default silent. */
   log?: Logger;
   /** Jitter source in [0, 1); default `Math.random`. */
@@ -69,7 +73,7 @@ export interface MaintenanceRun {
 
 /** Reaping and pruning on timers. */
 export class Maintenance {
-  #o: MaintenanceOptions;
+  #o: MaintenanceOptions & { retentionMs: number };
   #log: Logger;
   #timers: ReturnType<typeof setInterval>[] = [];
   #running: Promise<unknown> = Promise.resolve();
@@ -78,9 +82,15 @@ export class Maintenance {
    * Creates the service; nothing runs until {@linkcode Maintenance.start}.
    *
    * @param options Store, clock, retention and periods.
+   * @throws {RangeError} when `retentionMs` is not a positive number: a
+   *   prune would then delete every finished intent, or none.
    */
   constructor(options: MaintenanceOptions) {
-    this.#o = options;
+    const retentionMs = options.retentionMs ?? DEFAULT_CONFIG.retentionMs;
+    if (!(retentionMs > 0) || !Number.isFinite(retentionMs)) {
+      throw new RangeError(`Invalid retentionMs: ${options.retentionMs}`);
+    }
+    this.#o = { ...options, retentionMs };
     this.#log = options.log ?? silentLogger;
   }
 

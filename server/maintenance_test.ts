@@ -128,3 +128,28 @@ Deno.test("a reap of a backlog goes in chunks, each its own store call, until no
   assert.deepEqual(limits, [3, 3, 3]); // 3 + 3 + 1
   assert.equal((await t.counts()).intents, 0);
 });
+
+Deno.test("without retentionMs a prune keeps finished intents 7 days, then deletes them", async () => {
+  await using t = await makeTestApp();
+  await t.call("POST", "/intent", { body: { goal: "g", payload: 1 } });
+  const c = (await t.call("POST", "/claim?goal=g")).body;
+  await t.call("POST", `/fulfill/${c.id}`, {
+    body: { claim_token: c.claim_token },
+  });
+  const m = new Maintenance({ store: t.store, clock: t.clock });
+  t.clock.advance(7 * 24 * 3600 * 1000 - 1000);
+  assert.equal((await m.prune()).intents, 0);
+  t.clock.advance(2000);
+  assert.equal((await m.prune()).intents, 1);
+  assert.equal((await t.counts()).intents, 0);
+});
+
+Deno.test("a retentionMs that is not a positive number is refused", async () => {
+  await using t = await makeTestApp();
+  for (const retentionMs of [0, -1, NaN, Infinity]) {
+    assert.throws(
+      () => new Maintenance({ store: t.store, clock: t.clock, retentionMs }),
+      RangeError,
+    );
+  }
+});
