@@ -99,10 +99,14 @@ function secretsOf(location: string): { user: string[]; query: string[] } {
   const rest = location.slice(scheme[0].length);
   const q = rest.indexOf("?");
   const authority = q === -1 ? rest : rest.slice(0, q);
-  const at = authority.lastIndexOf("@");
   const colon = authority.indexOf(":");
-  if (at !== -1 && colon !== -1 && colon < at) {
-    user.push(...spellings(authority.slice(colon + 1, at)));
+  // A password may hold a `?` unencoded: then the user part ends at the
+  // last `@` of the whole URL, not of what precedes its first `?`.
+  for (const part of new Set([authority, rest])) {
+    const at = part.lastIndexOf("@");
+    if (at !== -1 && colon !== -1 && colon < at) {
+      user.push(...spellings(part.slice(colon + 1, at)));
+    }
   }
   if (q !== -1) {
     for (const pair of rest.slice(q + 1).split("&")) {

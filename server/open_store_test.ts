@@ -125,3 +125,16 @@ Deno.test("redactMessage hides the password in every spelling of the quoted URL:
     assert.match(shown, /' a b c k y$/, form);
   }
 });
+
+Deno.test("redactMessage hides a password holding an unencoded ?, whose user part ends at the URL's last @", () => {
+  for (
+    const url of [
+      "postgres://u2:a?b@127.0.0.1:5432/db",
+      "postgres://u:hunter2?@[bad/db",
+    ]
+  ) {
+    const shown = redactMessage(`Invalid URL: '${url}'`, url);
+    assert.doesNotMatch(shown, /a\?b|hunter2/, url);
+    assert.match(shown, /:\*\*\*@/, url);
+  }
+});
