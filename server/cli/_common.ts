@@ -127,8 +127,10 @@ function checkUrl(url: string, source: string): void {
     (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||
     parsed.hostname === ""
   ) {
+    // A database URL given by mistake must not print its password.
+    const shown = url.replace(/(\/\/[^/:@]*:).*@/, "$1***@");
     throw new UsageError(
-      `Invalid ${source}: "${url}" (an http:// or https:// URL, port 0 to 65535)`,
+      `Invalid ${source}: "${shown}" (an http:// or https:// URL, port 0 to 65535)`,
     );
   }
 }

@@ -281,3 +281,20 @@ Deno.test("serve runs the server with its flags and stops cleanly on SIGTERM", a
   assert.equal(status.code, 0);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a PostgreSQL URL given by mistake keeps its password out of the CLI's errors (keys --db, --url)", async () => {
+  const keys = await runCli(
+    ["keys", "create", "o", "--db", "postgres://u3:hunter2@[bad/db"],
+    {},
+  );
+  assert.equal(keys.code, 1);
+  assert.match(keys.stderr, /u3:\*\*\*@/);
+  assert.doesNotMatch(keys.stderr, /hunter2/);
+  const url = await runCli(["dead", "list"], {
+    INTENT_BUS_URL: "postgres://u3:hunter2@host/db",
+    INTENT_ADMIN_TOKEN: "t",
+  });
+  assert.equal(url.code, 2);
+  assert.match(url.stderr, /u3:\*\*\*@host/);
+  assert.doesNotMatch(url.stderr, /hunter2/);
+});

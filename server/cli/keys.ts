@@ -111,7 +111,17 @@ async function offline(
     import("../auth/keys.ts"),
     import("../../core/clock.ts"),
   ]);
-  const { store } = await openStore({ location, driver });
+  let store;
+  try {
+    ({ store } = await openStore({ location, driver }));
+  } catch (err) {
+    // As `serve` does: a PostgreSQL URL's password stays out of the error.
+    if (err instanceof Error) {
+      const { redactMessage } = await import("../open_store.ts");
+      err.message = redactMessage(err.message, location);
+    }
+    throw err;
+  }
   try {
     const keys = new ApiKeys({ store, clock: systemClock, masterKey: "" });
     if (action === "create") {
