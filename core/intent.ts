@@ -42,9 +42,10 @@ export type JsonValue =
 /**
  * A value sent as JSON: what {@linkcode JsonValue} describes, or any object.
  * Payloads and results typed with an `interface` have no index signature,
- * so TypeScript does not take them as a `JsonValue`; this type does. The
- * value goes through `JSON.stringify`, and the server refuses what is not
- * JSON it accepts.
+ * so TypeScript does not take them as a `JsonValue`; this type does. The SDK
+ * encodes it with `JSON.stringify` and refuses, with code `invalid_json` and
+ * nothing sent, what cannot be encoded (a BigInt, a cycle) and what would
+ * be lost on the way (a function, a symbol, a `Map`, `Set` or `Promise`).
  *
  * @example
  * ```ts

@@ -17,6 +17,32 @@ import { LIMITS } from "../core/limits.ts";
  */
 export const BODY_BUDGET: number = LIMITS.bodyBytes - 64 * 1024;
 
+/** Objects `JSON.stringify` writes as `{}`, their contents lost. */
+const OPAQUE = [Map, Set, WeakMap, WeakSet, Promise];
+
+/**
+ * Refuses what `JSON.stringify` would drop or empty without a word: a
+ * function or symbol (left out of objects, `null` in arrays), a `Map`,
+ * `Set` or `Promise` (written as `{}`). `undefined` stays allowed: it is
+ * how an optional field is left out.
+ */
+function strict(key: string, value: unknown): unknown {
+  const where = key === "" ? "the value" : `"${key}"`;
+  if (typeof value === "function" || typeof value === "symbol") {
+    throw new TypeError(`${where} is a ${typeof value}`);
+  }
+  if (typeof value === "object" && value !== null) {
+    for (const kind of OPAQUE) {
+      if (value instanceof kind) {
+        throw new TypeError(
+          `${where} is a ${kind.name}, which JSON writes as {}`,
+        );
+      }
+    }
+  }
+  return value;
+}
+
 /**
  * Compact JSON text of one item.
  *
@@ -24,11 +50,12 @@ export const BODY_BUDGET: number = LIMITS.bodyBytes - 64 * 1024;
  * @param what What it is, for the message: `Result`, `Payload`.
  * @returns Its JSON text.
  * @throws {ValidationError} code `invalid_json` when it cannot be encoded (a
- *   BigInt, a circular object), with the encoder's message after a colon.
+ *   BigInt, a circular object) or would lose part of itself (a function, a
+ *   symbol, a `Map`, `Set` or `Promise`), with the reason after a colon.
  */
 export function jsonText(value: unknown, what: string): string {
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value, strict);
   } catch (cause) {
     const err = new ValidationError(
       `${what} is not JSON: ${(cause as Error)?.message ?? cause}`,

@@ -35,6 +35,31 @@ Deno.test("jsonText names a value that cannot be encoded with code invalid_json"
   }
 });
 
+Deno.test("jsonText refuses what JSON would drop or empty silently, and keeps undefined fields out as before", () => {
+  const fn = () => 1;
+  const lossy: [unknown, RegExp][] = [
+    [fn, /the value is a function/],
+    [{ goal: "g", payload: fn }, /"payload" is a function/],
+    [{ a: [1, Symbol("s")] }, /"1" is a symbol/],
+    [{ m: new Map([["k", 1]]) }, /"m" is a Map, which JSON writes as \{\}/],
+    [{ s: new Set([1]) }, /"s" is a Set/],
+    [Promise.resolve(1), /the value is a Promise/],
+  ];
+  for (const [bad, why] of lossy) {
+    assert.throws(
+      () => jsonText(bad, "Payload"),
+      (e) =>
+        e instanceof ValidationError && e.code === "invalid_json" &&
+        e.message.startsWith("Payload is not JSON: ") && why.test(e.message),
+    );
+  }
+  const when = new Date(0);
+  assert.equal(
+    jsonText({ a: undefined, b: null, when }, "Body"),
+    '{"b":null,"when":"1970-01-01T00:00:00.000Z"}',
+  );
+});
+
 Deno.test("packBatches keeps each batch within its count and bytes, in order", () => {
   const texts = ["aaaa", "bb", "ccc", "dddddd", "e"];
   // Each item costs its length plus a comma.
