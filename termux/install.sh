@@ -373,8 +373,12 @@ for worker_dir in "$SV"/intentbus-worker-*; do
     write_service "${worker_dir##*/}" <<EOF
 $run_header
 . $(quote "$worker_dir/conf")
-# A conf written before WORKER_DIR existed: the command runs from \$HOME.
-cd "\${WORKER_DIR:-\$HOME}" || exit 111
+# A conf written before WORKER_DIR existed: the command runs from \$HOME, as
+# it does, with a notice, when that directory is gone (a deleted clone).
+cd "\${WORKER_DIR:-\$HOME}" 2>/dev/null || {
+  echo "intentbus: \$WORKER_DIR is gone; the command runs from \$HOME" >&2
+  cd "\$HOME" || exit 111
+}
 exec $(quote "$BIN") work "\$WORKER_GOAL" -- sh -c "\$WORKER_COMMAND"
 EOF
   fi

@@ -96,6 +96,15 @@ Deno.test("a worker's relative --command runs from the directory install.sh was 
       from: "home",
       dir: await Deno.realPath(fake.home),
     });
+
+    // The directory it was installed from is gone (a deleted clone): the
+    // command runs from $HOME instead of the service failing for ever.
+    await Deno.writeTextFile(conf, `${old}\nWORKER_DIR='${real}'\n`);
+    await Deno.remove(scripts, { recursive: true });
+    assert.deepEqual(await workOnce(fake, server.url, "k"), {
+      from: "home",
+      dir: await Deno.realPath(fake.home),
+    });
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });
