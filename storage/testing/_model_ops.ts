@@ -59,6 +59,14 @@ const KEYS = ["k1", "k2", "k3"];
 const WORKERS = [null, null, "w1", "w2"];
 const CAPS = ["gpu", "cpu"];
 
+/** Calls sent at once only with their own kind; see `OpMaker.group`. */
+const UNMIXED: Op["call"][] = [
+  "intentClaim",
+  "leaseReap",
+  "deadRedrive",
+  "statsGet",
+];
+
 /** A lease seen in a claim answer: what lease calls pick from. */
 interface Seen {
   id: string;
@@ -106,8 +114,13 @@ export class OpMaker {
 
   /**
    * The next step, after moving the clock on: mostly one call, now and
-   * then two or three sent at once (the same claim twice or thrice, to
-   * share one claim statement, or any calls).
+   * then two or three sent at once: the same claim (sharing one claim
+   * statement), or other calls. A store must answer those as if made one
+   * after the other, each on its own (as the insert and lease cases say).
+   * Claims, reaps, redrives and stats are never mixed with other calls:
+   * PostgreSQL's skip rows a concurrent call has locked (`FOR UPDATE SKIP
+   * LOCKED`), so a claim may miss an intent a failing fail held, and its
+   * stats read in several statements; the spec says nothing of either.
    */
   group(m: StorageModel): Op[] {
     this.#tick();
@@ -120,7 +133,12 @@ export class OpMaker {
         p: { ...p, max: this.#int(1, 3) },
       }));
     }
-    return Array.from({ length: n }, () => this.#next(m));
+    return Array.from({ length: n }, () => {
+      for (;;) {
+        const op = this.#next(m);
+        if (!UNMIXED.includes(op.call)) return op;
+      }
+    });
   }
 
   /** One call at the current time. */
