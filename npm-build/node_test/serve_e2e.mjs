@@ -207,3 +207,42 @@ test("intentbus serve under Node on PostgreSQL: two servers share one queue", {
     }
   }
 });
+
+test(
+  "intentbus serve --driver node:sqlite on a Node without it exits 2 saying which Node it needs",
+  // Node 20 never has it, nor Node 22 before 22.13.
+  { skip: process.getBuiltinModule?.("node:sqlite") !== undefined },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "intentbus_e2e_"));
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          "serve",
+          "--port",
+          "0",
+          "--driver",
+          "node:sqlite",
+          "--db",
+          join(dir, "b.db"),
+        ],
+        {
+          env: { ...process.env, BUS_SECRET: "k" },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let err = "";
+      child.stderr.on("data", (b) => err += b);
+      const code = await new Promise((r) => child.once("exit", r));
+      assert.equal(code, 2);
+      assert.match(
+        err,
+        /node:sqlite needs Node 22\.13 or later \(this is Node v\d+/,
+      );
+      assert.match(err, /--driver better-sqlite3/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  },
+);

@@ -53,8 +53,20 @@ export const DRIVERS: Record<string, () => Promise<OpenConnection>> = IS_DENO
       if (err !== undefined) throw betterSqlite3Hint(err);
       return await (await import("./better_sqlite3.ts")).loadBetterSqlite3();
     },
-    "node:sqlite": async () =>
-      (await import("./node_sqlite.ts")).openNodeSqlite,
+    "node:sqlite": async () => {
+      try {
+        return (await import("./node_sqlite.ts")).openNodeSqlite;
+      } catch (cause) {
+        if (hasNodeSqlite()) throw cause;
+        throw new Error(
+          `node:sqlite needs Node 22.13 or later (this is Node ${
+            (globalThis as { process?: { version?: string } }).process
+              ?.version
+          }): use --driver better-sqlite3, or a newer Node`,
+          { cause },
+        );
+      }
+    },
   };
 
 const probed = new Map<string, { error: unknown }>();
@@ -184,8 +196,11 @@ export function chooseDriver(probes: DriverProbes = RUNTIME): DriverChoice {
   if (err === undefined) {
     return { driver: "better-sqlite3", reason: "better-sqlite3 loads" };
   }
-  const why = (err instanceof Error ? err.message : String(err))
-    .split("\n")[0];
+  // One line for the log, the cause kept: an ABI mismatch says which
+  // NODE_MODULE_VERSION it wants on its third line.
+  const text = (err instanceof Error ? err.message : String(err))
+    .replace(/\s+/g, " ").trim();
+  const why = text.length > 240 ? `${text.slice(0, 239)}…` : text;
   if (probes.nodeSqlite()) {
     return {
       driver: "node:sqlite",

@@ -72,6 +72,19 @@ Deno.test("chooseDriver keeps better-sqlite3 when it loads, on Node 20 without n
   });
   assert.equal(neither.driver, "better-sqlite3");
   assert.match(neither.reason, /NODE_MODULE_VERSION 115.*no node:sqlite/);
+  // An ABI mismatch names the version wanted on its third line: kept.
+  const abi = chooseDriver({
+    deno: false,
+    betterSqlite3Error: () =>
+      new Error(
+        "The module '/x/better_sqlite3.node'\nwas compiled against a " +
+          "different Node.js version using\nNODE_MODULE_VERSION 115. This " +
+          "version of Node.js requires\nNODE_MODULE_VERSION 137.",
+      ),
+    nodeSqlite: () => true,
+  });
+  assert.match(abi.reason, /requires NODE_MODULE_VERSION 137/);
+  assert.doesNotMatch(abi.reason, /\n/);
   assert.equal(
     chooseDriver({
       deno: true,
