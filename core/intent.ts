@@ -106,7 +106,13 @@ export interface Intent {
   leaseEpoch: number;
   /** When the current lease ends, if claimed. */
   leaseExpiresAt: number | null;
-  /** The error of the last failure (or `Lease expired`), if any. */
+  /**
+   * The error of the last failure, if any: a worker's `fail` message, or
+   * `Lease expired` when a lease ran out and the intent went back to open.
+   * When the last attempt's lease runs out, the dead letter keeps the
+   * worker's earlier error if there was one (it says more than the expiry,
+   * which `deadReason` `lease_expired` records), else `Lease expired`.
+   */
   lastError: string | null;
   /** What the worker returned on fulfil, if fulfilled. */
   result: JsonValue | null;
@@ -114,7 +120,11 @@ export interface Intent {
   resultType: ResultType | null;
   /** When it was fulfilled, if it was. */
   completedAt: number | null;
-  /** Why it is dead: `attempts_exhausted`, `expired`, `cancelled` or `purged`. */
+  /**
+   * Why it is dead: `attempts_exhausted` (failed on its last attempt),
+   * `lease_expired` (its last attempt's lease ran out), `expired` (not
+   * claimed before its expiry) or `cancelled`.
+   */
   deadReason: string | null;
 }
 

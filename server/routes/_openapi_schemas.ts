@@ -6,6 +6,14 @@ import { LIMITS } from "../../core/limits.ts";
 
 type Schema = Record<string, unknown>;
 
+/** Every `dead_reason` the stores write; see `Intent.deadReason`. */
+const DEAD_REASONS = [
+  "attempts_exhausted",
+  "lease_expired",
+  "expired",
+  "cancelled",
+];
+
 const str = (description: string, extra: Schema = {}): Schema => ({
   type: "string",
   description,
@@ -81,7 +89,7 @@ const statusFields: Record<string, Schema> = {
   required_capability: nullable(str("Required capability")),
   completed_at: nullable(unixSeconds),
   last_error: nullable(str("The last failure's text")),
-  dead_reason: str("Why it is dead (only when dead)"),
+  dead_reason: str("Why it is dead (only when dead)", { enum: DEAD_REASONS }),
 };
 
 const claimed = obj({
@@ -113,7 +121,11 @@ const adminFields: Record<string, Schema> = {
   result_type: str("Absent until there is a result", {
     enum: ["json", "text"],
   }),
-  dead_reason: nullable(str("Why it is dead; null while it is not")),
+  dead_reason: nullable(
+    str("Why it is dead; null while it is not", {
+      enum: [...DEAD_REASONS, null],
+    }),
+  ),
 };
 
 const deadFields: Record<string, Schema> = {
@@ -122,7 +134,7 @@ const deadFields: Record<string, Schema> = {
   namespace: str("Namespace"),
   goal: str("Goal"),
   attempts: int("Claims used"),
-  reason: nullable(str("attempts_exhausted, cancelled, …")),
+  reason: nullable(str("Why it is dead", { enum: [...DEAD_REASONS, null] })),
   last_error: nullable(str("The last failure's text")),
   created_at: num("When it was published, unix seconds"),
   died_at: num("When it went dead, unix seconds (whole milliseconds)"),
