@@ -51,6 +51,7 @@ export function insertOne(
     }
   }
   if (p.quota !== null) quota.admit(q, p.publisher, p.quota);
+  else quota.note(p.publisher);
   // A live duplicate fails the primary key below; a dead one must be looked up.
   if (q(DEAD_GET).get(p.id)) {
     throw new ConflictError(`Intent id already exists: "${p.id}"`);

@@ -9,7 +9,8 @@
  * from the dead-letter table add live intents:
  *
  * - an insert admitted here raises its publisher's bound by one, even if its
- *   transaction is later rolled back (the bound only grows too high);
+ *   transaction is later rolled back (the bound only grows too high), and
+ *   so does an insert without a quota ({@linkcode QuotaBounds.note});
  * - claims, fulfils, fails, cancels, reaps and purges only lower the true
  *   count, so they leave the bound high, never low;
  * - a restore (retry, redrive) must call {@linkcode QuotaBounds.clear};
@@ -52,6 +53,18 @@ const MAX_PUBLISHERS = 10_000;
 export class QuotaBounds {
   #version: number | null = null;
   #bounds = new Map<string, number>();
+
+  /**
+   * Counts one more live intent of `publisher`, admitted without a quota:
+   * its bound, if it has one, must still cover it, or a later publish with
+   * a quota would be admitted over it.
+   *
+   * @param publisher The publisher's identity.
+   */
+  note(publisher: string): void {
+    const bound = this.#bounds.get(publisher);
+    if (bound !== undefined) this.#bounds.set(publisher, bound + 1);
+  }
 
   /** Drops every bound: call after a write that restores intents. */
   clear(): void {

@@ -70,6 +70,14 @@ export function insertCases(test: Case): void {
     await s.intentInsert(publish(q));
   });
 
+  test("intents inserted without a quota count against the publisher's quota of a later insert", async (s) => {
+    const q = { publisher: "alice", quota: 3 };
+    await s.intentInsert(publish(q));
+    await s.intentInsert(publish({ publisher: "alice", quota: null }));
+    await s.intentInsert(publish({ publisher: "alice", quota: null }));
+    await assert.rejects(s.intentInsert(publish(q)), LimitError);
+  });
+
   test("an atomic insertMany stores nothing when one item fails", async (s) => {
     const items = [
       publish({ quota: 2 }),
