@@ -204,7 +204,10 @@ export async function runModelSequence(
         const alone = models.length === 1 && ops.length === 1;
         const trial = alone ? m : m.clone();
         const r = replay(trial, ops, order, store);
-        if (!r.ok) miss ??= r;
+        // On a failure, show the order the calls were sent in.
+        const sent = order.every((x, i) => x === i);
+        if (!r.ok && (sent || !miss)) miss = r;
+        else if (!r.ok) continue;
         else if (alone) next.set("", trial);
         else next.set(trial.fingerprint(), trial);
       }

@@ -62,6 +62,8 @@ const CAPS = ["gpu", "cpu"];
 /** Calls sent at once only with their own kind; see `OpMaker.group`. */
 const UNMIXED: Op["call"][] = [
   "intentClaim",
+  "intentInsertMany",
+  "intentAckMany",
   "leaseReap",
   "deadRedrive",
   "statsGet",
@@ -117,10 +119,13 @@ export class OpMaker {
    * then two or three sent at once: the same claim (sharing one claim
    * statement), or other calls. A store must answer those as if made one
    * after the other, each on its own (as the insert and lease cases say).
-   * Claims, reaps, redrives and stats are never mixed with other calls:
-   * PostgreSQL's skip rows a concurrent call has locked (`FOR UPDATE SKIP
-   * LOCKED`), so a claim may miss an intent a failing fail held, and its
-   * stats read in several statements; the spec says nothing of either.
+   * Some calls go at once only with their own kind, as the spec says
+   * nothing of how they mix: PostgreSQL's claims, reaps and redrives skip
+   * rows a concurrent call has locked (`FOR UPDATE SKIP LOCKED`), so a
+   * claim may miss an intent that a failing fail held; its stats read in
+   * several statements; and a batch's items each see what committed
+   * before them (READ COMMITTED), so a fulfil may free a quota slot
+   * between two items of one batch.
    */
   group(m: StorageModel): Op[] {
     this.#tick();
