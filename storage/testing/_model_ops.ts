@@ -59,7 +59,7 @@ const KEYS = ["k1", "k2", "k3"];
 const WORKERS = [null, null, "w1", "w2"];
 const CAPS = ["gpu", "cpu"];
 
-/** Calls sent at once only with their own kind; see `OpMaker.group`. */
+/** Calls never sent at once with other calls; see `OpMaker.group`. */
 const UNMIXED: Op["call"][] = [
   "intentClaim",
   "intentInsertMany",
@@ -119,8 +119,9 @@ export class OpMaker {
    * then two or three sent at once: the same claim (sharing one claim
    * statement), or other calls. A store must answer those as if made one
    * after the other, each on its own (as the insert and lease cases say).
-   * Some calls go at once only with their own kind, as the spec says
-   * nothing of how they mix: PostgreSQL's claims, reaps and redrives skip
+   * Claims go at once only with the same claim, and batches, reaps,
+   * redrives and stats never go with others, as the spec says nothing of
+   * how they mix: PostgreSQL's claims, reaps and redrives skip
    * rows a concurrent call has locked (`FOR UPDATE SKIP LOCKED`), so a
    * claim may miss an intent that a failing fail held; its stats read in
    * several statements; and a batch's items each see what committed
