@@ -79,11 +79,6 @@ export class StorageModel {
   #keys = new Map<string, { hash: string | null; id: string }>();
   #paused = new Set<string>();
   #tokens = 0;
-  /**
-   * Ids whose `lastError` the comparison skips: see the KNOWN STORE BUG
-   * in {@linkcode StorageModel.leaseReap}. A later failure's error ends it.
-   */
-  readonly lastErrorUnchecked = new Set<string>();
 
   /** A copy, to try calls on. */
   clone(): StorageModel {
@@ -91,7 +86,6 @@ export class StorageModel {
     c.#load(this.#save());
     c.#paused = new Set(this.#paused);
     c.#tokens = this.#tokens;
-    for (const id of this.lastErrorUnchecked) c.lastErrorUnchecked.add(id);
     return c;
   }
 
@@ -104,7 +98,6 @@ export class StorageModel {
       sorted(this.#dead),
       sorted(this.#keys),
       [...this.#paused].sort(),
-      [...this.lastErrorUnchecked].sort(),
     ]);
   }
 
@@ -331,7 +324,6 @@ export class StorageModel {
     if ("replay" in e) return e.replay;
     const i = e.intent;
     i.lastError = p.error;
-    this.lastErrorUnchecked.delete(i.id);
     e.token = `failed:${e.token}`;
     if (i.claimAttempts >= i.maxAttempts) {
       return this.#kill(e, p.now, "attempts_exhausted");
@@ -469,13 +461,9 @@ export class StorageModel {
     let dead = 0;
     for (const e of live().filter(lapsed)) {
       if (e.intent.claimAttempts < e.intent.maxAttempts) continue;
-      // `Intent.lastError`: "the error of the last failure (or `Lease
-      // expired`)"; here the last failure is the expired lease.
-      // KNOWN STORE BUG (report: "a last attempt's expired lease keeps
-      // the earlier error"): both stores keep an earlier worker error
-      // (`coalesce`), though step 3 writes `Lease expired` over it.
-      if (e.intent.lastError !== null) this.lastErrorUnchecked.add(e.intent.id);
-      e.intent.lastError = "Lease expired";
+      // `Intent.lastError`: the dead letter keeps the worker's earlier
+      // error if there was one, else `Lease expired`.
+      e.intent.lastError ??= "Lease expired";
       this.#kill(e, p.now, "lease_expired");
       dead++;
     }
@@ -495,7 +483,6 @@ export class StorageModel {
         updatedAt: p.now,
         lastError: "Lease expired",
       });
-      this.lastErrorUnchecked.delete(i.id);
       retried++;
     }
     return { retried, dead };

@@ -76,14 +76,12 @@ function errorName(err: unknown): string {
  * one), the order of stats' goals, goals with no counts, and batch items'
  * error messages (their class and code are compared).
  */
-function normalise(v: unknown, skip: Set<string>): unknown {
+function normalise(v: unknown): unknown {
   if (v instanceof Error) return { error: errorName(v) };
-  if (Array.isArray(v)) return v.map((x) => normalise(x, skip));
+  if (Array.isArray(v)) return v.map(normalise);
   if (v === null || typeof v !== "object") return v;
   const o = { ...(v as Record<string, unknown>) };
   if (o.state === "fulfilled" && "claimedBy" in o) o.claimedBy = null;
-  // KNOWN STORE BUG: see `StorageModel.lastErrorUnchecked`.
-  if ("lastError" in o && skip.has(o.id as string)) o.lastError = "(unchecked)";
   if (Array.isArray(o.goals) && o.states) {
     o.goals = (o.goals as Record<string, number>[])
       .filter((g) => g.open + g.claimed + g.dead > 0)
@@ -91,7 +89,7 @@ function normalise(v: unknown, skip: Set<string>): unknown {
         `${a.namespace}\n${a.goal}` < `${b.namespace}\n${b.goal}` ? -1 : 1
       );
   }
-  for (const k of Object.keys(o)) o[k] = normalise(o[k], skip);
+  for (const k of Object.keys(o)) o[k] = normalise(o[k]);
   return o;
 }
 
@@ -100,9 +98,9 @@ const invoke = (target: any, op: Op, ...extra: unknown[]) =>
   target[op.call](op.p, ...extra);
 
 /** Compared form of an answer: errors by class and code. */
-function compared(raw: Raw, skip: Set<string>): unknown {
+function compared(raw: Raw): unknown {
   return "value" in raw
-    ? { value: normalise(raw.value, skip) }
+    ? { value: normalise(raw.value) }
     : { error: errorName(raw.thrown) };
 }
 
@@ -128,9 +126,8 @@ function replay(
       raws[k] = { thrown };
     }
   }
-  const skip = m.lastErrorUnchecked;
-  const model = raws.map((r) => compared(r, skip));
-  const got = store.map((r) => compared(r, skip));
+  const model = raws.map(compared);
+  const got = store.map(compared);
   // KNOWN STORE BUG (report: "PostgreSQL: not_found for an intent moving
   // between tables"): a lease call sent together with a call that moves
   // its intent from the dead letters back (a late fulfil, a retry) reads
