@@ -28,8 +28,8 @@ function envCount(name: string, fallback: number): number {
 
 /**
  * The fixed seeds, one case each, sized for about 5 s per store: a
- * PostgreSQL case costs ~0.05 s to open and ~2 ms a call, so its sequences
- * are shorter; SQLite's calls take ~0.2 ms. `INTENTBUS_MODEL_SEED=<seed>`
+ * PostgreSQL case costs 0.05 to 0.15 s to open and ~2 ms a call, so its
+ * sequences are shorter; SQLite's calls take ~0.2 ms. `INTENTBUS_MODEL_SEED=<seed>`
  * runs that one alone, to replay a failure.
  */
 const SEEDS = envCount("INTENTBUS_MODEL_SEED", 0) > 0
@@ -43,7 +43,7 @@ const SEEDS = envCount("INTENTBUS_MODEL_SEED", 0) > 0
 function stepsFor(name: string): number {
   return envCount(
     "INTENTBUS_MODEL_STEPS",
-    name.startsWith("postgres") ? 100 : 200,
+    name.startsWith("postgres") ? 70 : 200,
   );
 }
 
