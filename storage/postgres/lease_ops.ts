@@ -43,12 +43,18 @@ export async function leasedRow(
   p: LeaseParams,
   allow: LeaseAllow,
 ): Promise<Row> {
-  const { rows } = await conn.q(c, SQL.LEASED_ROW, [p.id]);
-  const row = rows[0] ?? null;
-  const dead = row === null &&
-    (await conn.q(c, SQL.DEAD_EXISTS, [p.id])).rows.length > 0;
+  let row: Row | null = (await conn.q(c, SQL.LEASED_ROW, [p.id])).rows[0] ??
+    null;
+  let dead = false;
+  if (row === null) {
+    dead = (await conn.q(c, SQL.DEAD_EXISTS, [p.id])).rows.length > 0;
+    // Each statement reads its own snapshot: an intent moving back from the
+    // dead letters between the two (a late fulfil, a retry) is in neither.
+    // The live table, read again, has it then.
+    if (!dead) row = (await conn.q(c, SQL.LEASED_ROW, [p.id])).rows[0] ?? null;
+  }
   checkLease(p, row, dead, allow);
-  return row;
+  return row as Row;
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "../../core/errors.ts";
+import { LeaseLostError, ValidationError } from "../../core/errors.ts";
 import { storageConformance } from "../testing/mod.ts";
-import { claim, publish, T0 } from "../testing/_fixtures.ts";
+import { claim, fulfilOf, publish, T0 } from "../testing/_fixtures.ts";
 import { openTempPgStore } from "./_temp.ts";
 
 // The whole suite, each case in a fresh schema of a throwaway cluster.
@@ -42,6 +42,37 @@ Deno.test("postgres: text with a NUL character is a ValidationError and stores n
       jitter: 0,
     });
     assert.equal(failed.lastError, "bad\uFFFDbyte");
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("postgres: a lease call racing a late fulfil that brings its intent back from the dead letters says lease_lost, never not_found", async () => {
+  const { store } = await openTempPgStore({ poolSize: 4 });
+  try {
+    for (let round = 0; round < 40; round++) {
+      const p = publish({ maxAttempts: 1 });
+      await store.intentInsert(p);
+      const [c] = await store.intentClaim(claim());
+      const later = T0 + 61_000 * (round + 1);
+      await store.leaseReap({ now: later, jitter: 0 });
+      const [fulfil, extend] = await Promise.allSettled([
+        store.intentFulfil(fulfilOf(c, { now: later })),
+        store.leaseExtend({
+          id: c.id,
+          token: "f".repeat(32),
+          caller: "worker",
+          now: later,
+          leaseMs: 60_000,
+        }),
+      ]);
+      assert.equal(fulfil.status, "fulfilled", `round ${round}`);
+      assert.equal(extend.status, "rejected");
+      assert.ok(
+        extend.reason instanceof LeaseLostError,
+        `round ${round}: ${extend.reason}`,
+      );
+    }
   } finally {
     await store.close();
   }
