@@ -129,6 +129,8 @@ export class StorageModel {
     if (this.#live.has(p.id) || this.#dead.has(p.id)) {
       throw new ConflictError("id taken");
     }
+    // Spelled out, not `newIntent` from rows.ts: the model shares no code
+    // with the stores it checks.
     const intent: Intent = {
       id: p.id,
       namespace: p.namespace,
