@@ -15,6 +15,7 @@
  *   `node_modules/.bin/node`, and every npm script, better-sqlite3's build
  *   included, would run it. `INTENTBUS_NODE_EXTRA=skip` skips these runs;
  *   elsewhere than Linux x64 they are skipped with a line saying so.
+ *   `--fetch-nodes` only installs them, and runs nothing.
  *
  * better-sqlite3 compiles from source on this machine (about two minutes,
  * no prebuilt binaries reachable), so by default the install omits optional
@@ -121,6 +122,12 @@ async function nodeRuns(): Promise<NodeRun[]> {
 }
 
 async function main(): Promise<void> {
+  if (Deno.args.includes("--fetch-nodes")) {
+    // Only fetch the extra Nodes (`deno task ci` does this first, so that
+    // the Deno tests that run a Node 24 find it on a fresh clone).
+    await nodeRuns();
+    return;
+  }
   const built = await buildNpm();
   // The test modules are emitted once and laid over every run's install.
   const emitted = await Deno.makeTempDir({ prefix: "intentbus_node_tests_" });
