@@ -96,6 +96,8 @@ export function betterSqlite3LoadError(
   if (known) return known.error;
   let error: unknown = undefined;
   try {
+    // Computed, as in better_sqlite3.ts: the optional package stays out of
+    // bundlers' and `deno check`'s module graph.
     const mod = createRequire(from)(["better", "sqlite3"].join("-"));
     const Database = (mod?.default ?? mod) as new (path: string) => {
       close(): unknown;
