@@ -59,10 +59,7 @@ export const DRIVERS: Record<string, () => Promise<OpenConnection>> = IS_DENO
       } catch (cause) {
         if (hasNodeSqlite()) throw cause;
         throw new Error(
-          `node:sqlite needs Node 22.13 or later (this is Node ${
-            (globalThis as { process?: { version?: string } }).process
-              ?.version
-          }): use --driver better-sqlite3, or a newer Node`,
+          `node:sqlite needs Node 22.13 or later (this is Node ${process.version}): use --driver better-sqlite3, or a newer Node`,
           { cause },
         );
       }
