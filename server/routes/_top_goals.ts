@@ -35,10 +35,11 @@ export function topGoals(
   max: number = GOALS_LISTED,
 ): { listed: GoalStats[]; unlisted: number } {
   if (goals.length <= max) return { listed: goals, unlisted: 0 };
-  const weight = (g: GoalStats) =>
-    g.paused ? Infinity : g.open + g.claimed + g.dead;
+  const weight = (g: GoalStats) => g.open + g.claimed + g.dead;
   const kept = new Set(
-    [...goals].sort((a, b) => weight(b) - weight(a)).slice(0, max),
+    [...goals].sort((a, b) =>
+      Number(b.paused) - Number(a.paused) || weight(b) - weight(a)
+    ).slice(0, max),
   );
   return {
     listed: goals.filter((g) => kept.has(g)),
